@@ -1,0 +1,133 @@
+//! The one error type of the crate, and its mapping onto the C ABI's status codes.
+
+use std::fmt;
+
+/// Everything that can go wrong in taskengine.
+///
+/// Each variant maps onto exactly one `te_status` code through [`EngineError::code`];
+/// the numbers are part of the C ABI and are never renumbered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// A required pointer was NULL (only produced at the C boundary).
+    #[error("a required pointer was NULL")]
+    Null,
+    /// An argument was out of range; the text says which and why.
+    #[error("invalid argument: {0}")]
+    Invalid(String),
+    /// The exact result does not fit the result type.
+    #[error("arithmetic overflow")]
+    Overflow,
+    /// Memory could not be had.
+    #[error("out of memory")]
+    NoMemory,
+    /// The engine has been shut down (or belongs to the parent of a forked process).
+    #[error("the engine has been shut down")]
+    Shutdown,
+    /// The group was cancelled before the work could finish.
+    #[error("cancelled")]
+    Cancelled,
+    /// A wait ran out of time before the work finished.
+    #[error("timed out")]
+    Timeout,
+    /// A task reported failure with a non-zero code.
+    #[error("task failed with code {code}: {message}")]
+    TaskFailed {
+        /// The code the task returned (never 0).
+        code: i32,
+        /// What the task said about it, or a default text.
+        message: String,
+    },
+    /// A task panicked; the text is the panic message when it was a string.
+    #[error("task panicked: {0}")]
+    Panic(String),
+    /// Input that should be UTF-8 was not; `valid_up_to` bytes were valid.
+    #[error("invalid UTF-8 after {valid_up_to} valid bytes")]
+    Utf8 {
+        /// Length of the longest valid prefix.
+        valid_up_to: usize,
+    },
+    /// A bounded submission queue was full (`try_spawn`).
+    #[error("the submission queue is full")]
+    QueueFull,
+    /// An output buffer was too small; `needed` bytes are required.
+    #[error("output buffer too small: {needed} bytes needed")]
+    BufferTooSmall {
+        /// The size the output needs.
+        needed: usize,
+    },
+}
+
+/// Result alias used throughout the crate.
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+impl EngineError {
+    /// The `te_status` number of this error (`TE_OK` is 0 and is never an error).
+    pub fn code(&self) -> i32 {
+        match self {
+            EngineError::Null => 1,
+            EngineError::Invalid(_) => 2,
+            EngineError::Overflow => 3,
+            EngineError::NoMemory => 4,
+            EngineError::Shutdown => 5,
+            EngineError::Cancelled => 6,
+            EngineError::Timeout => 7,
+            EngineError::TaskFailed { .. } => 8,
+            EngineError::Panic(_) => 9,
+            EngineError::Utf8 { .. } => 10,
+            EngineError::QueueFull => 11,
+            EngineError::BufferTooSmall { .. } => 12,
+        }
+    }
+
+    /// Shorthand for [`EngineError::Invalid`].
+    pub fn invalid(why: impl fmt::Display) -> Self {
+        EngineError::Invalid(why.to_string())
+    }
+}
+
+/// Turns a caught panic payload into readable text.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_distinct_and_nonzero() {
+        let all = [
+            EngineError::Null,
+            EngineError::invalid("x"),
+            EngineError::Overflow,
+            EngineError::NoMemory,
+            EngineError::Shutdown,
+            EngineError::Cancelled,
+            EngineError::Timeout,
+            EngineError::TaskFailed { code: 3, message: String::new() },
+            EngineError::Panic(String::new()),
+            EngineError::Utf8 { valid_up_to: 0 },
+            EngineError::QueueFull,
+            EngineError::BufferTooSmall { needed: 1 },
+        ];
+        let codes: Vec<i32> = all.iter().map(EngineError::code).collect();
+        assert_eq!(codes, (1..=12).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn panic_message_reads_both_string_kinds() {
+        let a: Box<dyn std::any::Any + Send> = Box::new("static");
+        let b: Box<dyn std::any::Any + Send> = Box::new(String::from("owned"));
+        let c: Box<dyn std::any::Any + Send> = Box::new(5u8);
+        assert_eq!(panic_message(&*a), "static");
+        assert_eq!(panic_message(&*b), "owned");
+        assert_eq!(panic_message(&*c), "non-string panic payload");
+    }
+}
