@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
-use taskengine::{EngineError, TaskHandle};
+use taskengine::{Engine, EngineError, TaskHandle};
 
 use crate::engine::Lease;
 use crate::errors::{guard, new_err, to_pyerr, Kind};
@@ -72,17 +72,26 @@ impl PyTask {
         self.slot.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// One slice of waiting, with the GIL released. Returns whether the task is done.
-    fn wait_slice(&self, slice: Duration) -> bool {
+    /// Waits until done with the engine's untimed wait (see `wait`). Returns true.
+    fn wait_helping(&self) -> bool {
+        while !self.wait_slice(None) {}
+        true
+    }
+
+    /// One slice of waiting, with the GIL released; `None` waits until done.
+    /// Returns whether the task is done.
+    fn wait_slice(&self, slice: Option<Duration>) -> bool {
         let taken = match &mut *self.lock() {
             Slot::Done(_) => return true,
             Slot::Running(handle) => handle.take(),
         };
         match taken {
-            // The engine's wait runs the task here, or helps with other work,
-            // when called on one of its workers: nested waits cannot starve it.
             Some(handle) => {
-                let (slot, done) = match handle.wait_timeout(slice) {
+                let outcome = match slice {
+                    Some(slice) => handle.wait_timeout(slice),
+                    None => Ok(handle.wait()),
+                };
+                let (slot, done) = match outcome {
                     Ok(Ok(outcome)) => (Slot::Done(outcome), true),
                     Ok(Err(err)) => (Slot::Done(Outcome::Engine(err)), true),
                     Err(handle) => (Slot::Running(Some(handle)), false),
@@ -96,7 +105,7 @@ impl PyTask {
                 let guard = self.lock();
                 let (guard, _) = self
                     .changed
-                    .wait_timeout_while(guard, slice, |s| matches!(s, Slot::Running(None)))
+                    .wait_timeout_while(guard, slice.unwrap_or(wait::SLICE), |s| matches!(s, Slot::Running(None)))
                     .unwrap_or_else(PoisonError::into_inner);
                 matches!(*guard, Slot::Done(_))
             }
@@ -114,10 +123,16 @@ impl PyTask {
     fn wait(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
         guard(py, || {
             let deadline = wait::deadline(py, timeout)?;
+            // On a worker, an untimed wait of the engine runs the task itself (or
+            // other work) when nobody has started it, so that nested waits cannot
+            // starve the pool; a timed one only sleeps. Signals are only ever
+            // handled on the main thread, which is never a worker.
+            let helping = deadline.is_none() && Engine::current_worker_index().is_some();
             let finished = matches!(*self.lock(), Slot::Done(_))
-                || wait::wait_interruptibly(py, deadline, |slice| self.wait_slice(slice).then_some(()))?.is_some()
+                || (helping && py.detach(|| self.wait_helping()))
+                || wait::wait_interruptibly(py, deadline, |slice| self.wait_slice(Some(slice)).then_some(()))?.is_some()
                 // Out of time: collect a result that is there by now all the same.
-                || py.detach(|| self.wait_slice(Duration::ZERO));
+                || py.detach(|| self.wait_slice(Some(Duration::ZERO)));
             if !finished {
                 return Err(new_err(py, Kind::Timeout, "the task did not finish in time"));
             }
