@@ -121,6 +121,8 @@ class Executor(concurrent.futures.Executor):
 
     def _run(self) -> None:
         # One runner on an engine worker: take queued calls until none is left.
+        # (A worker may run a runner while it waits inside another one.)
+        outer = getattr(_runner_of, "executor", None)
         _runner_of.executor = self
         try:
             while True:
@@ -138,7 +140,7 @@ class Executor(concurrent.futures.Executor):
                         self._running.discard(item)
                 del item
         finally:
-            _runner_of.executor = None
+            _runner_of.executor = outer
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         with self._lock:
