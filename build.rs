@@ -1,4 +1,4 @@
-//! Compiles the bundled C kernels (`csrc/`) into the crate.
+//! Build script: compiles the bundled C kernels and sets the shared library's SONAME.
 
 use std::path::Path;
 

@@ -1,8 +1,25 @@
 //! taskengine: a work-stealing parallel task engine with a C ABI and bundled C kernels.
+//!
+//! ```
+//! use taskengine::{Config, Engine};
+//!
+//! let engine = Engine::new(Config::with_workers(2)).unwrap();
+//! fn fib(e: &Engine, n: u64) -> u64 {
+//!     if n < 2 { return n; }
+//!     let (a, b) = e.join(|| fib(e, n - 1), || fib(e, n - 2));
+//!     a + b
+//! }
+//! assert_eq!(fib(&engine, 20), 6765);
+//! ```
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+pub mod engine;
 pub mod error;
 pub mod kernels;
 
+pub use engine::{
+    block_on, current_task_cancelled, Config, Engine, EngineStats, Scope, Task, TaskExecutor, TaskGroup, TaskHandle,
+    ThreadHook, WorkerStats,
+};
 pub use error::{EngineError, Result};

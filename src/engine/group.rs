@@ -1,0 +1,468 @@
+//! Task groups: spawn many, wait for all, cancel the rest, keep the first failure.
+//!
+//! A group keeps its own queue of pending tasks. What goes onto the workers' deques
+//! is a *ticket*: a job that, when run, takes tasks from the group's queue until it
+//! is empty. At most one ticket per worker is outstanding, so spawning a million
+//! tasks from outside costs a million queue pushes but only a handful of wake-ups.
+//! The queue also makes two things cheap that deques cannot do:
+//! * cancellation drains the queue, so pending tasks never run and are counted;
+//! * a waiting worker runs its own group's tasks first, and an *isolated* wait runs
+//!   nothing else, so a task holding a lock cannot re-enter it through stealing.
+
+use std::any::Any;
+use std::cell::Cell;
+use std::ffi::c_void;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
+use std::sync::atomic::{fence, AtomicBool, AtomicUsize};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crossbeam_queue::SegQueue;
+
+use super::job::{Job, JobRef};
+use super::latch::Event;
+use super::metrics::bump;
+use super::registry::{Registry, Waitable, WorkerThread};
+use super::sync::lock;
+use super::unwind;
+use super::Engine;
+use crate::error::{panic_message, EngineError, Result};
+
+/// A C task: `func(arg)`, 0 = success.
+pub(crate) type RawTaskFn = unsafe extern "C" fn(*mut c_void) -> i32;
+
+/// Why a task failed.
+pub(crate) enum Failure {
+    Error(EngineError),
+    Panic(Box<dyn Any + Send>),
+}
+
+type BoxedTask = Box<dyn FnOnce() -> std::result::Result<(), Failure> + Send>;
+
+enum TaskBody {
+    Raw { func: RawTaskFn, arg: *mut c_void },
+    Closure(BoxedTask),
+}
+
+struct QueuedTask {
+    body: TaskBody,
+    /// Submitted from outside the pool: counts against the queue capacity.
+    external: bool,
+}
+
+// SAFETY: closures are `Send` by their bound. A raw task's `arg` is handed to us by
+// a C caller whose contract (documented on `te_group_spawn`) is that the task may
+// run on any thread.
+unsafe impl Send for QueuedTask {}
+
+thread_local! {
+    /// The group whose task this thread is running, for `current_task_cancelled`.
+    static CURRENT_GROUP: Cell<*const GroupInner> = const { Cell::new(std::ptr::null()) };
+}
+
+pub(crate) struct GroupInner {
+    pub(crate) registry: Arc<Registry>,
+    queue: SegQueue<QueuedTask>,
+    tickets: AtomicUsize,
+    ticket_limit: usize,
+    /// Tasks spawned and not yet finished (queued or running).
+    unfinished: AtomicUsize,
+    cancelled: AtomicBool,
+    skipped: AtomicUsize,
+    failed: AtomicBool,
+    failure: Mutex<Option<(EngineError, Option<Box<dyn Any + Send>>)>>,
+    event: Event,
+}
+
+impl GroupInner {
+    pub(crate) fn new(registry: Arc<Registry>) -> Result<Arc<GroupInner>> {
+        registry.check_alive()?;
+        let ticket_limit = registry.num_workers();
+        Ok(Arc::new(GroupInner {
+            registry,
+            queue: SegQueue::new(),
+            tickets: AtomicUsize::new(0),
+            ticket_limit,
+            unfinished: AtomicUsize::new(0),
+            cancelled: AtomicBool::new(false),
+            skipped: AtomicUsize::new(0),
+            failed: AtomicBool::new(false),
+            failure: Mutex::new(None),
+            event: Event::new(),
+        }))
+    }
+
+    fn spawn_task(self: &Arc<Self>, body: TaskBody, block: bool) -> Result<()> {
+        if self.cancelled.load(Acquire) {
+            return Err(EngineError::Cancelled);
+        }
+        let registry = &*self.registry;
+        let worker = WorkerThread::current_of(registry);
+        if worker.is_none() {
+            registry.check_alive()?;
+            registry.reserve_external(block)?;
+        } else if let Some(c) = worker.and_then(WorkerThread::counters) {
+            bump(&c.submitted);
+        }
+        // Counted before it is visible, so a waiter never sees zero early.
+        self.unfinished.fetch_add(1, AcqRel);
+        self.queue.push(QueuedTask { body, external: worker.is_none() });
+        // Pairs with the fence in `run_ticket`'s exit: either that ticket sees our
+        // task, or we see its ticket gone and issue a new one.
+        fence(SeqCst);
+        if self.tickets.load(SeqCst) < self.ticket_limit && self.acquire_ticket() {
+            let job = self.ticket();
+            let pushed = match worker {
+                Some(w) => {
+                    w.push(job);
+                    Ok(())
+                }
+                None => registry.inject(job),
+            };
+            if let Err(err) = pushed {
+                // Shut down under our feet: reclaim the ticket and the task.
+                // SAFETY: the ticket was never queued, so the reference it took in
+                // `ticket()` is still ours to give back.
+                unsafe { Arc::decrement_strong_count(Arc::as_ptr(self)) };
+                self.tickets.fetch_sub(1, SeqCst);
+                self.drain_skipping();
+                return Err(err);
+            }
+        }
+        // A worker asleep in `wait` on this group can run the task now.
+        self.event.notify(registry);
+        Ok(())
+    }
+
+    fn acquire_ticket(&self) -> bool {
+        let mut current = self.tickets.load(SeqCst);
+        while current < self.ticket_limit {
+            match self.tickets.compare_exchange_weak(current, current + 1, SeqCst, SeqCst) {
+                Ok(_) => return true,
+                Err(actual) => current = actual,
+            }
+        }
+        false
+    }
+
+    fn ticket(self: &Arc<Self>) -> JobRef {
+        let raw = Arc::into_raw(Arc::clone(self));
+        // SAFETY: the Arc keeps the group alive until the ticket runs, which takes
+        // the reference back exactly once.
+        unsafe { JobRef::new(raw) }
+    }
+
+    /// Runs (or, once cancelled, skips) one task, then accounts for it.
+    fn run_task(&self, worker: &WorkerThread, task: QueuedTask) {
+        if task.external {
+            self.registry.release_external();
+        }
+        if self.cancelled.load(Relaxed) {
+            self.skipped.fetch_add(1, Relaxed);
+            drop(task);
+        } else {
+            let previous = CURRENT_GROUP.with(|c| c.replace(self));
+            let outcome = match task.body {
+                // SAFETY: the C caller promised `func(arg)` is safe to call once on
+                // any thread (te_group_spawn's contract).
+                TaskBody::Raw { func, arg } => match unwind::halt_unwinding(|| unsafe { func(arg) }) {
+                    Ok(0) => Ok(()),
+                    Ok(code) => {
+                        Err(Failure::Error(EngineError::TaskFailed { code, message: format!("task returned {code}") }))
+                    }
+                    Err(payload) => Err(Failure::Panic(payload)),
+                },
+                TaskBody::Closure(f) => match unwind::halt_unwinding(f) {
+                    Ok(result) => result,
+                    Err(payload) => Err(Failure::Panic(payload)),
+                },
+            };
+            CURRENT_GROUP.with(|c| c.set(previous));
+            if let Err(failure) = outcome {
+                self.record_failure(failure);
+            }
+            if let Some(c) = worker.counters() {
+                bump(&c.executed);
+            }
+        }
+        if let Some(c) = worker.counters() {
+            bump(&c.completed);
+        }
+        self.finish_one();
+    }
+
+    fn finish_one(&self) {
+        // AcqRel: the waiter that sees zero must see every task's effects.
+        if self.unfinished.fetch_sub(1, AcqRel) == 1 {
+            self.event.notify(&self.registry);
+        }
+    }
+
+    fn record_failure(&self, failure: Failure) {
+        let mut slot = lock(&self.failure);
+        if slot.is_none() {
+            *slot = Some(match failure {
+                Failure::Error(err) => (err, None),
+                Failure::Panic(payload) => (EngineError::Panic(panic_message(&*payload)), Some(payload)),
+            });
+            self.failed.store(true, Release);
+        }
+    }
+
+    /// Drops every queued task unrun (cancellation or shutdown).
+    fn drain_skipping(&self) {
+        while let Some(task) = self.queue.pop() {
+            if task.external {
+                self.registry.release_external();
+            }
+            self.skipped.fetch_add(1, Relaxed);
+            drop(task);
+            self.finish_one();
+        }
+    }
+
+    pub(crate) fn cancel(&self) {
+        self.cancelled.store(true, SeqCst);
+        self.drain_skipping();
+    }
+
+    pub(crate) fn is_done(&self) -> bool {
+        self.unfinished.load(Acquire) == 0
+    }
+
+    /// Waits for every task; the result of the group.
+    pub(crate) fn wait(&self, isolated: bool, timeout: Option<Duration>) -> Result<()> {
+        let deadline = timeout.map(|t| Instant::now().checked_add(t).unwrap_or_else(far_future));
+        if !self.is_done() {
+            if self.registry.is_forked_away() {
+                return Err(EngineError::Shutdown);
+            }
+            let done = match WorkerThread::current_of(&self.registry) {
+                Some(worker) => worker.wait_until(&GroupWait { group: self }, isolated, deadline),
+                None => self.event.wait_external(&|| self.is_done(), deadline),
+            };
+            if !done {
+                return Err(EngineError::Timeout);
+            }
+        }
+        self.result()
+    }
+
+    pub(crate) fn result(&self) -> Result<()> {
+        if self.failed.load(Acquire) {
+            if let Some((err, _)) = &*lock(&self.failure) {
+                return Err(err.clone());
+            }
+        }
+        if self.cancelled.load(Acquire) {
+            return Err(EngineError::Cancelled);
+        }
+        Ok(())
+    }
+
+    /// The first panic's payload, for `scope` to re-raise.
+    pub(crate) fn take_panic(&self) -> Option<Box<dyn Any + Send>> {
+        lock(&self.failure).as_mut().and_then(|(_, payload)| payload.take())
+    }
+}
+
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(60 * 60 * 24 * 365)
+}
+
+impl Job for GroupInner {
+    unsafe fn execute(this: *const ()) {
+        // SAFETY: tickets are made by `ticket()` from Arc::into_raw; each runs once.
+        let group = unsafe { Arc::from_raw(this.cast::<GroupInner>()) };
+        let worker = WorkerThread::current().expect("tickets run on workers");
+        loop {
+            while let Some(task) = group.queue.pop() {
+                group.run_task(worker, task);
+            }
+            group.tickets.fetch_sub(1, SeqCst);
+            // Pairs with the fence in `spawn_task`; see there.
+            fence(SeqCst);
+            if group.queue.is_empty() || !group.acquire_ticket() {
+                return;
+            }
+        }
+    }
+}
+
+struct GroupWait<'a> {
+    group: &'a GroupInner,
+}
+
+impl Waitable for GroupWait<'_> {
+    fn is_done(&self) -> bool {
+        self.group.is_done()
+    }
+    fn run_own_work(&self, worker: &WorkerThread) -> bool {
+        match self.group.queue.pop() {
+            Some(task) => {
+                self.group.run_task(worker, task);
+                true
+            }
+            None => false,
+        }
+    }
+    fn register(&self, worker: usize) -> bool {
+        let group = self.group;
+        group.event.register_worker(worker, &|| group.is_done() || !group.queue.is_empty())
+    }
+    fn unregister(&self, worker: usize) {
+        self.group.event.unregister_worker(worker)
+    }
+}
+
+/// A set of tasks that are waited for, cancelled and reported on together.
+///
+/// ```
+/// use taskengine::{Engine, Config, TaskGroup};
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use std::sync::Arc;
+///
+/// let engine = Engine::new(Config::with_workers(2)).unwrap();
+/// let group = TaskGroup::new(&engine).unwrap();
+/// let count = Arc::new(AtomicUsize::new(0));
+/// for _ in 0..100 {
+///     let count = count.clone();
+///     group.spawn(move || { count.fetch_add(1, Ordering::Relaxed); }).unwrap();
+/// }
+/// group.wait().unwrap();
+/// assert_eq!(count.load(Ordering::Relaxed), 100);
+/// ```
+pub struct TaskGroup {
+    inner: Arc<GroupInner>,
+}
+
+impl TaskGroup {
+    /// A new, empty group on `engine`.
+    pub fn new(engine: &Engine) -> Result<TaskGroup> {
+        Ok(TaskGroup { inner: GroupInner::new(Arc::clone(engine.registry()))? })
+    }
+
+    /// Spawns `f`. A panic in it fails the group (the worker survives). From
+    /// outside the pool with a bounded queue, waits for room.
+    pub fn spawn<F: FnOnce() + Send + 'static>(&self, f: F) -> Result<()> {
+        self.spawn_fallible(move || {
+            f();
+            Ok(())
+        })
+    }
+
+    /// Like [`TaskGroup::spawn`], but fails with `QueueFull` instead of waiting.
+    pub fn try_spawn<F: FnOnce() + Send + 'static>(&self, f: F) -> Result<()> {
+        let body = TaskBody::Closure(Box::new(move || {
+            f();
+            Ok(())
+        }));
+        self.inner.spawn_task(body, false)
+    }
+
+    /// Spawns a task that can fail; its first error becomes the group's result.
+    pub fn spawn_fallible<F: FnOnce() -> Result<()> + Send + 'static>(&self, f: F) -> Result<()> {
+        let body = TaskBody::Closure(Box::new(move || f().map_err(Failure::Error)));
+        self.inner.spawn_task(body, true)
+    }
+
+    /// Spawns a C task. `block` = wait for room in a bounded queue.
+    ///
+    /// # Safety
+    /// `func(arg)` must be safe to call once, from any thread, at any time before
+    /// the group is waited for.
+    #[allow(dead_code)] // used by the C ABI layer
+    pub(crate) unsafe fn spawn_raw(&self, func: RawTaskFn, arg: *mut c_void, block: bool) -> Result<()> {
+        self.inner.spawn_task(TaskBody::Raw { func, arg }, block)
+    }
+
+    /// Waits until every task has finished. Inside the pool the caller runs the
+    /// group's tasks (and, stack permitting, other work) meanwhile.
+    ///
+    /// Returns the first failure (`TaskFailed` or `Panic`), else `Cancelled` if the
+    /// group was cancelled, else `Ok`.
+    pub fn wait(&self) -> Result<()> {
+        self.inner.wait(false, None)
+    }
+
+    /// Like [`TaskGroup::wait`], giving up with `Timeout` after `timeout`; the tasks
+    /// keep running.
+    pub fn wait_timeout(&self, timeout: Duration) -> Result<()> {
+        self.inner.wait(false, Some(timeout))
+    }
+
+    /// Waits running only this group's own tasks, never unrelated stolen work: a
+    /// task that holds a lock can wait here without re-entering it.
+    pub fn wait_isolated(&self) -> Result<()> {
+        self.inner.wait(true, None)
+    }
+
+    /// Cancels the group: tasks not yet started never run (they are counted in
+    /// [`TaskGroup::skipped`]); running tasks can poll [`TaskGroup::is_cancelled`]
+    /// or [`current_task_cancelled`]; later spawns fail with `Cancelled`.
+    pub fn cancel(&self) {
+        self.inner.cancel()
+    }
+
+    /// Whether [`TaskGroup::cancel`] was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.cancelled.load(Relaxed)
+    }
+
+    /// Tasks dropped unrun because of cancellation.
+    pub fn skipped(&self) -> usize {
+        self.inner.skipped.load(Acquire)
+    }
+
+    /// Tasks spawned and not yet finished.
+    pub fn pending(&self) -> usize {
+        self.inner.unfinished.load(Acquire)
+    }
+
+    /// The first failure, if any task has failed so far.
+    pub fn failure(&self) -> Option<EngineError> {
+        lock(&self.inner.failure).as_ref().map(|(e, _)| e.clone())
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn inner(&self) -> &Arc<GroupInner> {
+        &self.inner
+    }
+}
+
+impl std::fmt::Debug for TaskGroup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskGroup")
+            .field("pending", &self.pending())
+            .field("cancelled", &self.is_cancelled())
+            .field("skipped", &self.skipped())
+            .finish()
+    }
+}
+
+/// True when called from inside a group task whose group has been cancelled: a
+/// long task polls this to stop early. False outside group tasks.
+pub fn current_task_cancelled() -> bool {
+    let ptr = CURRENT_GROUP.with(Cell::get);
+    // SAFETY: set by `run_task` to a group kept alive by the running ticket or
+    // waiter for the whole task, and restored before that ends.
+    unsafe { ptr.as_ref() }.is_some_and(|g| g.cancelled.load(Relaxed))
+}
+
+/// Spawns a closure that may borrow `'scope` data into a group (for `Scope`).
+///
+/// # Safety
+/// The caller must wait for the group before `'scope` ends.
+pub(crate) unsafe fn spawn_scoped<'scope, F>(group: &Arc<GroupInner>, f: F) -> Result<()>
+where
+    F: FnOnce() + Send + 'scope,
+{
+    let boxed: Box<dyn FnOnce() -> std::result::Result<(), Failure> + Send + 'scope> = Box::new(move || {
+        f();
+        Ok(())
+    });
+    // SAFETY: only the lifetime is changed; the caller waits for the group before
+    // 'scope ends, so the closure never outlives what it borrows.
+    let boxed: BoxedTask = unsafe { std::mem::transmute(boxed) };
+    group.spawn_task(TaskBody::Closure(boxed), true)
+}

@@ -1,0 +1,79 @@
+//! Fork-join: `join(a, b)` runs `b` where a thief can take it and `a` right here.
+
+use super::job::{JobRef, StackJob};
+use super::latch::SpinLatch;
+use super::registry::{Registry, WorkerThread};
+use super::unwind;
+use crate::error::Result;
+
+/// `join` with each closure told whether it runs on a different worker than the
+/// one that forked it (the adaptive splitter splits more after a theft).
+pub(crate) fn join_context<A, B, RA, RB>(registry: &Registry, a: A, b: B) -> Result<(RA, RB)>
+where
+    A: FnOnce(bool) -> RA + Send,
+    B: FnOnce(bool) -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
+    registry.in_worker(move |worker, injected| join_on_worker(worker, move |m| a(m || injected), b))
+}
+
+/// The fast path: no heap allocation; `b` sits on this stack while `a` runs.
+pub(crate) fn join_on_worker<A, B, RA, RB>(worker: &WorkerThread, a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce(bool) -> RA + Send,
+    B: FnOnce(bool) -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
+    let job_b = StackJob::new(b, SpinLatch::new(&worker.registry, worker.index));
+    // SAFETY: job_b outlives its ref: we do not return before it has either been
+    // popped back (and run inline) or its latch has been set by a thief.
+    let job_b_ref = unsafe { job_b.as_job_ref() };
+    worker.push(job_b_ref);
+
+    let result_a = match unwind::halt_unwinding(|| a(false)) {
+        Ok(v) => v,
+        Err(payload) => {
+            // b may be running on a thief and borrows our stack: wait for it
+            // before unwinding further.
+            wait_for_b(worker, &job_b, job_b_ref);
+            unwind::resume_unwinding(payload)
+        }
+    };
+
+    // Everything `a` pushed it also took back, so b is on top unless stolen.
+    while !job_b.latch.core.probe() {
+        match worker.take_local() {
+            Some(job) if job.same_job(&job_b_ref) => {
+                let result_b = job_b.run_inline(false);
+                return (result_a, result_b);
+            }
+            Some(job) => worker.execute(job),
+            None => {
+                worker.wait_for_latch(&job_b.latch.core);
+                break;
+            }
+        }
+    }
+    // SAFETY: the latch is set, so the thief has written the result.
+    (result_a, unsafe { job_b.into_result() })
+}
+
+fn wait_for_b<F, R>(worker: &WorkerThread, job_b: &StackJob<SpinLatch<'_>, F, R>, job_b_ref: JobRef)
+where
+    F: FnOnce(bool) -> R + Send,
+    R: Send,
+{
+    while !job_b.latch.core.probe() {
+        match worker.take_local() {
+            // Not started: it never runs now; its closure is dropped with job_b.
+            Some(job) if job.same_job(&job_b_ref) => return,
+            Some(job) => worker.execute(job),
+            None => {
+                worker.wait_for_latch(&job_b.latch.core);
+                return;
+            }
+        }
+    }
+}

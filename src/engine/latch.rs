@@ -1,0 +1,213 @@
+//! Latches: one-shot "this is done" flags that a waiter can sleep on.
+//!
+//! * [`SpinLatch`]: for a worker waiting on its own stolen `join` half. The waiter
+//!   keeps working while it waits and sleeps only when there is nothing else to do.
+//! * [`LockLatch`]: for a thread outside the pool, which just blocks.
+//! * [`Event`]: many waiters (workers or outside threads) on a condition that lives
+//!   elsewhere (a group's unfinished count, a handle's result).
+
+use std::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
+use std::time::Instant;
+
+use super::job::Latch;
+use super::registry::Registry;
+use super::sync::{fence, lock, AtomicUsize, Condvar, Mutex};
+
+const UNSET: usize = 0;
+// 1 is unused: a waiter goes from UNSET straight to SLEEPING under its slot lock.
+const SLEEPING: usize = 2;
+const SET: usize = 3;
+
+/// The state machine shared by latches whose waiter is a worker.
+pub(crate) struct CoreLatch {
+    state: AtomicUsize,
+}
+
+impl CoreLatch {
+    pub(crate) fn new() -> Self {
+        CoreLatch { state: AtomicUsize::new(UNSET) }
+    }
+
+    /// True once set. Acquire: pairs with the Release in `set` so the job's result,
+    /// written before, is visible.
+    #[inline]
+    pub(crate) fn probe(&self) -> bool {
+        self.state.load(Acquire) == SET
+    }
+
+    /// Called by the waiter (with its sleeper slot locked) just before it blocks.
+    /// Returns true if the latch got set first, i.e. the sleep must be abandoned.
+    pub(crate) fn register_sleep(&self) -> bool {
+        match self.state.compare_exchange(UNSET, SLEEPING, SeqCst, SeqCst) {
+            Ok(_) => false,
+            Err(SET) => true,
+            Err(other) => unreachable!("latch state {other} while registering a sleep"),
+        }
+    }
+
+    /// Called by the waiter after its sleep: back to UNSET unless it got set.
+    pub(crate) fn unregister_sleep(&self) {
+        let _ = self.state.compare_exchange(SLEEPING, UNSET, SeqCst, SeqCst);
+    }
+
+    /// Sets the latch; returns true if the waiter was asleep and must be woken.
+    /// AcqRel/SeqCst: Release publishes the job result; the swap is ordered with
+    /// the waiter's CAS, so exactly one of them sees the other.
+    #[inline]
+    fn set(&self) -> bool {
+        self.state.swap(SET, SeqCst) == SLEEPING
+    }
+}
+
+/// A latch whose waiter is worker `target` of `registry`.
+pub(crate) struct SpinLatch<'r> {
+    pub(crate) core: CoreLatch,
+    registry: &'r Registry,
+    target: usize,
+}
+
+impl<'r> SpinLatch<'r> {
+    pub(crate) fn new(registry: &'r Registry, target: usize) -> Self {
+        SpinLatch { core: CoreLatch::new(), registry, target }
+    }
+}
+
+impl Latch for SpinLatch<'_> {
+    unsafe fn set(this: *const Self) {
+        // SAFETY: `this` is live until `core.set` publishes SET; everything we need
+        // afterwards is copied out first. The registry outlives its workers, one of
+        // which is waiting on this latch, so the reference stays valid.
+        unsafe {
+            let registry: &Registry = (*this).registry;
+            let target = (*this).target;
+            if (*this).core.set() {
+                registry.sleep.wake_specific(target);
+            }
+        }
+    }
+}
+
+/// A latch for a thread outside the pool: a mutex and a condvar.
+pub(crate) struct LockLatch {
+    done: Mutex<bool>,
+    condvar: Condvar,
+}
+
+impl LockLatch {
+    pub(crate) fn new() -> Self {
+        LockLatch { done: Mutex::new(false), condvar: Condvar::new() }
+    }
+
+    pub(crate) fn wait(&self) {
+        let mut done = lock(&self.done);
+        while !*done {
+            done = match self.condvar.wait(done) {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+        }
+    }
+}
+
+impl Latch for LockLatch {
+    unsafe fn set(this: *const Self) {
+        // SAFETY: the waiter cannot return (and free the latch) until it has taken
+        // the lock after we release it, so `*this` is live for this whole block.
+        unsafe {
+            let mut done = lock(&(*this).done);
+            *done = true;
+            (*this).condvar.notify_all();
+        }
+    }
+}
+
+/// Waiters on a condition owned by something else (a group, a task handle).
+///
+/// The owner changes its condition (with a SeqCst or Release write), then calls
+/// [`Event::notify`]. A waiter announces itself (`sleepers += 1`, SeqCst fence),
+/// then re-checks the condition before blocking: one of the two sees the other.
+pub(crate) struct Event {
+    sleepers: AtomicUsize,
+    /// Worker indices asleep on this event.
+    workers: Mutex<Vec<usize>>,
+    /// For outside threads, which block on `workers`' lock.
+    condvar: Condvar,
+}
+
+impl Event {
+    pub(crate) fn new() -> Self {
+        Event { sleepers: AtomicUsize::new(0), workers: Mutex::new(Vec::new()), condvar: Condvar::new() }
+    }
+
+    /// Wakes every waiter so it re-checks the condition. Cheap when nobody waits.
+    pub(crate) fn notify(&self, registry: &Registry) {
+        fence(SeqCst);
+        if self.sleepers.load(SeqCst) == 0 {
+            return;
+        }
+        let to_wake = {
+            let mut workers = lock(&self.workers);
+            self.condvar.notify_all();
+            std::mem::take(&mut *workers)
+        };
+        // Woken outside our lock: the sleeper takes its slot lock then ours.
+        for worker in to_wake {
+            registry.sleep.wake_specific(worker);
+        }
+    }
+
+    /// Worker side, called with the worker's slot lock held (from `register` of
+    /// `Sleep::no_work_found`). Returns true if the wait is already over.
+    pub(crate) fn register_worker(&self, worker: usize, is_done: &dyn Fn() -> bool) -> bool {
+        lock(&self.workers).push(worker);
+        self.sleepers.fetch_add(1, SeqCst);
+        fence(SeqCst);
+        is_done()
+    }
+
+    pub(crate) fn unregister_worker(&self, worker: usize) {
+        let mut workers = lock(&self.workers);
+        if let Some(pos) = workers.iter().position(|&w| w == worker) {
+            workers.swap_remove(pos);
+        }
+        drop(workers);
+        self.sleepers.fetch_sub(1, SeqCst);
+    }
+
+    /// Outside-thread side: blocks until `is_done()` or the deadline. Returns whether
+    /// the condition holds.
+    pub(crate) fn wait_external(&self, is_done: &dyn Fn() -> bool, deadline: Option<Instant>) -> bool {
+        if is_done() {
+            return true;
+        }
+        let mut guard = lock(&self.workers);
+        self.sleepers.fetch_add(1, SeqCst);
+        fence(SeqCst);
+        let result = loop {
+            if is_done() {
+                break true;
+            }
+            match deadline {
+                None => {
+                    guard = match self.condvar.wait(guard) {
+                        Ok(g) => g,
+                        Err(p) => p.into_inner(),
+                    }
+                }
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        break is_done();
+                    }
+                    guard = match self.condvar.wait_timeout(guard, deadline - now) {
+                        Ok((g, _)) => g,
+                        Err(p) => p.into_inner().0,
+                    };
+                }
+            }
+        };
+        self.sleepers.fetch_sub(1, Relaxed);
+        drop(guard);
+        result
+    }
+}

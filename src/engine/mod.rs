@@ -1,0 +1,378 @@
+//! The scheduler: workers with their own deques, an injector for outside
+//! submissions, random-victim stealing, sleeping without lost wake-ups, and the
+//! structured APIs built on top (join, scope, groups, handles, parallel loops).
+//!
+//! Layout (after rayon-core): `registry` (pool, worker loop, stealing), `job`,
+//! `latch`, `sleep` (wake-up protocol, model-checked with loom), `join`, `scope`,
+//! `group`, `handle` (spawn, futures), `parallel`, `metrics`, `config`.
+
+mod config;
+mod group;
+mod handle;
+mod job;
+mod join;
+mod latch;
+mod metrics;
+mod parallel;
+mod registry;
+mod scope;
+mod sleep;
+mod sync;
+mod unwind;
+
+use std::cell::UnsafeCell;
+use std::future::Future;
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+pub use config::{Config, ThreadHook, DEFAULT_SPIN_BUDGET};
+pub use group::{current_task_cancelled, TaskGroup};
+pub use handle::{block_on, TaskHandle};
+pub use metrics::{EngineStats, WorkerStats};
+pub use scope::Scope;
+
+#[allow(unused_imports)]
+pub(crate) use group::RawTaskFn;
+use registry::{Registry, WorkerThread};
+
+use crate::error::{EngineError, Result};
+
+/// A pool of worker threads and everything that runs on it.
+///
+/// An `Engine` made with [`Engine::new`] owns its pool: dropping it lets queued work
+/// finish, then joins every worker (each runs its stop hook) before `drop` returns.
+/// [`Engine::global`] and [`Engine::current`] give non-owning handles.
+pub struct Engine {
+    registry: Arc<Registry>,
+    owner: bool,
+}
+
+impl Engine {
+    /// Starts an engine with `config.workers` threads.
+    pub fn new(config: Config) -> Result<Engine> {
+        Ok(Engine { registry: Registry::new(&config)?, owner: true })
+    }
+
+    /// A handle to the process-wide default engine, built on first use with
+    /// `Config::default()` (or `TASKENGINE_WORKERS` workers when that variable is set).
+    /// After `fork()` the child builds its own on first use. Fails with `Shutdown`
+    /// after [`Engine::shutdown_global`].
+    pub fn global() -> Result<Engine> {
+        Ok(Engine { registry: default_registry()?, owner: false })
+    }
+
+    /// The engine whose worker is running this code, if any; else the default one.
+    pub fn current() -> Result<Engine> {
+        match WorkerThread::current() {
+            Some(worker) if worker.registry.is_alive() => {
+                Ok(Engine { registry: Arc::clone(&worker.registry), owner: false })
+            }
+            _ => Engine::global(),
+        }
+    }
+
+    /// Shuts the default engine down: queued work finishes, its threads are joined.
+    /// Later uses of the default engine fail with `Shutdown` (in a forked child it
+    /// is rebuilt). Safe to call more than once.
+    pub fn shutdown_global() {
+        let taken = DEFAULT.with_lock(|state| {
+            state.shut_down = true;
+            state.registry.take()
+        });
+        if let Some(registry) = taken {
+            registry.terminate_and_join();
+        }
+    }
+
+    /// Number of worker threads.
+    pub fn workers(&self) -> usize {
+        self.registry.num_workers()
+    }
+
+    /// The index of the worker running this code (in whatever engine), or `None`
+    /// on a thread that is not a worker.
+    pub fn current_worker_index() -> Option<usize> {
+        WorkerThread::current().map(|w| w.index)
+    }
+
+    /// False once the engine is shut down (or was inherited through `fork()`).
+    pub fn is_alive(&self) -> bool {
+        self.registry.is_alive()
+    }
+
+    pub(crate) fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    /// Runs `a` and `b`, potentially in parallel, and returns both results.
+    /// Inside the pool this allocates nothing: `b` waits on this stack for a thief
+    /// while `a` runs. A panic in either is re-raised here (after both finished).
+    ///
+    /// # Panics
+    /// If the engine has been shut down; see [`Engine::try_join`].
+    pub fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
+    where
+        A: FnOnce() -> RA + Send,
+        B: FnOnce() -> RB + Send,
+        RA: Send,
+        RB: Send,
+    {
+        match self.try_join(a, b) {
+            Ok(pair) => pair,
+            Err(err) => panic!("taskengine: join: {err}"),
+        }
+    }
+
+    /// [`Engine::join`] that reports a shut-down engine as `Err(Shutdown)`.
+    pub fn try_join<A, B, RA, RB>(&self, a: A, b: B) -> Result<(RA, RB)>
+    where
+        A: FnOnce() -> RA + Send,
+        B: FnOnce() -> RB + Send,
+        RA: Send,
+        RB: Send,
+    {
+        join::join_context(&self.registry, |_| a(), |_| b())
+    }
+
+    /// Runs `op` on the pool with a [`Scope`] whose tasks may borrow from the
+    /// caller; returns once all of them have finished, re-raising the first panic.
+    ///
+    /// # Panics
+    /// If the engine has been shut down; see [`Engine::try_scope`].
+    pub fn scope<'scope, OP, R>(&self, op: OP) -> R
+    where
+        OP: FnOnce(&Scope<'scope>) -> R + Send,
+        R: Send,
+    {
+        match self.try_scope(op) {
+            Ok(value) => value,
+            Err(err) => panic!("taskengine: scope: {err}"),
+        }
+    }
+
+    /// [`Engine::scope`] that reports a shut-down engine as `Err(Shutdown)`.
+    pub fn try_scope<'scope, OP, R>(&self, op: OP) -> Result<R>
+    where
+        OP: FnOnce(&Scope<'scope>) -> R + Send,
+        R: Send,
+    {
+        let group = group::GroupInner::new(Arc::clone(&self.registry))?;
+        self.registry.in_worker(move |_, _| scope::run_scope(group, op))
+    }
+
+    /// Runs `f` on the pool and returns a handle to its result. From outside the
+    /// pool with a bounded queue, waits for room.
+    pub fn spawn<F, T>(&self, f: F) -> Result<TaskHandle<T>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        handle::spawn(&self.registry, f, true)
+    }
+
+    /// [`Engine::spawn`] that fails with `QueueFull` instead of waiting for room.
+    pub fn try_spawn<F, T>(&self, f: F) -> Result<TaskHandle<T>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        handle::spawn(&self.registry, f, false)
+    }
+
+    /// Runs an async task on the pool; its waker re-queues it on the workers.
+    pub fn spawn_future<Fut>(&self, future: Fut) -> Result<TaskHandle<Fut::Output>>
+    where
+        Fut: Future + Send + 'static,
+        Fut::Output: Send + 'static,
+    {
+        handle::spawn_future(&self.registry, future)
+    }
+
+    /// Calls `body` on disjoint pieces covering `range`, in parallel. `grain` is the
+    /// largest piece (0 = adaptive). A panic in `body` is re-raised here.
+    pub fn parallel_for<F>(&self, range: Range<usize>, grain: usize, body: F) -> Result<()>
+    where
+        F: Fn(Range<usize>) + Sync + Send,
+    {
+        parallel::check_range(&range)?;
+        parallel::parallel_for(&self.registry, range, grain, body)
+    }
+
+    /// [`Engine::parallel_for`] whose body can fail: returns the first error and
+    /// skips pieces not yet started.
+    pub fn try_parallel_for<F>(&self, range: Range<usize>, grain: usize, body: F) -> Result<()>
+    where
+        F: Fn(Range<usize>) -> Result<()> + Sync + Send,
+    {
+        parallel::check_range(&range)?;
+        parallel::try_parallel_for(&self.registry, range, grain, body)
+    }
+
+    /// Maps pieces of `range` to values and combines them with `reduce` (which
+    /// should be associative; `identity()` is the result for an empty range).
+    pub fn parallel_reduce<T, ID, M, R>(
+        &self,
+        range: Range<usize>,
+        grain: usize,
+        identity: ID,
+        map: M,
+        reduce: R,
+    ) -> Result<T>
+    where
+        T: Send,
+        ID: Fn() -> T + Sync + Send,
+        M: Fn(Range<usize>) -> T + Sync + Send,
+        R: Fn(T, T) -> T + Sync + Send,
+    {
+        parallel::check_range(&range)?;
+        parallel::parallel_reduce(&self.registry, range, grain, identity, map, reduce)
+    }
+
+    /// [`Engine::parallel_reduce`] on a fixed grid (pieces of `grain`, or 256 equal
+    /// pieces when 0) combined in a fixed tree: the result is bitwise the same for
+    /// any number of workers, even when `reduce` is not associative (float sums).
+    pub fn parallel_reduce_deterministic<T, ID, M, R>(
+        &self,
+        range: Range<usize>,
+        grain: usize,
+        identity: ID,
+        map: M,
+        reduce: R,
+    ) -> Result<T>
+    where
+        T: Send,
+        ID: Fn() -> T + Sync + Send,
+        M: Fn(Range<usize>) -> T + Sync + Send,
+        R: Fn(T, T) -> T + Sync + Send,
+    {
+        parallel::check_range(&range)?;
+        parallel::parallel_reduce_deterministic(&self.registry, range, grain, identity, map, reduce)
+    }
+
+    /// A snapshot of the engine's counters.
+    pub fn stats(&self) -> EngineStats {
+        self.registry.stats()
+    }
+
+    /// Shuts the engine down now (as dropping it does): queued work finishes and
+    /// every worker is joined before this returns.
+    pub fn shutdown(self) {
+        drop(self)
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        if self.owner {
+            self.registry.terminate_and_join();
+        }
+    }
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("workers", &self.workers())
+            .field("alive", &self.is_alive())
+            .field("owner", &self.owner)
+            .finish()
+    }
+}
+
+/// A unit of work with a typed result, runnable on any [`TaskExecutor`].
+pub trait Task: Send {
+    /// What the task produces.
+    type Output: Send + 'static;
+    /// Does the work.
+    fn run(self) -> Self::Output;
+}
+
+/// Something that runs [`Task`]s.
+pub trait TaskExecutor {
+    /// Starts `task` and returns a handle to its output.
+    fn execute<T: Task + 'static>(&self, task: T) -> Result<TaskHandle<T::Output>>;
+}
+
+impl TaskExecutor for Engine {
+    fn execute<T: Task + 'static>(&self, task: T) -> Result<TaskHandle<T::Output>> {
+        self.spawn(move || task.run())
+    }
+}
+
+// ---- the default engine ----
+
+struct DefaultState {
+    registry: Option<Arc<Registry>>,
+    shut_down: bool,
+    generation: u64,
+}
+
+/// A spin lock rather than a Mutex so that the fork handler can reset it: a child
+/// has one thread, so a lock held by another thread at fork time is stale.
+struct DefaultEngine {
+    locked: AtomicBool,
+    state: UnsafeCell<DefaultState>,
+}
+
+// SAFETY: `state` is only accessed inside `with_lock`, which holds `locked`.
+unsafe impl Sync for DefaultEngine {}
+
+static DEFAULT: DefaultEngine = DefaultEngine {
+    locked: AtomicBool::new(false),
+    state: UnsafeCell::new(DefaultState { registry: None, shut_down: false, generation: 0 }),
+};
+
+impl DefaultEngine {
+    fn with_lock<R>(&self, f: impl FnOnce(&mut DefaultState) -> R) -> R {
+        let generation = registry::fork_generation();
+        let backoff = crossbeam_utils::Backoff::new();
+        // Acquire/Release: the usual lock pairing for `state`.
+        while self.locked.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            backoff.snooze();
+        }
+        struct Unlock<'a>(&'a AtomicBool);
+        impl Drop for Unlock<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Release);
+            }
+        }
+        let _unlock = Unlock(&self.locked);
+        // SAFETY: we hold the lock.
+        let state = unsafe { &mut *self.state.get() };
+        if state.generation != generation {
+            // A forked child: the parent's engine has no threads here. Leak it
+            // (its destructor would try to join threads that do not exist).
+            if let Some(old) = state.registry.take() {
+                std::mem::forget(old);
+            }
+            state.shut_down = false;
+            state.generation = generation;
+        }
+        f(state)
+    }
+}
+
+/// Called in the child right after `fork()` (one thread, async-signal context): a
+/// lock held by another parent thread at fork time would never be released.
+pub(crate) fn reset_default_lock_after_fork() {
+    DEFAULT.locked.store(false, Ordering::Release);
+}
+
+fn default_registry() -> Result<Arc<Registry>> {
+    DEFAULT.with_lock(|state| {
+        if state.shut_down {
+            return Err(EngineError::Shutdown);
+        }
+        if let Some(registry) = &state.registry {
+            return Ok(Arc::clone(registry));
+        }
+        let mut config = Config::default();
+        if let Some(n) = std::env::var("TASKENGINE_WORKERS").ok().and_then(|v| v.trim().parse::<usize>().ok()) {
+            config.workers = n;
+        }
+        let registry = Registry::new(&config)?;
+        state.registry = Some(Arc::clone(&registry));
+        Ok(registry)
+    })
+}

@@ -1,0 +1,591 @@
+//! The registry: an engine's shared state, its worker threads and their main loop.
+
+use std::cell::Cell;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+use std::sync::{Arc, Condvar, Mutex, Once};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_deque::{Injector, Steal, Stealer, Worker};
+
+use super::config::{Config, ThreadHook};
+use super::job::{JobRef, StackJob};
+use super::latch::{CoreLatch, LockLatch};
+use super::metrics::{bump, EngineStats, Metrics};
+use super::sleep::{IdleState, Sleep, Slept};
+use super::unwind;
+use crate::error::{EngineError, Result};
+
+/// Bumped in every child after `fork()`: registries from an older generation belong
+/// to the parent, whose threads do not exist here.
+static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
+static ATFORK: Once = Once::new();
+static NEXT_REGISTRY_ID: AtomicUsize = AtomicUsize::new(1);
+
+extern "C" fn after_fork_in_child() {
+    // Async-signal-safe: atomic stores only.
+    FORK_GENERATION.fetch_add(1, SeqCst);
+    super::reset_default_lock_after_fork();
+}
+
+pub(crate) fn fork_generation() -> u64 {
+    ATFORK.call_once(|| {
+        // SAFETY: registering a plain extern "C" function with no captured state;
+        // pthread_atfork only stores the pointer.
+        unsafe {
+            libc::pthread_atfork(None, None, Some(after_fork_in_child));
+        }
+    });
+    FORK_GENERATION.load(Acquire)
+}
+
+/// Something a worker can wait for while it keeps busy.
+pub(crate) trait Waitable {
+    fn is_done(&self) -> bool;
+    /// Runs one unit of this wait's own work, if any is pending (a group's queued
+    /// task, a handle's unstarted task). Allowed even when stealing is not.
+    fn run_own_work(&self, _worker: &WorkerThread) -> bool {
+        false
+    }
+    /// With the worker's sleeper slot locked: announce the sleep; true = already done.
+    fn register(&self, worker: usize) -> bool;
+    fn unregister(&self, worker: usize);
+}
+
+pub(crate) struct Registry {
+    pub(crate) id: usize,
+    injector: Injector<JobRef>,
+    stealers: Vec<Stealer<JobRef>>,
+    pub(crate) sleep: Sleep,
+    pub(crate) metrics: Metrics,
+    work_stealing: bool,
+    spin_budget: u32,
+    fork_generation: u64,
+    /// Set once by shutdown; submissions from outside are refused from then on.
+    terminating: AtomicBool,
+    /// Outside submitters between their `terminating` check and their push; workers
+    /// do not exit while this is non-zero, so a push that passed the check is run.
+    submitters: AtomicUsize,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    queue_capacity: usize,
+    /// Tasks submitted from outside that have not started.
+    external_pending: AtomicUsize,
+    room_waiters: AtomicUsize,
+    room: (Mutex<()>, Condvar),
+    on_thread_start: Option<ThreadHook>,
+    on_thread_stop: Option<ThreadHook>,
+}
+
+thread_local! {
+    static WORKER_THREAD: Cell<*const WorkerThread> = const { Cell::new(std::ptr::null()) };
+}
+
+/// A worker's own state; lives on its thread's stack for the thread's lifetime.
+pub(crate) struct WorkerThread {
+    deque: Worker<JobRef>,
+    pub(crate) index: usize,
+    pub(crate) registry: Arc<Registry>,
+    rng: Cell<u64>,
+    /// Stack address below which this worker stops taking unrelated work while it
+    /// waits, so nested helping cannot overflow the stack (oneTBB's rule: keep half).
+    steal_floor: usize,
+}
+
+impl Registry {
+    pub(crate) fn new(config: &Config) -> Result<Arc<Registry>> {
+        let workers = config.resolved_workers();
+        if workers > 4096 {
+            return Err(EngineError::invalid(format!("{workers} workers is more than the 4096 supported")));
+        }
+        if config.stack_size != 0 && config.stack_size < 64 * 1024 {
+            return Err(EngineError::invalid("stack_size below 64 KiB"));
+        }
+        if config.thread_name_prefix.as_bytes().contains(&0) {
+            return Err(EngineError::invalid("thread_name_prefix contains a NUL byte"));
+        }
+        let deques: Vec<Worker<JobRef>> = (0..workers).map(|_| Worker::new_lifo()).collect();
+        let registry = Arc::new(Registry {
+            id: NEXT_REGISTRY_ID.fetch_add(1, Relaxed),
+            injector: Injector::new(),
+            stealers: deques.iter().map(Worker::stealer).collect(),
+            sleep: Sleep::new(workers),
+            metrics: Metrics::new(workers, config.metrics),
+            work_stealing: config.work_stealing,
+            spin_budget: config.spin_budget,
+            fork_generation: fork_generation(),
+            terminating: AtomicBool::new(false),
+            submitters: AtomicUsize::new(0),
+            threads: Mutex::new(Vec::with_capacity(workers)),
+            queue_capacity: config.queue_capacity,
+            external_pending: AtomicUsize::new(0),
+            room_waiters: AtomicUsize::new(0),
+            room: (Mutex::new(()), Condvar::new()),
+            on_thread_start: config.on_thread_start.clone(),
+            on_thread_stop: config.on_thread_stop.clone(),
+        });
+        for (index, deque) in deques.into_iter().enumerate() {
+            let mut builder = std::thread::Builder::new().name(format!("{}-{index}", config.thread_name_prefix));
+            if config.stack_size != 0 {
+                builder = builder.stack_size(config.stack_size);
+            }
+            let reg = Arc::clone(&registry);
+            match builder.spawn(move || worker_main(reg, index, deque)) {
+                Ok(handle) => super::sync::lock(&registry.threads).push(handle),
+                Err(err) => {
+                    registry.terminate_and_join();
+                    return Err(EngineError::invalid(format!("cannot start worker thread: {err}")));
+                }
+            }
+        }
+        Ok(registry)
+    }
+
+    pub(crate) fn num_workers(&self) -> usize {
+        self.stealers.len()
+    }
+
+    /// Usable for new work: not shut down, and not inherited through `fork()`.
+    pub(crate) fn is_alive(&self) -> bool {
+        !self.terminating.load(Acquire) && self.fork_generation == fork_generation()
+    }
+
+    pub(crate) fn is_forked_away(&self) -> bool {
+        self.fork_generation != fork_generation()
+    }
+
+    pub(crate) fn check_alive(&self) -> Result<()> {
+        if self.is_alive() {
+            Ok(())
+        } else {
+            Err(EngineError::Shutdown)
+        }
+    }
+
+    /// Pushes a job from a thread outside the pool.
+    pub(crate) fn inject(&self, job: JobRef) -> Result<()> {
+        self.submitters.fetch_add(1, SeqCst);
+        // SeqCst pairs with the worker's exit check: either we see `terminating` and
+        // back out, or the worker sees us in `submitters` and keeps going.
+        if self.terminating.load(SeqCst) || self.is_forked_away() {
+            self.submitters.fetch_sub(1, SeqCst);
+            return Err(EngineError::Shutdown);
+        }
+        self.injector.push(job);
+        self.sleep.new_injected_jobs();
+        self.submitters.fetch_sub(1, SeqCst);
+        Ok(())
+    }
+
+    /// Pushes a job from anywhere: the current worker's deque if it is one of ours.
+    pub(crate) fn push(&self, job: JobRef) -> Result<()> {
+        match WorkerThread::current_of(self) {
+            Some(worker) => {
+                worker.push(job);
+                Ok(())
+            }
+            None => self.inject(job),
+        }
+    }
+
+    /// Counts a task submitted from outside against the queue capacity. With
+    /// `block`, waits for room; otherwise fails with `QueueFull`.
+    pub(crate) fn reserve_external(&self, block: bool) -> Result<()> {
+        if self.metrics.enabled {
+            self.metrics.external_submitted.fetch_add(1, Relaxed);
+        }
+        if self.queue_capacity == 0 {
+            self.external_pending.fetch_add(1, Relaxed);
+            return Ok(());
+        }
+        loop {
+            let pending = self.external_pending.load(Relaxed);
+            if pending < self.queue_capacity {
+                if self.external_pending.compare_exchange_weak(pending, pending + 1, AcqRel, Relaxed).is_ok() {
+                    return Ok(());
+                }
+                continue;
+            }
+            if !block {
+                return Err(EngineError::QueueFull);
+            }
+            self.check_alive()?;
+            let guard = super::sync::lock(&self.room.0);
+            self.room_waiters.fetch_add(1, SeqCst);
+            // Re-check after announcing ourselves (pairs with `release_external`).
+            if self.external_pending.load(SeqCst) >= self.queue_capacity && self.is_alive() {
+                let _ = self.room.1.wait_timeout(guard, Duration::from_millis(100));
+            }
+            self.room_waiters.fetch_sub(1, SeqCst);
+        }
+    }
+
+    /// An outside task started (or was dropped): make room for the next one.
+    pub(crate) fn release_external(&self) {
+        self.external_pending.fetch_sub(1, SeqCst);
+        if self.queue_capacity != 0 && self.room_waiters.load(SeqCst) > 0 {
+            let _guard = super::sync::lock(&self.room.0);
+            self.room.1.notify_all();
+        }
+    }
+
+    /// Runs `op` on a worker of this registry: directly if we are one, otherwise by
+    /// injecting it and blocking until it is done.
+    pub(crate) fn in_worker<OP, R>(&self, op: OP) -> Result<R>
+    where
+        OP: FnOnce(&WorkerThread, bool) -> R + Send,
+        R: Send,
+    {
+        if let Some(worker) = WorkerThread::current_of(self) {
+            return Ok(op(worker, false));
+        }
+        self.check_alive()?;
+        let job = StackJob::new(
+            |_migrated| {
+                let worker = WorkerThread::current().expect("injected job runs on a worker");
+                op(worker, true)
+            },
+            LockLatch::new(),
+        );
+        // SAFETY: `job` lives on this stack until `latch.wait()` returns, which is
+        // after the job has run and set the latch; it is pushed exactly once.
+        self.inject(unsafe { job.as_job_ref() })?;
+        job.latch.wait();
+        // SAFETY: the latch is set, so the result has been written.
+        Ok(unsafe { job.into_result() })
+    }
+
+    pub(crate) fn queued_jobs(&self) -> usize {
+        self.injector.len() + self.stealers.iter().map(Stealer::len).sum::<usize>()
+    }
+
+    pub(crate) fn stats(&self) -> EngineStats {
+        self.metrics.snapshot(self.queued_jobs())
+    }
+
+    /// Stops accepting outside work and wakes every worker so it drains and exits.
+    pub(crate) fn terminate(&self) {
+        self.terminating.store(true, SeqCst);
+        self.sleep.wake_all();
+        let _guard = super::sync::lock(&self.room.0);
+        self.room.1.notify_all();
+    }
+
+    /// Terminates and joins every worker (each runs its stop hook before exiting).
+    /// From one of our own workers it cannot join itself: it joins the others.
+    pub(crate) fn terminate_and_join(&self) {
+        self.terminate();
+        if self.is_forked_away() {
+            // The threads belong to the parent process; there is nothing to join.
+            return;
+        }
+        let handles = std::mem::take(&mut *super::sync::lock(&self.threads));
+        let me = std::thread::current().id();
+        for handle in handles {
+            if handle.thread().id() != me {
+                let _ = handle.join();
+            }
+        }
+    }
+}
+
+fn worker_main(registry: Arc<Registry>, index: usize, deque: Worker<JobRef>) {
+    let worker = WorkerThread {
+        deque,
+        index,
+        rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ ((index as u64 + 1) * 0xD1B5_4A32_D192_ED03)),
+        steal_floor: steal_floor(),
+        registry,
+    };
+    WORKER_THREAD.with(|t| t.set(&worker));
+    if let Some(hook) = &worker.registry.on_thread_start {
+        // A failing hook must not take the worker down with it.
+        let _ = unwind::halt_unwinding(|| hook(index));
+    }
+    {
+        let abort_guard = unwind::AbortIfPanic;
+        worker.main_loop();
+        std::mem::forget(abort_guard);
+    }
+    if let Some(hook) = &worker.registry.on_thread_stop {
+        let _ = unwind::halt_unwinding(|| hook(index));
+    }
+    WORKER_THREAD.with(|t| t.set(std::ptr::null()));
+}
+
+/// The address below which this thread keeps its stack for its own recursion.
+fn steal_floor() -> usize {
+    let here = approximate_stack_pointer();
+    // SAFETY: pthread_getattr_np fills `attr` for the calling thread; we destroy it
+    // after reading. On failure we fall back to a conservative 1 MiB budget.
+    unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) == 0 {
+            let mut addr: *mut libc::c_void = std::ptr::null_mut();
+            let mut size: libc::size_t = 0;
+            let ok = libc::pthread_attr_getstack(&attr, &mut addr, &mut size) == 0;
+            libc::pthread_attr_destroy(&mut attr);
+            if ok && size > 0 {
+                // The stack grows down from addr + size; keep the lower half.
+                return addr as usize + size / 2;
+            }
+        }
+    }
+    here.saturating_sub(1 << 20)
+}
+
+#[inline(always)]
+fn approximate_stack_pointer() -> usize {
+    let marker = 0u8;
+    std::ptr::addr_of!(marker) as usize
+}
+
+impl WorkerThread {
+    /// The worker running on this thread, if any (of any registry).
+    #[inline]
+    pub(crate) fn current() -> Option<&'static WorkerThread> {
+        let ptr = WORKER_THREAD.with(Cell::get);
+        // SAFETY: the pointer is set by `worker_main` to a WorkerThread on its stack
+        // and cleared before that frame ends; only this thread reads it, and all uses
+        // are within the worker's lifetime (jobs run inside `main_loop`).
+        unsafe { ptr.as_ref() }
+    }
+
+    /// The current worker if it belongs to `registry`.
+    #[inline]
+    pub(crate) fn current_of(registry: &Registry) -> Option<&'static WorkerThread> {
+        Self::current().filter(|w| w.registry.id == registry.id)
+    }
+
+    #[inline]
+    pub(crate) fn push(&self, job: JobRef) {
+        self.deque.push(job);
+        self.registry.sleep.new_internal_jobs();
+    }
+
+    /// Pops the most recently pushed job of our own deque.
+    #[inline]
+    pub(crate) fn take_local(&self) -> Option<JobRef> {
+        self.deque.pop()
+    }
+
+    #[inline]
+    pub(crate) fn counters(&self) -> Option<&super::metrics::WorkerCounters> {
+        if self.registry.metrics.enabled {
+            Some(&self.registry.metrics.workers[self.index])
+        } else {
+            None
+        }
+    }
+
+    /// True while this worker has enough stack left to take on unrelated work.
+    #[inline]
+    pub(crate) fn can_take_unrelated_work(&self) -> bool {
+        approximate_stack_pointer() > self.steal_floor
+    }
+
+    fn next_random(&self) -> u64 {
+        // xorshift64*: fast, good enough to spread victims.
+        let mut x = self.rng.get();
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng.set(x);
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Local deque, then the injector, then (if enabled) a random victim.
+    pub(crate) fn find_work(&self) -> Option<JobRef> {
+        if let Some(job) = self.deque.pop() {
+            return Some(job);
+        }
+        if let Some(job) = self.steal_from_injector() {
+            return Some(job);
+        }
+        if self.registry.work_stealing {
+            return self.steal_from_others();
+        }
+        None
+    }
+
+    fn steal_from_injector(&self) -> Option<JobRef> {
+        loop {
+            match self.registry.injector.steal_batch_and_pop(&self.deque) {
+                Steal::Success(job) => {
+                    if let Some(c) = self.counters() {
+                        bump(&c.injector_pops);
+                    }
+                    // We took a batch: others may find part of it in our deque.
+                    if !self.deque.is_empty() {
+                        self.registry.sleep.new_internal_jobs();
+                    }
+                    return Some(job);
+                }
+                Steal::Empty => return None,
+                Steal::Retry => std::hint::spin_loop(),
+            }
+        }
+    }
+
+    fn steal_from_others(&self) -> Option<JobRef> {
+        let stealers = &self.registry.stealers;
+        let n = stealers.len();
+        if n <= 1 {
+            return None;
+        }
+        loop {
+            let mut retry = false;
+            let start = (self.next_random() % n as u64) as usize;
+            for offset in 0..n {
+                let victim = (start + offset) % n;
+                if victim == self.index {
+                    continue;
+                }
+                if let Some(c) = self.counters() {
+                    bump(&c.steal_attempts);
+                }
+                match stealers[victim].steal() {
+                    Steal::Success(job) => {
+                        if let Some(c) = self.counters() {
+                            bump(&c.stolen);
+                        }
+                        return Some(job);
+                    }
+                    Steal::Empty => {}
+                    Steal::Retry => retry = true,
+                }
+            }
+            if !retry {
+                return None;
+            }
+        }
+    }
+
+    #[inline]
+    pub(crate) fn execute(&self, job: JobRef) {
+        // SAFETY: every JobRef in our queues is executed exactly once, by whoever
+        // takes it out.
+        unsafe { job.execute() }
+    }
+
+    fn main_loop(&self) {
+        let registry = &*self.registry;
+        let mut idle = IdleState::new();
+        loop {
+            if let Some(job) = self.find_work() {
+                idle = IdleState::new();
+                self.execute(job);
+                continue;
+            }
+            if registry.terminating.load(SeqCst) {
+                // Exit only when no outside submitter is mid-push; otherwise its job
+                // could land after we left (pairs with `Registry::inject`).
+                if registry.submitters.load(SeqCst) == 0 && self.find_work_once_more() {
+                    continue;
+                }
+                if registry.submitters.load(SeqCst) == 0 {
+                    return;
+                }
+                std::thread::yield_now();
+                continue;
+            }
+            let slept = registry.sleep.no_work_found(
+                &mut idle,
+                self.index,
+                registry.spin_budget,
+                true,
+                None,
+                &mut || registry.terminating.load(SeqCst),
+                &mut || {},
+            );
+            self.count_sleep(slept);
+        }
+    }
+
+    /// Runs whatever is left; returns true if it found anything.
+    fn find_work_once_more(&self) -> bool {
+        match self.find_work() {
+            Some(job) => {
+                self.execute(job);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn count_sleep(&self, slept: Slept) {
+        if slept == Slept::Woke {
+            if let Some(c) = self.counters() {
+                bump(&c.sleeps);
+                bump(&c.wakes);
+            }
+        }
+    }
+
+    /// Waits for a join half that was stolen, running other work meanwhile.
+    pub(crate) fn wait_for_latch(&self, latch: &CoreLatch) {
+        struct LatchWait<'a>(&'a CoreLatch);
+        impl Waitable for LatchWait<'_> {
+            fn is_done(&self) -> bool {
+                self.0.probe()
+            }
+            fn register(&self, _worker: usize) -> bool {
+                self.0.register_sleep()
+            }
+            fn unregister(&self, _worker: usize) {
+                self.0.unregister_sleep()
+            }
+        }
+        if !latch.probe() {
+            self.wait_until(&LatchWait(latch), false, None);
+        }
+    }
+
+    /// Keeps busy until `target` is done: its own work first, then (unless
+    /// `isolated`, or the stack is past its half) any other work; sleeps when there
+    /// is none. Returns whether `target` is done (false only at the deadline).
+    pub(crate) fn wait_until(&self, target: &dyn Waitable, isolated: bool, deadline: Option<Instant>) -> bool {
+        let registry = &*self.registry;
+        let mut idle = IdleState::new();
+        loop {
+            if target.is_done() {
+                return true;
+            }
+            if target.run_own_work(self) {
+                idle = IdleState::new();
+                continue;
+            }
+            let helping = !isolated && self.can_take_unrelated_work();
+            if helping {
+                if let Some(job) = self.find_work() {
+                    idle = IdleState::new();
+                    self.execute(job);
+                    continue;
+                }
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return target.is_done();
+            }
+            let index = self.index;
+            let slept = registry.sleep.no_work_found(
+                &mut idle,
+                index,
+                registry.spin_budget,
+                helping,
+                deadline,
+                &mut || target.register(index),
+                &mut || target.unregister(index),
+            );
+            self.count_sleep(slept);
+        }
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        // Only reached once every worker (each holds an Arc) is gone, so the
+        // queues are empty unless the process forked; leaking is then the only
+        // safe choice, and JobRefs do not own anything we could free here.
+        debug_assert!(self.is_forked_away() || self.injector.is_empty());
+    }
+}

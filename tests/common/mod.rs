@@ -1,0 +1,47 @@
+//! Shared test helpers.
+#![allow(dead_code)]
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// Runs `f` on its own thread and aborts the whole test process if it has not
+/// finished within `secs`: a deadlock fails fast instead of hanging CI.
+pub fn watchdog<F, R>(secs: u64, name: &str, f: F) -> R
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    let (tx, rx) = mpsc::channel();
+    let handle = std::thread::Builder::new()
+        .name(format!("test-{name}"))
+        .spawn(move || {
+            let r = f();
+            let _ = tx.send(());
+            r
+        })
+        .unwrap();
+    match rx.recv_timeout(Duration::from_secs(secs)) {
+        Ok(()) => handle.join().unwrap(),
+        Err(mpsc::RecvTimeoutError::Disconnected) => match handle.join() {
+            Ok(r) => r,
+            Err(p) => std::panic::resume_unwind(p),
+        },
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            eprintln!("watchdog: test `{name}` did not finish within {secs} s (deadlock?)");
+            std::process::abort();
+        }
+    }
+}
+
+/// Threads of this process right now.
+pub fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(0)
+}
+
+pub fn fib_serial(n: u64) -> u64 {
+    if n < 2 {
+        n
+    } else {
+        fib_serial(n - 1) + fib_serial(n - 2)
+    }
+}
