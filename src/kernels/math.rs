@@ -84,29 +84,12 @@ mod tests {
 
     #[test]
     fn gcd_and_lcm_agree_with_euclid() {
-        let vals = [
-            0,
-            1,
-            2,
-            3,
-            6,
-            12,
-            18,
-            97,
-            1 << 40,
-            3 << 20,
-            u64::MAX,
-            u64::MAX - 1,
-        ];
+        let vals = [0, 1, 2, 3, 6, 12, 18, 97, 1 << 40, 3 << 20, u64::MAX, u64::MAX - 1];
         for &a in &vals {
             for &b in &vals {
                 let g = gcd_ref(a, b);
                 assert_eq!(gcd(a, b), Ok(g), "gcd({a}, {b})");
-                let l = if a == 0 || b == 0 {
-                    0
-                } else {
-                    u128::from(a / g) * u128::from(b)
-                };
+                let l = if a == 0 || b == 0 { 0 } else { u128::from(a / g) * u128::from(b) };
                 match u64::try_from(l) {
                     Ok(v) => assert_eq!(lcm(a, b), Ok(v), "lcm({a}, {b})"),
                     Err(_) => assert_eq!(lcm(a, b), Err(EngineError::Overflow)),
@@ -117,10 +100,7 @@ mod tests {
 
     #[test]
     fn isqrt_is_exact_near_squares() {
-        for r in (0..=u64::from(u32::MAX))
-            .step_by(65_521)
-            .chain([u64::from(u32::MAX)])
-        {
+        for r in (0..=u64::from(u32::MAX)).step_by(65_521).chain([u64::from(u32::MAX)]) {
             let sq = r * r;
             assert_eq!(isqrt(sq), Ok(r));
             if sq > 0 {
@@ -141,10 +121,7 @@ mod tests {
         let z = sqrt(-0.0).unwrap();
         assert!(z == 0.0 && z.is_sign_negative());
         assert!(matches!(sqrt(-1e-300), Err(EngineError::Invalid(_))));
-        assert!(matches!(
-            sqrt(f64::NEG_INFINITY),
-            Err(EngineError::Invalid(_))
-        ));
+        assert!(matches!(sqrt(f64::NEG_INFINITY), Err(EngineError::Invalid(_))));
         assert!(matches!(sqrt(f64::NAN), Err(EngineError::Invalid(_))));
     }
 }

@@ -28,15 +28,11 @@ pub fn copy_within(buf: &mut [u8], src: Range<usize>, dest: usize) -> Result<()>
 /// Validates a `copy_within` request and returns its length.
 pub(crate) fn checked_within(buf_len: usize, src: &Range<usize>, dest: usize) -> Result<usize> {
     if src.start > src.end || src.end > buf_len {
-        return Err(EngineError::invalid(
-            "copy_within: source range out of bounds",
-        ));
+        return Err(EngineError::invalid("copy_within: source range out of bounds"));
     }
     let len = src.end - src.start;
     if dest > buf_len - len {
-        return Err(EngineError::invalid(
-            "copy_within: destination out of bounds",
-        ));
+        return Err(EngineError::invalid("copy_within: destination out of bounds"));
     }
     Ok(len)
 }
@@ -58,9 +54,7 @@ pub unsafe fn copy_raw(dst: *mut u8, src: *const u8, len: usize) -> Result<()> {
 /// sign of `memcmp`); [`EngineError::Invalid`] when the lengths differ.
 pub fn compare(a: &[u8], b: &[u8]) -> Result<Ordering> {
     if a.len() != b.len() {
-        return Err(EngineError::invalid(
-            "compare: buffers of different lengths",
-        ));
+        return Err(EngineError::invalid("compare: buffers of different lengths"));
     }
     // SAFETY: both slices are live for `a.len()` bytes.
     unsafe { compare_raw(a.as_ptr(), b.as_ptr(), a.len()) }
@@ -101,14 +95,8 @@ mod tests {
         // SAFETY: len 0 touches no memory.
         unsafe {
             assert_eq!(copy_raw(std::ptr::null_mut(), std::ptr::null(), 0), Ok(()));
-            assert_eq!(
-                compare_raw(std::ptr::null(), std::ptr::null(), 0),
-                Ok(Ordering::Equal)
-            );
-            assert_eq!(
-                copy_raw(std::ptr::null_mut(), [1u8].as_ptr(), 1),
-                Err(EngineError::Null)
-            );
+            assert_eq!(compare_raw(std::ptr::null(), std::ptr::null(), 0), Ok(Ordering::Equal));
+            assert_eq!(copy_raw(std::ptr::null_mut(), [1u8].as_ptr(), 1), Err(EngineError::Null));
         }
     }
 }

@@ -41,13 +41,9 @@ fn check(status: c_int, what: &str, detail: usize) -> Result<()> {
         raw::ERR_NULL => Err(EngineError::Null),
         raw::ERR_INVALID => Err(EngineError::invalid(what)),
         raw::ERR_OVERFLOW => Err(EngineError::Overflow),
-        raw::ERR_UTF8 => Err(EngineError::Utf8 {
-            valid_up_to: detail,
-        }),
+        raw::ERR_UTF8 => Err(EngineError::Utf8 { valid_up_to: detail }),
         raw::ERR_BUFFER_TOO_SMALL => Err(EngineError::BufferTooSmall { needed: detail }),
-        other => Err(EngineError::invalid(format!(
-            "kernel returned unknown status {other} ({what})"
-        ))),
+        other => Err(EngineError::invalid(format!("kernel returned unknown status {other} ({what})"))),
     }
 }
 
@@ -57,13 +53,7 @@ mod tests {
 
     #[test]
     fn statuses_use_engine_error_numbering() {
-        for status in [
-            raw::ERR_NULL,
-            raw::ERR_INVALID,
-            raw::ERR_OVERFLOW,
-            raw::ERR_UTF8,
-            raw::ERR_BUFFER_TOO_SMALL,
-        ] {
+        for status in [raw::ERR_NULL, raw::ERR_INVALID, raw::ERR_OVERFLOW, raw::ERR_UTF8, raw::ERR_BUFFER_TOO_SMALL] {
             let err = check(status, "x", 7).unwrap_err();
             assert_eq!(err.code(), status);
         }

@@ -23,19 +23,9 @@ extern "C" {
 
     // te_array.h: sums and extrema
     pub(super) fn te_k_sum_i64(data: *const i64, len: usize, out: *mut i64) -> c_int;
-    pub(super) fn te_k_sum_i64_wide(
-        data: *const i64,
-        len: usize,
-        hi: *mut i64,
-        lo: *mut u64,
-    ) -> c_int;
+    pub(super) fn te_k_sum_i64_wide(data: *const i64, len: usize, hi: *mut i64, lo: *mut u64) -> c_int;
     pub(super) fn te_k_sum_f64(data: *const f64, len: usize, out: *mut f64) -> c_int;
-    pub(super) fn te_k_sum_f64_parts(
-        data: *const f64,
-        len: usize,
-        s: *mut f64,
-        c: *mut f64,
-    ) -> c_int;
+    pub(super) fn te_k_sum_f64_parts(data: *const f64, len: usize, s: *mut f64, c: *mut f64) -> c_int;
     pub(super) fn te_k_min_i64(data: *const i64, len: usize, out: *mut i64) -> c_int;
     pub(super) fn te_k_max_i64(data: *const i64, len: usize, out: *mut i64) -> c_int;
     pub(super) fn te_k_min_f64(data: *const f64, len: usize, out: *mut f64) -> c_int;
@@ -69,24 +59,9 @@ extern "C" {
         offsets: *mut usize,
         dst: *mut f64,
     ) -> c_int;
-    pub(super) fn te_k_radix_sort_i64(
-        data: *mut i64,
-        tmp: *mut i64,
-        len: usize,
-        result_in_tmp: c_int,
-    ) -> c_int;
-    pub(super) fn te_k_radix_sort_u64(
-        data: *mut u64,
-        tmp: *mut u64,
-        len: usize,
-        result_in_tmp: c_int,
-    ) -> c_int;
-    pub(super) fn te_k_radix_sort_f64(
-        data: *mut f64,
-        tmp: *mut f64,
-        len: usize,
-        result_in_tmp: c_int,
-    ) -> c_int;
+    pub(super) fn te_k_radix_sort_i64(data: *mut i64, tmp: *mut i64, len: usize, result_in_tmp: c_int) -> c_int;
+    pub(super) fn te_k_radix_sort_u64(data: *mut u64, tmp: *mut u64, len: usize, result_in_tmp: c_int) -> c_int;
+    pub(super) fn te_k_radix_sort_f64(data: *mut f64, tmp: *mut f64, len: usize, result_in_tmp: c_int) -> c_int;
 
     // te_text.h
     pub(super) fn te_k_utf8_reverse(
@@ -106,10 +81,5 @@ extern "C" {
 
     // te_mem.h
     pub(super) fn te_k_mem_copy(dst: *mut c_void, src: *const c_void, len: usize) -> c_int;
-    pub(super) fn te_k_mem_compare(
-        a: *const c_void,
-        b: *const c_void,
-        len: usize,
-        out: *mut c_int,
-    ) -> c_int;
+    pub(super) fn te_k_mem_compare(a: *const c_void, b: *const c_void, len: usize, out: *mut c_int) -> c_int;
 }

@@ -30,25 +30,14 @@ pub(crate) trait Radix: Copy + Send + Sync + 'static {
     /// writes of 256; every `dst[offsets[v] + i]` the scatter can reach (the
     /// counts of `src` by byte `byte`) is valid for writes and overlaps
     /// neither `src` nor `offsets`.
-    unsafe fn scatter(
-        src: *const Self,
-        len: usize,
-        byte: c_uint,
-        offsets: *mut usize,
-        dst: *mut Self,
-    ) -> c_int;
+    unsafe fn scatter(src: *const Self, len: usize, byte: c_uint, offsets: *mut usize, dst: *mut Self) -> c_int;
 
     /// `te_k_radix_sort_*`: sorts `data`, result in `tmp` if `result_in_tmp`.
     ///
     /// # Safety
     /// `data` and `tmp` are each valid for reads and writes of `len`
     /// elements and do not overlap.
-    unsafe fn radix_sort(
-        data: *mut Self,
-        tmp: *mut Self,
-        len: usize,
-        result_in_tmp: c_int,
-    ) -> c_int;
+    unsafe fn radix_sort(data: *mut Self, tmp: *mut Self, len: usize, result_in_tmp: c_int) -> c_int;
 }
 
 macro_rules! radix_impl {
@@ -72,12 +61,7 @@ macro_rules! radix_impl {
                 // SAFETY: forwarded from this function's contract.
                 unsafe { raw::$scatter(src, len, byte, offsets, dst) }
             }
-            unsafe fn radix_sort(
-                data: *mut Self,
-                tmp: *mut Self,
-                len: usize,
-                result_in_tmp: c_int,
-            ) -> c_int {
+            unsafe fn radix_sort(data: *mut Self, tmp: *mut Self, len: usize, result_in_tmp: c_int) -> c_int {
                 // SAFETY: forwarded from this function's contract.
                 unsafe { raw::$radix(data, tmp, len, result_in_tmp) }
             }
@@ -85,27 +69,9 @@ macro_rules! radix_impl {
     };
 }
 
-radix_impl!(
-    i64,
-    te_k_sort_i64,
-    te_k_radix_hist_i64,
-    te_k_radix_scatter_i64,
-    te_k_radix_sort_i64
-);
-radix_impl!(
-    u64,
-    te_k_sort_u64,
-    te_k_radix_hist_u64,
-    te_k_radix_scatter_u64,
-    te_k_radix_sort_u64
-);
-radix_impl!(
-    f64,
-    te_k_sort_f64,
-    te_k_radix_hist_f64,
-    te_k_radix_scatter_f64,
-    te_k_radix_sort_f64
-);
+radix_impl!(i64, te_k_sort_i64, te_k_radix_hist_i64, te_k_radix_scatter_i64, te_k_radix_sort_i64);
+radix_impl!(u64, te_k_sort_u64, te_k_radix_hist_u64, te_k_radix_scatter_u64, te_k_radix_sort_u64);
+radix_impl!(f64, te_k_sort_f64, te_k_radix_hist_f64, te_k_radix_scatter_f64, te_k_radix_sort_f64);
 
 /// Which algorithm a sort used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,10 +92,7 @@ pub(crate) fn try_scratch<T>(len: usize) -> Option<Vec<MaybeUninit<T>>> {
 }
 
 /// Sorts with the given scratch (at least `data.len()` elements), or in place.
-pub(crate) fn sort_with<T: Radix>(
-    data: &mut [T],
-    scratch: Option<&mut [MaybeUninit<T>]>,
-) -> Result<SortPath> {
+pub(crate) fn sort_with<T: Radix>(data: &mut [T], scratch: Option<&mut [MaybeUninit<T>]>) -> Result<SortPath> {
     let (ptr, path) = match scratch {
         Some(s) => {
             assert!(s.len() >= data.len(), "scratch shorter than the data");
@@ -180,9 +143,7 @@ mod tests {
     use super::*;
 
     fn lcg(seed: &mut u64) -> u64 {
-        *seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         *seed ^ (*seed >> 29)
     }
 

@@ -16,13 +16,7 @@ pub fn utf8_reverse(input: &[u8], out: &mut [u8]) -> Result<usize> {
     // exclusive slice written for at most `out.len()` bytes (it cannot
     // overlap `input`); `out_len` is writable.
     let st = unsafe {
-        raw::te_k_utf8_reverse(
-            input.as_ptr().cast(),
-            input.len(),
-            out.as_mut_ptr().cast(),
-            out.len(),
-            &mut out_len,
-        )
+        raw::te_k_utf8_reverse(input.as_ptr().cast(), input.len(), out.as_mut_ptr().cast(), out.len(), &mut out_len)
     };
     check(st, "utf8_reverse", out_len).map(|()| out_len)
 }
@@ -40,9 +34,7 @@ pub fn utf8_reverse_string(input: &[u8]) -> Result<String> {
 /// than `input` ([`EngineError::BufferTooSmall`]).
 pub fn ascii_upper(input: &[u8], out: &mut [u8]) -> Result<()> {
     if out.len() < input.len() {
-        return Err(EngineError::BufferTooSmall {
-            needed: input.len(),
-        });
+        return Err(EngineError::BufferTooSmall { needed: input.len() });
     }
     ascii_upper_prefix(input, &mut out[..input.len()]).map(|_| ())
 }
@@ -54,14 +46,7 @@ fn ascii_upper_prefix(input: &[u8], out: &mut [u8]) -> Result<usize> {
     // SAFETY: `input` is read and `out` (an exclusive slice of the same
     // length, so not overlapping) written for `input.len()` bytes; `prefix`
     // is writable.
-    let st = unsafe {
-        raw::te_k_ascii_upper(
-            input.as_ptr().cast(),
-            input.len(),
-            out.as_mut_ptr().cast(),
-            &mut prefix,
-        )
-    };
+    let st = unsafe { raw::te_k_ascii_upper(input.as_ptr().cast(), input.len(), out.as_mut_ptr().cast(), &mut prefix) };
     check(st, "ascii_upper", 0).map(|()| prefix)
 }
 
@@ -69,9 +54,7 @@ fn ascii_upper_prefix(input: &[u8], out: &mut [u8]) -> Result<usize> {
 /// [`str::to_uppercase`] (so `"ß"` becomes `"SS"`): the leading ASCII run in
 /// C, the rest through Rust's std. [`EngineError::Utf8`] on invalid input.
 pub fn upper_string(input: &[u8]) -> Result<String> {
-    let text = std::str::from_utf8(input).map_err(|e| EngineError::Utf8 {
-        valid_up_to: e.valid_up_to(),
-    })?;
+    let text = std::str::from_utf8(input).map_err(|e| EngineError::Utf8 { valid_up_to: e.valid_up_to() })?;
     let mut out = vec![0u8; input.len()];
     let prefix = ascii_upper_prefix(input, &mut out)?;
     if prefix < input.len() {
@@ -89,9 +72,7 @@ pub fn upper_string(input: &[u8]) -> Result<String> {
 /// success.
 pub fn upper(input: &[u8], out: &mut [u8]) -> Result<usize> {
     let s = upper_string(input)?;
-    let dst = out
-        .get_mut(..s.len())
-        .ok_or(EngineError::BufferTooSmall { needed: s.len() })?;
+    let dst = out.get_mut(..s.len()).ok_or(EngineError::BufferTooSmall { needed: s.len() })?;
     dst.copy_from_slice(s.as_bytes());
     Ok(s.len())
 }
@@ -106,9 +87,7 @@ pub fn fnv1a64(data: &[u8]) -> Result<u64> {
 
 /// Checks rather than trusts the kernels' UTF-8 output.
 fn into_string(bytes: Vec<u8>) -> Result<String> {
-    String::from_utf8(bytes).map_err(|e| EngineError::Utf8 {
-        valid_up_to: e.utf8_error().valid_up_to(),
-    })
+    String::from_utf8(bytes).map_err(|e| EngineError::Utf8 { valid_up_to: e.utf8_error().valid_up_to() })
 }
 
 #[cfg(test)]
@@ -118,14 +97,8 @@ mod tests {
     #[test]
     fn reverse_checks_input_before_buffer_and_writes_nothing_on_error() {
         let mut out = [0xAAu8; 4];
-        assert_eq!(
-            utf8_reverse(b"ab\xC0\x80", &mut out[..1]),
-            Err(EngineError::Utf8 { valid_up_to: 2 })
-        );
-        assert_eq!(
-            utf8_reverse("h\u{e9}".as_bytes(), &mut out[..2]),
-            Err(EngineError::BufferTooSmall { needed: 3 })
-        );
+        assert_eq!(utf8_reverse(b"ab\xC0\x80", &mut out[..1]), Err(EngineError::Utf8 { valid_up_to: 2 }));
+        assert_eq!(utf8_reverse("h\u{e9}".as_bytes(), &mut out[..2]), Err(EngineError::BufferTooSmall { needed: 3 }));
         assert_eq!(out, [0xAA; 4]);
         assert_eq!(utf8_reverse("h\u{e9}".as_bytes(), &mut out), Ok(3));
         assert_eq!(&out[..3], "\u{e9}h".as_bytes());
@@ -134,20 +107,11 @@ mod tests {
     #[test]
     fn upper_mixes_ascii_and_unicode() {
         assert_eq!(upper_string(b"abc XYZ 09"), Ok("ABC XYZ 09".to_string()));
-        assert_eq!(
-            upper_string("stra\u{df}e".as_bytes()),
-            Ok("STRASSE".to_string())
-        );
+        assert_eq!(upper_string("stra\u{df}e".as_bytes()), Ok("STRASSE".to_string()));
         let mut small = [0u8; 6];
-        assert_eq!(
-            upper("stra\u{df}e".as_bytes(), &mut small),
-            Err(EngineError::BufferTooSmall { needed: 7 })
-        );
+        assert_eq!(upper("stra\u{df}e".as_bytes(), &mut small), Err(EngineError::BufferTooSmall { needed: 7 }));
         assert_eq!(small, [0; 6]);
-        assert_eq!(
-            upper_string(b"a\xFF"),
-            Err(EngineError::Utf8 { valid_up_to: 1 })
-        );
+        assert_eq!(upper_string(b"a\xFF"), Err(EngineError::Utf8 { valid_up_to: 1 }));
         let mut out = [0u8; 3];
         assert_eq!(ascii_upper(b"a\xFFz", &mut out), Ok(()));
         assert_eq!(out, *b"A\xFFZ");
