@@ -148,20 +148,31 @@ TE_K_ALWAYS_INLINE uint64_t key_f64(double x)
         introsort_##SUF(a, n, depth);                                                              \
     }                                                                                              \
                                                                                                    \
-    static void hist_##SUF(const T *d, size_t n, size_t *h)                                        \
+    /* Histograms of the low k bytes of every key; k is a constant after     \
+     * inlining, so the inner loop unrolls. */                                \
+    TE_K_ALWAYS_INLINE void hist_k_##SUF(const T *d, size_t n, unsigned k, size_t *h)              \
     {                                                                                              \
         size_t i;                                                                                  \
-        memset(h, 0, 8 * 256 * sizeof *h);                                                         \
+        unsigned b;                                                                                \
         for (i = 0; i < n; i++) {                                                                  \
-            uint64_t k = key_##SUF(d[i]);                                                          \
-            h[0 * 256 + (k & 0xff)]++;                                                             \
-            h[1 * 256 + ((k >> 8) & 0xff)]++;                                                      \
-            h[2 * 256 + ((k >> 16) & 0xff)]++;                                                     \
-            h[3 * 256 + ((k >> 24) & 0xff)]++;                                                     \
-            h[4 * 256 + ((k >> 32) & 0xff)]++;                                                     \
-            h[5 * 256 + ((k >> 40) & 0xff)]++;                                                     \
-            h[6 * 256 + ((k >> 48) & 0xff)]++;                                                     \
-            h[7 * 256 + (k >> 56)]++;                                                              \
+            uint64_t key = key_##SUF(d[i]);                                                        \
+            for (b = 0; b < k; b++)                                                                \
+                h[256 * b + ((key >> (8 * b)) & 0xff)]++;                                          \
+        }                                                                                          \
+    }                                                                                              \
+                                                                                                   \
+    static void hist_##SUF(const T *d, size_t n, unsigned nbytes, size_t *h)                       \
+    {                                                                                              \
+        memset(h, 0, (size_t)nbytes * 256 * sizeof *h);                                            \
+        switch (nbytes) {                                                                          \
+        case 1: hist_k_##SUF(d, n, 1, h); break;                                                   \
+        case 2: hist_k_##SUF(d, n, 2, h); break;                                                   \
+        case 3: hist_k_##SUF(d, n, 3, h); break;                                                   \
+        case 4: hist_k_##SUF(d, n, 4, h); break;                                                   \
+        case 5: hist_k_##SUF(d, n, 5, h); break;                                                   \
+        case 6: hist_k_##SUF(d, n, 6, h); break;                                                   \
+        case 7: hist_k_##SUF(d, n, 7, h); break;                                                   \
+        default: hist_k_##SUF(d, n, 8, h); break;                                                  \
         }                                                                                          \
     }                                                                                              \
                                                                                                    \
@@ -174,7 +185,8 @@ TE_K_ALWAYS_INLINE uint64_t key_f64(double x)
         }                                                                                          \
     }                                                                                              \
                                                                                                    \
-    static void radix_##SUF(T *data, T *tmp, size_t n, int result_in_tmp)                          \
+    /* LSD over the low nbytes bytes (the others are known to be equal). */   \
+    static void radix_##SUF(T *data, T *tmp, size_t n, unsigned nbytes, int result_in_tmp)         \
     {                                                                                              \
         size_t h[8 * 256], off[256];                                                               \
         T *src = data, *dst = tmp, *want = result_in_tmp ? tmp : data;                             \
@@ -186,9 +198,9 @@ TE_K_ALWAYS_INLINE uint64_t key_f64(double x)
                 memcpy(tmp, data, n * sizeof *data);                                               \
             return;                                                                                \
         }                                                                                          \
-        hist_##SUF(data, n, h);                                                                    \
+        hist_##SUF(data, n, nbytes, h);                                                            \
         k0 = key_##SUF(data[0]);                                                                   \
-        for (b = 0; b < 8; b++) {                                                                  \
+        for (b = 0; b < nbytes; b++) {                                                             \
             const size_t *hb = h + 256 * b;                                                        \
             size_t v, sum = 0;                                                                     \
             T *t;                                                                                  \
@@ -215,17 +227,31 @@ TE_K_ALWAYS_INLINE uint64_t key_f64(double x)
         if (len < 2)                                                                               \
             return TE_K_OK;                                                                        \
         if (scratch != NULL)                                                                       \
-            radix_##SUF(data, scratch, len, 0);                                                    \
+            radix_##SUF(data, scratch, len, 8, 0);                                                 \
         else                                                                                       \
             inplace_sort_##SUF(data, len);                                                         \
         return TE_K_OK;                                                                            \
     }                                                                                              \
                                                                                                    \
-    int te_k_radix_hist_##SUF(const T *data, size_t len, size_t *hist)                             \
+    int te_k_radix_hist_##SUF(const T *data, size_t len, unsigned byte, size_t *hist,              \
+                              uint64_t *bits)                                                      \
     {                                                                                              \
-        if ((data == NULL && len != 0) || hist == NULL)                                            \
+        uint64_t all = ~(uint64_t)0, any = 0;                                                      \
+        unsigned shift = 8 * byte;                                                                 \
+        size_t i;                                                                                  \
+        if ((data == NULL && len != 0) || hist == NULL || bits == NULL)                            \
             return TE_K_ERR_NULL;                                                                  \
-        hist_##SUF(data, len, hist);                                                               \
+        if (byte > 7)                                                                              \
+            return TE_K_ERR_INVALID;                                                               \
+        memset(hist, 0, 256 * sizeof *hist);                                                       \
+        for (i = 0; i < len; i++) {                                                                \
+            uint64_t k = key_##SUF(data[i]);                                                       \
+            all &= k;                                                                              \
+            any |= k;                                                                              \
+            hist[(k >> shift) & 0xff]++;                                                           \
+        }                                                                                          \
+        bits[0] = all;                                                                             \
+        bits[1] = any;                                                                             \
         return TE_K_OK;                                                                            \
     }                                                                                              \
                                                                                                    \
@@ -242,13 +268,15 @@ TE_K_ALWAYS_INLINE uint64_t key_f64(double x)
         return TE_K_OK;                                                                            \
     }                                                                                              \
                                                                                                    \
-    int te_k_radix_sort_##SUF(T *data, T *tmp, size_t len, int result_in_tmp)                      \
+    int te_k_radix_sort_##SUF(T *data, T *tmp, size_t len, unsigned nbytes, int result_in_tmp)     \
     {                                                                                              \
         if (len == 0)                                                                              \
             return TE_K_OK;                                                                        \
         if (data == NULL || tmp == NULL)                                                           \
             return TE_K_ERR_NULL;                                                                  \
-        radix_##SUF(data, tmp, len, result_in_tmp);                                                \
+        if (nbytes > 8)                                                                            \
+            return TE_K_ERR_INVALID;                                                               \
+        radix_##SUF(data, tmp, len, nbytes, result_in_tmp);                                        \
         return TE_K_OK;                                                                            \
     }
 

@@ -1,7 +1,7 @@
 //! Sums and minimum/maximum of arrays (`csrc/te_array.h`).
 
 use super::{check, raw};
-use crate::{EngineError, Result};
+use crate::Result;
 
 /// The exact sum. [`EngineError::Overflow`] iff the true sum does not fit in
 /// `i64`; the empty sum is 0.
@@ -23,9 +23,11 @@ pub(crate) fn sum_i64_wide(data: &[i64]) -> i128 {
     (i128::from(hi) << 64) | i128::from(lo)
 }
 
-/// The compensated sum (error about one rounding of the exact sum). The empty
-/// sum is `+0.0`; any NaN or both infinities give NaN; otherwise an infinite
-/// element gives that infinity; a finite sum too large for `f64` gives ±inf.
+/// The compensated sum (error about one rounding of the exact sum). A zero
+/// sum is `+0.0`, the empty one included; any NaN or both infinities give NaN;
+/// otherwise an infinite element gives that infinity; finite elements whose
+/// true sum is too large for `f64` give ±inf (a running sum that overflows
+/// but comes back is no problem).
 pub fn sum_f64(data: &[f64]) -> Result<f64> {
     let mut out = 0.0;
     // SAFETY: `data` is a live slice read for `len` elements; `out` is writable.
@@ -79,14 +81,10 @@ extremum!(
     max_f64, f64, te_k_max_f64
 );
 
-/// The empty-input error of the extrema, for the parallel forms.
-pub(crate) fn empty_extremum(name: &str) -> EngineError {
-    EngineError::invalid(format!("{name} of an empty array"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::EngineError;
 
     #[test]
     fn i64_sum_is_exact_through_intermediate_overflow() {

@@ -35,9 +35,27 @@ extern "C" {
     pub(super) fn te_k_sort_i64(data: *mut i64, len: usize, scratch: *mut i64) -> c_int;
     pub(super) fn te_k_sort_u64(data: *mut u64, len: usize, scratch: *mut u64) -> c_int;
     pub(super) fn te_k_sort_f64(data: *mut f64, len: usize, scratch: *mut f64) -> c_int;
-    pub(super) fn te_k_radix_hist_i64(data: *const i64, len: usize, hist: *mut usize) -> c_int;
-    pub(super) fn te_k_radix_hist_u64(data: *const u64, len: usize, hist: *mut usize) -> c_int;
-    pub(super) fn te_k_radix_hist_f64(data: *const f64, len: usize, hist: *mut usize) -> c_int;
+    pub(super) fn te_k_radix_hist_i64(
+        data: *const i64,
+        len: usize,
+        byte: c_uint,
+        hist: *mut usize,
+        bits: *mut u64,
+    ) -> c_int;
+    pub(super) fn te_k_radix_hist_u64(
+        data: *const u64,
+        len: usize,
+        byte: c_uint,
+        hist: *mut usize,
+        bits: *mut u64,
+    ) -> c_int;
+    pub(super) fn te_k_radix_hist_f64(
+        data: *const f64,
+        len: usize,
+        byte: c_uint,
+        hist: *mut usize,
+        bits: *mut u64,
+    ) -> c_int;
     pub(super) fn te_k_radix_scatter_i64(
         src: *const i64,
         len: usize,
@@ -59,9 +77,27 @@ extern "C" {
         offsets: *mut usize,
         dst: *mut f64,
     ) -> c_int;
-    pub(super) fn te_k_radix_sort_i64(data: *mut i64, tmp: *mut i64, len: usize, result_in_tmp: c_int) -> c_int;
-    pub(super) fn te_k_radix_sort_u64(data: *mut u64, tmp: *mut u64, len: usize, result_in_tmp: c_int) -> c_int;
-    pub(super) fn te_k_radix_sort_f64(data: *mut f64, tmp: *mut f64, len: usize, result_in_tmp: c_int) -> c_int;
+    pub(super) fn te_k_radix_sort_i64(
+        data: *mut i64,
+        tmp: *mut i64,
+        len: usize,
+        nbytes: c_uint,
+        result_in_tmp: c_int,
+    ) -> c_int;
+    pub(super) fn te_k_radix_sort_u64(
+        data: *mut u64,
+        tmp: *mut u64,
+        len: usize,
+        nbytes: c_uint,
+        result_in_tmp: c_int,
+    ) -> c_int;
+    pub(super) fn te_k_radix_sort_f64(
+        data: *mut f64,
+        tmp: *mut f64,
+        len: usize,
+        nbytes: c_uint,
+        result_in_tmp: c_int,
+    ) -> c_int;
 
     // te_text.h
     pub(super) fn te_k_utf8_reverse(
