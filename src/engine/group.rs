@@ -23,7 +23,7 @@ use super::job::{Job, JobRef};
 use super::latch::Event;
 use super::metrics::bump;
 use super::registry::{Registry, Waitable, WorkerThread};
-use super::sync::lock;
+use super::sync::std_lock as lock;
 use super::unwind;
 use super::Engine;
 use crate::error::{panic_message, EngineError, Result};
@@ -386,7 +386,8 @@ impl TaskGroup {
     }
 
     /// Like [`TaskGroup::wait`], giving up with `Timeout` after `timeout`; the tasks
-    /// keep running.
+    /// keep running. Inside the pool a timed wait runs no tasks itself (one could
+    /// outlast the deadline), so it returns on time.
     pub fn wait_timeout(&self, timeout: Duration) -> Result<()> {
         self.inner.wait(false, Some(timeout))
     }

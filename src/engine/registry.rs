@@ -131,7 +131,7 @@ impl Registry {
             }
             let reg = Arc::clone(&registry);
             match builder.spawn(move || worker_main(reg, index, deque)) {
-                Ok(handle) => super::sync::lock(&registry.threads).push(handle),
+                Ok(handle) => super::sync::std_lock(&registry.threads).push(handle),
                 Err(err) => {
                     registry.terminate_and_join();
                     return Err(EngineError::invalid(format!("cannot start worker thread: {err}")));
@@ -165,8 +165,9 @@ impl Registry {
     /// Pushes a job from a thread outside the pool.
     pub(crate) fn inject(&self, job: JobRef) -> Result<()> {
         self.submitters.fetch_add(1, SeqCst);
-        // SeqCst pairs with the worker's exit check: either we see `terminating` and
-        // back out, or the worker sees us in `submitters` and keeps going.
+        // Pairs with the fence in the worker's exit check: either we see
+        // `terminating` and back out, or the worker sees us in `submitters`.
+        std::sync::atomic::fence(SeqCst);
         if self.terminating.load(SeqCst) || self.is_forked_away() {
             self.submitters.fetch_sub(1, SeqCst);
             return Err(EngineError::Shutdown);
@@ -210,7 +211,7 @@ impl Registry {
                 return Err(EngineError::QueueFull);
             }
             self.check_alive()?;
-            let guard = super::sync::lock(&self.room.0);
+            let guard = super::sync::std_lock(&self.room.0);
             self.room_waiters.fetch_add(1, SeqCst);
             // Re-check after announcing ourselves (pairs with `release_external`).
             if self.external_pending.load(SeqCst) >= self.queue_capacity && self.is_alive() {
@@ -224,7 +225,7 @@ impl Registry {
     pub(crate) fn release_external(&self) {
         self.external_pending.fetch_sub(1, SeqCst);
         if self.queue_capacity != 0 && self.room_waiters.load(SeqCst) > 0 {
-            let _guard = super::sync::lock(&self.room.0);
+            let _guard = super::sync::std_lock(&self.room.0);
             self.room.1.notify_all();
         }
     }
@@ -267,7 +268,7 @@ impl Registry {
     pub(crate) fn terminate(&self) {
         self.terminating.store(true, SeqCst);
         self.sleep.wake_all();
-        let _guard = super::sync::lock(&self.room.0);
+        let _guard = super::sync::std_lock(&self.room.0);
         self.room.1.notify_all();
     }
 
@@ -279,7 +280,7 @@ impl Registry {
             // The threads belong to the parent process; there is nothing to join.
             return;
         }
-        let handles = std::mem::take(&mut *super::sync::lock(&self.threads));
+        let handles = std::mem::take(&mut *super::sync::std_lock(&self.threads));
         let me = std::thread::current().id();
         for handle in handles {
             if handle.thread().id() != me {
@@ -293,7 +294,7 @@ fn worker_main(registry: Arc<Registry>, index: usize, deque: Worker<JobRef>) {
     let worker = WorkerThread {
         deque,
         index,
-        rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ ((index as u64 + 1) * 0xD1B5_4A32_D192_ED03)),
+        rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03)),
         steal_floor: steal_floor(),
         registry,
     };
@@ -478,6 +479,8 @@ impl WorkerThread {
                 continue;
             }
             if registry.terminating.load(SeqCst) {
+                // Pairs with the fence in `Registry::inject`.
+                std::sync::atomic::fence(SeqCst);
                 // Exit only when no outside submitter is mid-push; otherwise its job
                 // could land after we left (pairs with `Registry::inject`).
                 if registry.submitters.load(SeqCst) == 0 && self.find_work_once_more() {
@@ -495,10 +498,10 @@ impl WorkerThread {
                 registry.spin_budget,
                 true,
                 None,
-                &mut || registry.terminating.load(SeqCst),
+                &mut || self.counted_register(registry.terminating.load(SeqCst)),
                 &mut || {},
             );
-            self.count_sleep(slept);
+            self.count_wake(slept);
         }
     }
 
@@ -513,10 +516,19 @@ impl WorkerThread {
         }
     }
 
-    fn count_sleep(&self, slept: Slept) {
-        if slept == Slept::Woke {
+    /// `register`'s answer, counting a sleep when it says the worker will block.
+    fn counted_register(&self, already_done: bool) -> bool {
+        if !already_done {
             if let Some(c) = self.counters() {
                 bump(&c.sleeps);
+            }
+        }
+        already_done
+    }
+
+    fn count_wake(&self, slept: Slept) {
+        if slept == Slept::Woke {
+            if let Some(c) = self.counters() {
                 bump(&c.wakes);
             }
         }
@@ -543,7 +555,8 @@ impl WorkerThread {
 
     /// Keeps busy until `target` is done: its own work first, then (unless
     /// `isolated`, or the stack is past its half) any other work; sleeps when there
-    /// is none. Returns whether `target` is done (false only at the deadline).
+    /// is none. With a deadline it only sleeps, so it returns on time. Returns
+    /// whether `target` is done (false only at the deadline).
     pub(crate) fn wait_until(&self, target: &dyn Waitable, isolated: bool, deadline: Option<Instant>) -> bool {
         let registry = &*self.registry;
         let mut idle = IdleState::new();
@@ -551,11 +564,13 @@ impl WorkerThread {
             if target.is_done() {
                 return true;
             }
-            if target.run_own_work(self) {
+            // A timed wait takes on no work: one task could outlast the deadline.
+            let timed = deadline.is_some();
+            if !timed && target.run_own_work(self) {
                 idle = IdleState::new();
                 continue;
             }
-            let helping = !isolated && self.can_take_unrelated_work();
+            let helping = !timed && !isolated && self.can_take_unrelated_work();
             if helping {
                 if let Some(job) = self.find_work() {
                     idle = IdleState::new();
@@ -573,10 +588,10 @@ impl WorkerThread {
                 registry.spin_budget,
                 helping,
                 deadline,
-                &mut || target.register(index),
+                &mut || self.counted_register(target.register(index)),
                 &mut || target.unregister(index),
             );
-            self.count_sleep(slept);
+            self.count_wake(slept);
         }
     }
 }
