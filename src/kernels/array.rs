@@ -3,7 +3,7 @@
 use super::{check, raw};
 use crate::Result;
 
-/// The exact sum. [`EngineError::Overflow`] iff the true sum does not fit in
+/// The exact sum. [`crate::EngineError::Overflow`] iff the true sum does not fit in
 /// `i64`; the empty sum is 0.
 pub fn sum_i64(data: &[i64]) -> Result<i64> {
     let mut out = 0;
@@ -61,23 +61,23 @@ macro_rules! extremum {
 }
 
 extremum!(
-    /// The smallest element; [`EngineError::Invalid`] when `data` is empty.
+    /// The smallest element; [`crate::EngineError::Invalid`] when `data` is empty.
     min_i64, i64, te_k_min_i64
 );
 extremum!(
-    /// The largest element; [`EngineError::Invalid`] when `data` is empty.
+    /// The largest element; [`crate::EngineError::Invalid`] when `data` is empty.
     max_i64, i64, te_k_max_i64
 );
 extremum!(
     /// The smallest element in `-inf < … < -0.0 < +0.0 < … < +inf` order,
     /// ignoring NaNs unless every element is NaN (then the first element);
-    /// [`EngineError::Invalid`] when `data` is empty.
+    /// [`crate::EngineError::Invalid`] when `data` is empty.
     min_f64, f64, te_k_min_f64
 );
 extremum!(
     /// The largest element in `-inf < … < -0.0 < +0.0 < … < +inf` order,
     /// ignoring NaNs unless every element is NaN (then the first element);
-    /// [`EngineError::Invalid`] when `data` is empty.
+    /// [`crate::EngineError::Invalid`] when `data` is empty.
     max_f64, f64, te_k_max_f64
 );
 

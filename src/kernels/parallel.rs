@@ -33,7 +33,8 @@ pub(crate) const BYTES: Tuning = Tuning { chunk: 1 << 20, serial_below: 1 << 21 
 
 /// The sort's sizes: `chunk` per histogram/scatter leaf, serial (LSD) below
 /// `serial_below`, and buckets up to `leaf_max` elements sorted by one task
-/// (two buffers of 64 Ki elements fit in a 2 MiB L2 cache).
+/// with the C LSD sort (its two buffers of 64 Ki elements fit a core's 1 MiB
+/// L2 cache); larger buckets get another parallel MSD pass.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SortTuning {
     pub(crate) chunk: usize,
@@ -127,7 +128,7 @@ impl<T> SendPtr<T> {
 
 // ---- sums and extrema ---------------------------------------------------
 
-/// [`array::sum_i64`] on the engine; the same result for any worker count.
+/// [`sum_i64`](super::sum_i64) on the engine; the same result for any worker count.
 pub fn par_sum_i64(engine: &Engine, data: &[i64]) -> Result<i64> {
     par_sum_i64_tuned(engine, data, REDUCE)
 }
@@ -150,7 +151,7 @@ pub(crate) fn par_sum_i64_tuned(engine: &Engine, data: &[i64], t: Tuning) -> Res
     i64::try_from(total).map_err(|_| EngineError::Overflow)
 }
 
-/// [`array::sum_f64`] on the engine. The chunks' unrounded compensated sums
+/// [`sum_f64`](super::sum_f64) on the engine. The chunks' unrounded compensated sums
 /// are combined in chunk order, so the result is bitwise the same for any
 /// number of workers (it can differ from the serial sum in the last bit).
 pub fn par_sum_f64(engine: &Engine, data: &[f64]) -> Result<f64> {
@@ -197,25 +198,25 @@ macro_rules! par_extremum {
 }
 
 par_extremum!(
-    /// [`array::min_i64`] on the engine.
+    /// [`min_i64`](super::min_i64) on the engine.
     par_min_i64, par_min_i64_tuned, i64, array::min_i64
 );
 par_extremum!(
-    /// [`array::max_i64`] on the engine.
+    /// [`max_i64`](super::max_i64) on the engine.
     par_max_i64, par_max_i64_tuned, i64, array::max_i64
 );
 par_extremum!(
-    /// [`array::min_f64`] on the engine (same NaN and signed-zero rules).
+    /// [`min_f64`](super::min_f64) on the engine (same NaN and signed-zero rules).
     par_min_f64, par_min_f64_tuned, f64, array::min_f64
 );
 par_extremum!(
-    /// [`array::max_f64`] on the engine (same NaN and signed-zero rules).
+    /// [`max_f64`](super::max_f64) on the engine (same NaN and signed-zero rules).
     par_max_f64, par_max_f64_tuned, f64, array::max_f64
 );
 
 // ---- memory -------------------------------------------------------------
 
-/// [`mem::compare`] on the engine: chunks past the first difference found so
+/// [`compare`](super::compare) on the engine: chunks past the first difference found so
 /// far are skipped.
 pub fn par_compare(engine: &Engine, a: &[u8], b: &[u8]) -> Result<Ordering> {
     par_compare_tuned(engine, a, b, BYTES)
@@ -254,7 +255,7 @@ pub(crate) fn par_compare_tuned(engine: &Engine, a: &[u8], b: &[u8], t: Tuning) 
     Ok(found.map_or(Ordering::Equal, |(_, ord)| ord))
 }
 
-/// [`mem::copy`] on the engine.
+/// [`copy`](super::copy) on the engine.
 pub fn par_copy(engine: &Engine, dst: &mut [u8], src: &[u8]) -> Result<()> {
     if dst.len() < src.len() {
         return Err(EngineError::BufferTooSmall { needed: src.len() });
@@ -264,7 +265,7 @@ pub fn par_copy(engine: &Engine, dst: &mut [u8], src: &[u8]) -> Result<()> {
     unsafe { par_copy_raw(engine, dst.as_mut_ptr(), src.as_ptr(), src.len()) }
 }
 
-/// [`mem::copy_within`] on the engine (overlapping ranges allowed).
+/// [`copy_within`](super::copy_within) on the engine (overlapping ranges allowed).
 pub fn par_copy_within(engine: &Engine, buf: &mut [u8], src: Range<usize>, dest: usize) -> Result<()> {
     let len = mem::checked_within(buf.len(), &src, dest)?;
     let base = buf.as_mut_ptr();
@@ -342,18 +343,18 @@ pub(crate) unsafe fn par_copy_raw_tuned(
 
 // ---- sort -----------------------------------------------------------------
 
-/// [`sort::sort_i64`] on the engine; falls back to the serial in-place sort
+/// [`sort_i64`](super::sort_i64) on the engine; falls back to the serial in-place sort
 /// when the scratch buffer cannot be allocated. The result is the serial one.
 pub fn par_sort_i64(engine: &Engine, data: &mut [i64]) -> Result<()> {
     par_sort_with(engine, data, SORT, sort::try_scratch::<i64>).map(|_| ())
 }
 
-/// [`sort::sort_u64`] on the engine; see [`par_sort_i64`].
+/// [`sort_u64`](super::sort_u64) on the engine; see [`par_sort_i64`].
 pub fn par_sort_u64(engine: &Engine, data: &mut [u64]) -> Result<()> {
     par_sort_with(engine, data, SORT, sort::try_scratch::<u64>).map(|_| ())
 }
 
-/// [`sort::sort_f64`] on the engine (NaNs last); see [`par_sort_i64`].
+/// [`sort_f64`](super::sort_f64) on the engine (NaNs last); see [`par_sort_i64`].
 pub fn par_sort_f64(engine: &Engine, data: &mut [f64]) -> Result<()> {
     par_sort_with(engine, data, SORT, sort::try_scratch::<f64>).map(|_| ())
 }

@@ -20,15 +20,15 @@ use crate::Result;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MathTask {
-    /// [`math::factorial`]`(n)`.
+    /// [`factorial`](super::factorial)`(n)`.
     Factorial(u32),
-    /// [`math::fibonacci`]`(n)`.
+    /// [`fibonacci`](super::fibonacci)`(n)`.
     Fibonacci(u32),
-    /// [`math::gcd`]`(a, b)`.
+    /// [`gcd`](super::gcd)`(a, b)`.
     Gcd(u64, u64),
-    /// [`math::lcm`]`(a, b)`.
+    /// [`lcm`](super::lcm)`(a, b)`.
     Lcm(u64, u64),
-    /// [`math::isqrt`]`(x)`.
+    /// [`isqrt`](super::isqrt)`(x)`.
     Isqrt(u64),
 }
 
