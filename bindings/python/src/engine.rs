@@ -10,6 +10,7 @@ use taskengine::engine::DEFAULT_SPIN_BUDGET;
 use taskengine::{Config, Engine, EngineError, EngineStats};
 
 use crate::errors::{guard, new_err, IntoPyResult, Kind};
+use crate::kernels::{self, On};
 use crate::task::{self, PyTask};
 use crate::wait;
 
@@ -49,19 +50,19 @@ enum Backing {
 /// ``close()``) lets queued work finish and joins every worker thread.
 #[pyclass(module = "taskengine", name = "Engine", frozen)]
 pub(crate) struct PyEngine {
-    kind: Backing,
+    backing: Backing,
     /// For an owned engine: its worker count (still readable after `close`).
     workers: usize,
 }
 
 impl PyEngine {
     pub(crate) fn default_handle() -> PyEngine {
-        PyEngine { kind: Backing::Default, workers: 0 }
+        PyEngine { backing: Backing::Default, workers: 0 }
     }
 
     /// The engine to run on, or `EngineShutdownError` once it is closed.
     pub(crate) fn lease(&self, py: Python<'_>) -> PyResult<Lease> {
-        match &self.kind {
+        match &self.backing {
             Backing::Default => Lease::global(py),
             Backing::Owned(slot) => {
                 let engine = slot.read().unwrap_or_else(PoisonError::into_inner).clone();
@@ -120,14 +121,14 @@ impl PyEngine {
             }
             let engine = py.detach(|| Engine::new(config)).py_err(py)?;
             let workers = engine.workers();
-            Ok(PyEngine { kind: Backing::Owned(RwLock::new(Some(Arc::new(engine)))), workers })
+            Ok(PyEngine { backing: Backing::Owned(RwLock::new(Some(Arc::new(engine)))), workers })
         })
     }
 
     /// Number of worker threads.
     #[getter]
     fn workers(&self, py: Python<'_>) -> PyResult<usize> {
-        match &self.kind {
+        match &self.backing {
             Backing::Default => Ok(Lease::global(py)?.workers()),
             Backing::Owned(_) => Ok(self.workers),
         }
@@ -136,7 +137,7 @@ impl PyEngine {
     /// True once ``close()`` has run (never for the default engine).
     #[getter]
     fn closed(&self) -> bool {
-        match &self.kind {
+        match &self.backing {
             Backing::Default => false,
             Backing::Owned(slot) => slot.read().unwrap_or_else(PoisonError::into_inner).is_none(),
         }
@@ -157,7 +158,7 @@ impl PyEngine {
     /// Safe to call twice; does nothing on the default engine's handle.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
         guard(py, || {
-            let Backing::Owned(slot) = &self.kind else { return Ok(()) };
+            let Backing::Owned(slot) = &self.backing else { return Ok(()) };
             let Some(engine) = slot.write().unwrap_or_else(PoisonError::into_inner).take() else { return Ok(()) };
             shut_down(py, engine)
         })
@@ -181,6 +182,81 @@ impl PyEngine {
         guard(py, || task::spawn(py, self.lease(py)?, func, args, kwargs))
     }
 
+    // ---- the kernels, on this engine (see the module-level functions) ----
+
+    /// The sum of a buffer of int64, uint64 or float64 (exact for integers).
+    #[pyo3(signature = (data, /))]
+    fn sum(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        guard(py, || kernels::sum(py, On::Engine(self), data))
+    }
+
+    /// The largest item of a non-empty buffer of int64, uint64 or float64.
+    #[pyo3(signature = (data, /))]
+    fn max(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        guard(py, || kernels::extremum(py, On::Engine(self), data, true))
+    }
+
+    /// The smallest item of a non-empty buffer of int64, uint64 or float64.
+    #[pyo3(signature = (data, /))]
+    fn min(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        guard(py, || kernels::extremum(py, On::Engine(self), data, false))
+    }
+
+    /// Sorts a writable one-dimensional buffer of int64, uint64 or float64 in place.
+    #[pyo3(signature = (data, /))]
+    fn sort(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        guard(py, || kernels::sort(py, On::Engine(self), data))
+    }
+
+    /// ``n!`` for ``0 <= n <= 20``.
+    #[pyo3(signature = (n, /))]
+    fn factorial(&self, py: Python<'_>, n: i64) -> PyResult<u64> {
+        guard(py, || kernels::factorial(py, On::Engine(self), n))
+    }
+
+    /// The Fibonacci number ``F(n)`` for ``0 <= n <= 93``.
+    #[pyo3(signature = (n, /))]
+    fn fibonacci(&self, py: Python<'_>, n: i64) -> PyResult<u64> {
+        guard(py, || kernels::fibonacci(py, On::Engine(self), n))
+    }
+
+    /// The greatest common divisor of ``|a|`` and ``|b|``.
+    #[pyo3(signature = (a, b, /))]
+    fn gcd(&self, py: Python<'_>, a: i128, b: i128) -> PyResult<u64> {
+        guard(py, || kernels::gcd(py, On::Engine(self), a, b))
+    }
+
+    /// The least common multiple of ``|a|`` and ``|b|``.
+    #[pyo3(signature = (a, b, /))]
+    fn lcm(&self, py: Python<'_>, a: i128, b: i128) -> PyResult<u64> {
+        guard(py, || kernels::lcm(py, On::Engine(self), a, b))
+    }
+
+    /// ``floor(sqrt(x))``, exact, for ``0 <= x < 2**64``.
+    #[pyo3(signature = (x, /))]
+    fn isqrt(&self, py: Python<'_>, x: i128) -> PyResult<u64> {
+        guard(py, || kernels::isqrt(py, On::Engine(self), x))
+    }
+
+    /// The 64-bit FNV-1a hash of a bytes-like object, or of a str's UTF-8.
+    #[pyo3(signature = (data, /))]
+    fn fnv1a64(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<u64> {
+        guard(py, || kernels::fnv1a64(py, On::Engine(self), data))
+    }
+
+    /// The text reversed by code point: str in, str out; UTF-8 bytes in, bytes out.
+    #[pyo3(signature = (text, /))]
+    fn reverse<'py>(&self, py: Python<'py>, text: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        guard(py, || kernels::reverse(py, On::Engine(self), text))
+    }
+
+    /// The text upper-cased (full Unicode mapping, ``"ß"`` becomes ``"SS"``):
+    /// str in, str out; UTF-8 bytes in, bytes out.
+    #[pyo3(signature = (text, /))]
+    fn upper<'py>(&self, py: Python<'py>, text: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        guard(py, || kernels::upper(py, On::Engine(self), text))
+    }
+
     fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
         slf
     }
@@ -192,7 +268,7 @@ impl PyEngine {
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
-        match &self.kind {
+        match &self.backing {
             Backing::Default => match Lease::global(py) {
                 Ok(lease) => format!("<taskengine.Engine default workers={}>", lease.workers()),
                 Err(_) => "<taskengine.Engine default (shut down)>".to_string(),
@@ -209,7 +285,7 @@ impl PyEngine {
 
 impl Drop for PyEngine {
     fn drop(&mut self) {
-        if let Backing::Owned(slot) = &self.kind {
+        if let Backing::Owned(slot) = &self.backing {
             if let Some(engine) = slot.write().unwrap_or_else(PoisonError::into_inner).take() {
                 if wait::finalizing() {
                     // Interpreter teardown: like daemon threads, the workers are

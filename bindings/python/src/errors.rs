@@ -22,7 +22,9 @@ static CLASSES: PyOnceLock<Vec<Py<PyType>>> = PyOnceLock::new();
 pub(crate) enum Kind {
     Base,
     InvalidArgument,
+    DType,
     Overflow,
+    Utf8,
     Shutdown,
     Memory,
     QueueFull,
@@ -32,10 +34,12 @@ pub(crate) enum Kind {
     Panic,
 }
 
-const NAMES: [&str; 10] = [
+const NAMES: [&str; 12] = [
     "TaskEngineError",
     "InvalidArgumentError",
+    "DTypeError",
     "ArithmeticOverflowError",
+    "Utf8Error",
     "EngineShutdownError",
     "EngineMemoryError",
     "QueueFullError",
@@ -79,11 +83,30 @@ pub(crate) fn to_pyerr(py: Python<'_>, err: EngineError) -> PyErr {
         EngineError::TaskFailed { .. } => Kind::TaskFailed,
         EngineError::Panic(_) => Kind::Panic,
         EngineError::QueueFull => Kind::QueueFull,
-        // Utf8 and BufferTooSmall come from the kernels, which report them with
-        // their input; anything else is still a TaskEngineError.
+        // Utf8 needs the input (see `utf8_error`); BufferTooSmall cannot happen
+        // (we size every output): both are still TaskEngineErrors.
         _ => Kind::Base,
     };
     new_err(py, kind, err.to_string())
+}
+
+/// A `UnicodeDecodeError`-compatible `Utf8Error` for `obj`, whose bytes are
+/// `input`, valid up to `valid_up_to`.
+pub(crate) fn utf8_error(py: Python<'_>, obj: &Bound<'_, PyAny>, input: &[u8], valid_up_to: usize) -> PyErr {
+    // Point at the offending sequence the way Python's own decoder does.
+    let rest = input.get(valid_up_to..).unwrap_or_default();
+    let (end, reason) = match std::str::from_utf8(rest) {
+        Err(e) => match e.error_len() {
+            Some(n) => (valid_up_to + n, "invalid UTF-8 sequence"),
+            None => (input.len(), "unexpected end of data"),
+        },
+        // The kernel and std disagree; still report the kernel's position.
+        Ok(_) => ((valid_up_to + 1).min(input.len()), "invalid UTF-8"),
+    };
+    match class(py, Kind::Utf8).and_then(|cls| cls.call1(("utf-8", obj, valid_up_to, end, reason))) {
+        Ok(instance) => PyErr::from_value(instance),
+        Err(err) => err,
+    }
 }
 
 /// Runs the body of a Python-facing function, turning a Rust panic into

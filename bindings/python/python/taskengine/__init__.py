@@ -5,10 +5,19 @@ Native kernels run on all cores, on Python's own buffers (numpy arrays,
 GIL released. Module-level functions use the default engine; an ``Engine`` of
 one's own has methods with the same names::
 
+    import numpy as np
     import taskengine
+
+    data = np.random.default_rng(1).integers(0, 1 << 40, 10_000_000)
+    taskengine.sort(data)                       # in place, all cores
+    total = taskengine.sum(data)                # exact int
     with taskengine.Engine(workers=4) as engine:
-        task = engine.spawn(pow, 2, 100)
-        print(task.wait(), engine.stats()["executed"])
+        task = engine.spawn(pow, 2, 100)        # any callable, on a worker
+        print(task.wait(), engine.max(data), engine.stats()["executed"])
+
+Kernels: ``sum``, ``max``, ``min``, ``sort`` (int64, uint64, float64 buffers),
+``factorial``, ``fibonacci``, ``gcd``, ``lcm``, ``isqrt``, ``fnv1a64``,
+``reverse``, ``upper`` (str, or UTF-8 bytes).
 
 ``Executor`` is a ``concurrent.futures.Executor`` over an engine. Errors are
 ``TaskEngineError`` subclasses that also derive from the built-in type Python
@@ -35,7 +44,26 @@ from ._errors import (
     Utf8Error,
 )
 from ._executor import Executor
-from ._native import Engine, Task, __version__, default_engine, spawn
+# `x as x`: sum, max and min are exported although __all__ leaves them out.
+from ._native import (
+    Engine,
+    Task,
+    __version__,
+    default_engine,
+    factorial,
+    fibonacci,
+    fnv1a64,
+    gcd,
+    isqrt,
+    lcm,
+    max as max,
+    min as min,
+    reverse,
+    sort,
+    spawn,
+    sum as sum,
+    upper,
+)
 
 __all__ = [
     "__version__",
@@ -44,6 +72,17 @@ __all__ = [
     "Executor",
     "default_engine",
     "spawn",
+    # sum, max and min are left out on purpose: `from taskengine import *` must
+    # not shadow the builtins. They are taskengine.sum, taskengine.max, ...
+    "sort",
+    "factorial",
+    "fibonacci",
+    "gcd",
+    "lcm",
+    "isqrt",
+    "fnv1a64",
+    "reverse",
+    "upper",
     "TaskEngineError",
     "InvalidArgumentError",
     "DTypeError",
