@@ -19,10 +19,11 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
 def test_fork_child_gets_a_working_default_engine():
     result = run_python(
         """
-        import os, sys, taskengine
+        import os, sys, numpy as np, taskengine
         # The parent uses the default engine, an engine of its own and an
         # executor, so that all three exist (with threads) at fork time.
         assert taskengine.spawn(pow, 2, 5).wait() == 32
+        assert taskengine.sum(np.ones(1_000_000, dtype=np.int64)) == 1_000_000
         own = taskengine.Engine(workers=2)
         ex = taskengine.Executor()
         assert ex.submit(abs, -3).result() == 3
@@ -37,6 +38,15 @@ def test_fork_child_gets_a_working_default_engine():
                 except taskengine.EngineShutdownError:
                     pass
                 assert ex.submit(pow, 3, 3).result(timeout=20) == 27, "executor"
+                data = np.arange(1_000_000, dtype=np.int64)[::-1].copy()
+                taskengine.sort(data)  # large: runs on the child's new default engine
+                assert data[0] == 0 and data[-1] == 999_999, "sort"
+                assert taskengine.sum(data) == 999_999 * 1_000_000 // 2, "sum"
+                try:
+                    own.sum(data)
+                    code = 4
+                except taskengine.EngineShutdownError:
+                    pass
                 with taskengine.Engine(workers=2) as fresh:
                     assert fresh.spawn(min, 4, 2).wait(timeout=20) == 2
             except BaseException as exc:
