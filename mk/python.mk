@@ -16,7 +16,7 @@ PY_EXT_INPUTS := $(shell find src csrc $(PY_DIR)/src -type f \( -name '*.rs' -o 
 # Rebuild when the compiled module is gone even if the stamp is not.
 PY_EXT_FORCE  := $(if $(wildcard $(PY_DIR)/python/taskengine/_native*.so),,python-force)
 
-.PHONY: python-venv python-ext test-python clean-python python-force
+.PHONY: python-venv python-ext test-python demo-python bench-python clean-python python-force
 
 python-venv: $(PY_VENV_STAMP)
 python-ext: $(PY_EXT_STAMP)
@@ -35,10 +35,20 @@ $(PY_EXT_STAMP): $(PY_VENV_STAMP) $(PY_EXT_INPUTS) $(PY_EXT_FORCE)
 test-python: $(PY_EXT_STAMP)
 	$(VENV_PYTHON) -m pytest $(PY_DIR)/tests
 	$(VENV_PYTHON) -m mypy.stubtest taskengine
-	$(VENV_PYTHON) -m mypy --strict $(PY_DIR)/python/taskengine
+	$(VENV_PYTHON) -m mypy --strict $(PY_DIR)/python/taskengine examples/python $(PY_DIR)/benches
+	$(VENV_PYTHON) examples/python/hello.py
+	$(VENV_PYTHON) examples/python/transactions.py
+
+demo-python: $(PY_EXT_STAMP)
+	$(VENV_PYTHON) examples/python/hello.py
+
+bench-python: $(PY_EXT_STAMP)
+	$(VENV_PYTHON) $(PY_DIR)/benches/vs_numpy.py
 
 clean-python:
 	rm -rf $(PY_VENV) $(PY_DIR)/python/taskengine/_native*.so
 
 TEST_TARGETS  += test-python
+DEMO_TARGETS  += demo-python
+BENCH_TARGETS += bench-python
 CLEAN_TARGETS += clean-python
