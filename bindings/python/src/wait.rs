@@ -17,7 +17,7 @@ pub(crate) const SLICE: Duration = Duration::from_millis(20);
 
 /// Set by the `atexit` hook of the package: from then on, engine workers no
 /// longer enter the interpreter (CPython 3.11 ends a thread that tries to take
-/// the GIL during finalization, which a Rust worker cannot survive).
+/// the GIL during finalization, which would end an engine worker mid-task).
 static FINALIZING: AtomicBool = AtomicBool::new(false);
 
 pub(crate) fn finalizing() -> bool {
