@@ -117,11 +117,52 @@ enum Op {
     Free(prop::sample::Index),
 }
 
-fn op() -> impl Strategy<Value = Op> {
+fn op(max_size: usize) -> impl Strategy<Value = Op> {
     prop_oneof![
-        3 => (0usize..700, 0u32..=12).prop_map(|(size, align_shift)| Op::Alloc { size, align_shift }),
+        3 => (0..max_size, 0u32..=12).prop_map(|(size, align_shift)| Op::Alloc { size, align_shift }),
         2 => any::<prop::sample::Index>().prop_map(Op::Free),
     ]
+}
+
+/// Applies `ops` to a fresh allocator of `capacity` bytes, checking everything as it goes.
+fn run_ops(capacity: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
+    let a = FreeListAllocator::new(capacity).unwrap();
+    let mut live: Vec<Block> = Vec::new();
+    for (i, op) in ops.into_iter().enumerate() {
+        match op {
+            Op::Alloc { size, align_shift } => {
+                let align = 1usize << align_shift;
+                match a.alloc(size, align) {
+                    Ok(p) => {
+                        prop_assert_eq!(p.as_ptr() as usize % align.max(16), 0);
+                        prop_assert!(a.owns(p.as_ptr()));
+                        live.push(Block::fill(p, size, (i % 251) as u8 + 1));
+                    }
+                    // Only a lack of room may refuse a valid request: no free block
+                    // is big enough for it even in the worst placement (an aligned
+                    // payload may need a gap in front that is a block itself).
+                    Err(e) => {
+                        prop_assert_eq!(e, EngineError::NoMemory);
+                        let need = size.max(1).next_multiple_of(16);
+                        let slack = if align > 16 { HEADER + align } else { 0 };
+                        prop_assert!(a.stats().largest_free_block < need + HEADER + slack);
+                    }
+                }
+            }
+            Op::Free(ix) if !live.is_empty() => {
+                let b = live.swap_remove(ix.index(live.len()));
+                prop_assert!(b.intact());
+                a.free(b.ptr()).unwrap();
+            }
+            Op::Free(_) => {}
+        }
+        a.check_integrity().unwrap();
+        prop_assert_eq!(a.stats().live_allocations, live.len());
+    }
+    prop_assert!(live.iter().all(Block::intact));
+    assert_disjoint(&live);
+    assert_frees_back_to_one_block(&a, &live);
+    Ok(())
 }
 
 proptest! {
@@ -130,40 +171,15 @@ proptest! {
     /// Every allocation is aligned and disjoint from the others, and keeps its contents
     /// while others come and go; the heap's invariants hold after every step.
     #[test]
-    fn random_operations_keep_every_invariant(ops in prop::collection::vec(op(), 1..120)) {
-        let a = FreeListAllocator::new(32 * 1024).unwrap();
-        let mut live: Vec<Block> = Vec::new();
-        for (i, op) in ops.into_iter().enumerate() {
-            match op {
-                Op::Alloc { size, align_shift } => {
-                    let align = 1usize << align_shift;
-                    match a.alloc(size, align) {
-                        Ok(p) => {
-                            prop_assert_eq!(p.as_ptr() as usize % align.max(16), 0);
-                            prop_assert!(a.owns(p.as_ptr()));
-                            live.push(Block::fill(p, size, (i % 251) as u8 + 1));
-                        }
-                        // Only a lack of room may refuse a valid request, and then no
-                        // free block can hold it.
-                        Err(e) => {
-                            prop_assert_eq!(e, EngineError::NoMemory);
-                            prop_assert!(a.stats().largest_free_block < size + HEADER + align);
-                        }
-                    }
-                }
-                Op::Free(ix) if !live.is_empty() => {
-                    let b = live.swap_remove(ix.index(live.len()));
-                    prop_assert!(b.intact());
-                    a.free(b.ptr()).unwrap();
-                }
-                Op::Free(_) => {}
-            }
-            a.check_integrity().unwrap();
-            prop_assert_eq!(a.stats().live_allocations, live.len());
-        }
-        prop_assert!(live.iter().all(Block::intact));
-        assert_disjoint(&live);
-        assert_frees_back_to_one_block(&a, &live);
+    fn random_operations_keep_every_invariant(ops in prop::collection::vec(op(700), 1..120)) {
+        run_ops(32 * 1024, ops)?;
+    }
+
+    /// The same with large blocks in a large heap, so that free blocks lie far apart and
+    /// neighbour searches cross many bitmap words and summary words.
+    #[test]
+    fn random_operations_on_a_large_heap(ops in prop::collection::vec(op(40_000), 1..100)) {
+        run_ops(1 << 20, ops)?;
     }
 
     /// Fill the whole region with random sizes and alignments, free it in random order:
@@ -202,6 +218,37 @@ proptest! {
         prop_assert_eq!((s.free_blocks, s.free_bytes, s.largest_free_block), (1, capacity, capacity));
         prop_assert_eq!(s.live_allocations, 0);
     }
+}
+
+/// Free blocks more than 64 KiB apart: finding a freed block's neighbours, and the next
+/// fit above a search hint, goes through the free map's summary.
+#[test]
+fn distant_free_blocks_are_found_through_the_summary() {
+    let a = FreeListAllocator::new(1 << 20).unwrap();
+    let mut blocks = Vec::new();
+    while let Ok(p) = a.alloc(4000, 16) {
+        blocks.push(p);
+    }
+    while a.alloc(1, 1).is_ok() {}
+    assert_eq!(a.stats().free_blocks, 0);
+    assert!(blocks.len() > 200);
+    let far = [0, 200, 100];
+    for &i in &far {
+        a.free(blocks[i]).unwrap();
+        a.check_integrity().unwrap();
+    }
+    assert_eq!(a.stats().free_blocks, 3);
+    // First fit, in address order, however far apart.
+    for i in [0, 100, 200] {
+        assert_eq!(a.alloc(4000, 16).unwrap(), blocks[i]);
+    }
+    a.check_integrity().unwrap();
+    // Freeing between two distant free blocks merges with neither and keeps the order.
+    for &i in &[10, 250, 130] {
+        a.free(blocks[i]).unwrap();
+        a.check_integrity().unwrap();
+    }
+    assert_eq!(a.stats().free_blocks, 3);
 }
 
 #[test]

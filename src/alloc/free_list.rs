@@ -4,12 +4,13 @@
 //! The region, with offsets from its base:
 //!
 //! ```text
-//!   [pad to 16][bitmap: 1 bit per 16 bytes of block area][block][block]...[block][< 16 unused]
-//!              ^ bitmap                                   ^ start                ^ end
+//!   [pad to 16][live map][free map][summary][block][block]...[block][< 16 unused]
+//!              ^ live_map                    ^ start                ^ end
 //! ```
 //!
 //! A block is a `Header` (`HEADER` bytes) followed by its payload; the payload pointer is
-//! what callers see.
+//! what callers see. The live and free maps have one bit per 16-byte granule of the block
+//! area, the summary one bit per free-map word; all are `u64` words.
 //!
 //! Invariants, true whenever the lock is free:
 //! 1. Tiling: the blocks cover `start..end` back to back. Each begins at `start + 16k`
@@ -19,20 +20,37 @@
 //! 3. The free list, from `free_head` along `link`, visits exactly the `FREE` blocks, in
 //!    strictly increasing address order, and ends with `NIL`.
 //! 4. Coalesced: no two `FREE` blocks are adjacent.
-//! 5. A bitmap bit is set if and only if a `USED` block starts at that granule.
+//! 5. A live-map bit is set if and only if a `USED` block starts at that granule; a
+//!    free-map bit if and only if a `FREE` block does; a summary bit if and only if its
+//!    free-map word is not zero.
 //! 6. `free_bytes`/`free_blocks` are the total size/number of `FREE` blocks; `live` is
 //!    the number of `USED` blocks.
 //! 7. Headers and free blocks belong to the allocator; a `USED` block's payload belongs
 //!    to the caller that received it, and the allocator never reads or writes it.
+//! 8. Search hints: every `FREE` block below `hint[c]` is smaller than `floor(c)`, the
+//!    least size that can serve a request of size class `c` (payloads of
+//!    `16 << c .. 32 << c` bytes). `start <= hint[c] <= end`.
 //!
 //! All of this is read and written only with the lock held, or through `&mut self`.
 //!
-//! Why frees are checked reliably: the bitmap lives outside every block, so nothing a
+//! Why frees are checked reliably: the live map lies outside every block, so nothing a
 //! caller writes into its memory, freed or not, can change it. A pointer is accepted only
 //! if its header address is in range, on a granule, and has its bit set (invariant 5),
 //! which no foreign, interior or already freed pointer has. Only then is its header read,
 //! and its checksum catches a header overwritten by a neighbour's overrun. Rejected
 //! pointers are classified by a walk over the headers (the error path only).
+//!
+//! Why a free costs no list walk: the free map gives the nearest free block below the one
+//! being freed (a backwards scan of one word, then of the summary, at 64 KiB of block
+//! area per summary bit). That block is both its possible
+//! left neighbour and its predecessor in the address-ordered list, and its link is the
+//! first free block after it, its possible right neighbour.
+//!
+//! Why allocation rarely walks far: first fit leaves small splinters at low addresses
+//! that every later search would step over. Per size class, a hint remembers where the
+//! first block big enough for that class may be (invariant 8); the search starts at the
+//! first free block at or above it (a forward scan of the free map). The blocks it skips
+//! cannot hold any request of the class, so the result is still exactly the first fit.
 //!
 //! The lock is a spin lock rather than `std::sync::Mutex`; `spin.rs` explains why.
 
@@ -70,6 +88,10 @@ const HEADER: usize = size_of::<Header>();
 /// the block they were cut from.
 const MIN_BLOCK: usize = HEADER + GRANULE;
 const NIL: usize = usize::MAX;
+/// Size classes by the binary logarithm of the payload size in granules: a payload
+/// below `2^BITS` bytes has fewer than `2^(BITS - 4)` granules, so `BITS - 4` classes,
+/// and `floor` of the last one still fits a `usize`.
+const CLASSES: usize = usize::BITS as usize - 4;
 const FREE: usize = 0x5EED_F4EE;
 const USED: usize = 0xA110_CA7E;
 const DEAD: usize = 0;
@@ -87,15 +109,36 @@ fn checksum(addr: usize, size: usize, link: usize, state: usize) -> usize {
     (x ^ (x >> 31)) as usize
 }
 
+/// The size class of a payload of `need` bytes (a multiple of 16, at least 16).
+fn class(need: usize) -> usize {
+    (need / GRANULE).ilog2() as usize
+}
+
+/// The least block size that can serve some request of class `c`: one of its smallest
+/// payloads, `16 << c` bytes, plus a header. Smaller blocks never fit the class.
+fn floor(c: usize) -> usize {
+    (GRANULE << c) + HEADER
+}
+
+/// The index of the highest set bit of a non-zero word.
+fn top(bits: u64) -> usize {
+    63 - bits.leading_zeros() as usize
+}
+
 /// Everything behind the lock. Offsets are from the region's base.
 struct Heap {
     /// False until the first locked operation lays out the region (the `const`
     /// constructor cannot write to memory).
     ready: bool,
-    bitmap: usize,
+    live_map: usize,
+    free_map: usize,
+    /// One bit per free-map word: set when the word is not zero.
+    summary: usize,
     start: usize,
     end: usize,
     free_head: usize,
+    /// Where the search for each size class starts (invariant 8).
+    hint: [usize; CLASSES],
     free_bytes: usize,
     free_blocks: usize,
     live: usize,
@@ -113,9 +156,11 @@ struct Heap {
 /// behaviour (see the module source for how).
 ///
 /// Each allocation costs a [`BLOCK_OVERHEAD`](Self::BLOCK_OVERHEAD)-byte header, and
-/// sizes round up to 16 bytes; a bitmap of one bit per 16 bytes (under 1 %) is carved
-/// from the region. Allocation and free walk the free list under a lock: cost grows with
-/// the number of free blocks.
+/// sizes round up to 16 bytes; two bitmaps of one bit per 16 bytes (under 2 %) are
+/// carved from the region. Allocation is first fit: it walks the free list, starting
+/// past the blocks known to be too small for the request's size class, so its cost grows
+/// with the number of free blocks between there and the first fit. A free finds its
+/// neighbours through a bitmap instead of a walk. Both run under a lock.
 ///
 /// As a [`GlobalAlloc`] it returns null on failure and ignores a `dealloc` of a pointer
 /// it would reject, counting it in [`FreeListStats::invalid_frees`].
@@ -127,7 +172,7 @@ pub struct FreeListAllocator {
 /// A consistent snapshot of a [`FreeListAllocator`]'s statistics (taken under its lock).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct FreeListStats {
-    /// Bytes of the block area (the region less the bitmap and alignment padding).
+    /// Bytes of the block area (the region less the bitmaps and alignment padding).
     pub capacity: usize,
     /// Total size of the free blocks, their headers included.
     pub free_bytes: usize,
@@ -157,7 +202,7 @@ impl FreeListAllocator {
     /// Creates an allocator over `capacity` bytes allocated once, page aligned, from the
     /// system allocator (never from the global allocator, which may be this type).
     ///
-    /// Errors: a capacity too small for the bitmap and one block (a few dozen bytes) is
+    /// Errors: a capacity too small for the bitmaps and one block (a few dozen bytes) is
     /// `Invalid`; one the system cannot provide is `NoMemory`.
     pub fn new(capacity: usize) -> Result<Self> {
         let mut a = Self::with_region(Region::allocate(capacity)?);
@@ -196,10 +241,13 @@ impl FreeListAllocator {
         FreeListAllocator {
             heap: SpinLock::new(Heap {
                 ready: false,
-                bitmap: 0,
+                live_map: 0,
+                free_map: 0,
+                summary: 0,
                 start: 0,
                 end: 0,
                 free_head: NIL,
+                hint: [0; CLASSES],
                 free_bytes: 0,
                 free_blocks: 0,
                 live: 0,
@@ -253,7 +301,7 @@ impl FreeListAllocator {
         .init();
     }
 
-    /// Bytes of the block area: the region less the bitmap and alignment padding.
+    /// Bytes of the block area: the region less the bitmaps and alignment padding.
     pub fn capacity(&self) -> usize {
         self.with_heap(|h| h.h.end - h.h.start)
     }
@@ -264,7 +312,7 @@ impl FreeListAllocator {
     }
 
     /// Walks every block and checks all the invariants (tiling, checksums, address order,
-    /// coalescing, bitmap, counters). Costs time linear in the number of blocks; meant
+    /// coalescing, maps, counters). Costs time linear in the number of blocks; meant
     /// for tests and debugging. A violation is `Invalid`, naming it.
     pub fn check_integrity(&self) -> Result<()> {
         // The message is built after the lock is released: allocating under it would
@@ -311,7 +359,7 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// Lays out an empty region: zeroed bitmap, one free block. Keeps the counters.
+    /// Lays out an empty region: zeroed maps, one free block. Keeps the counters.
     fn init(&mut self) {
         let base = self.base.as_ptr() as usize;
         let h = &mut *self.h;
@@ -326,21 +374,30 @@ impl Ctx<'_> {
             return;
         };
         let avail = self.len.saturating_sub(pad);
-        // One bit per granule of `avail` bytes covers the smaller block area too.
-        let bitmap_bytes = avail.div_ceil(GRANULE * 8).next_multiple_of(GRANULE);
-        let area = avail.saturating_sub(bitmap_bytes) & !(GRANULE - 1);
+        // One bit per granule of `avail` bytes covers the smaller block area too; one
+        // summary bit per free-map word. Maps are whole `u64` words and multiples of 16
+        // bytes, so the area stays aligned.
+        let map_words = avail.div_ceil(GRANULE * 64);
+        let map_bytes = (map_words * 8).next_multiple_of(GRANULE);
+        let summary_bytes = (map_words.div_ceil(64) * 8).next_multiple_of(GRANULE);
+        let maps = 2 * map_bytes + summary_bytes;
+        let area = avail.saturating_sub(maps) & !(GRANULE - 1);
         if area < MIN_BLOCK {
             return;
         }
-        h.bitmap = pad;
-        h.start = pad + bitmap_bytes;
+        h.live_map = pad;
+        h.free_map = pad + map_bytes;
+        h.summary = pad + 2 * map_bytes;
+        h.start = pad + maps;
         h.end = h.start + area;
-        // SAFETY: `pad + bitmap_bytes + area <= len`, so the bitmap lies in the region,
-        // which is ours alone (we hold the lock or `&mut self`).
-        unsafe { self.base.as_ptr().add(pad).write_bytes(0, bitmap_bytes) };
+        // SAFETY: `pad + maps + area <= len`, so the maps lie in the region, which is ours
+        // alone (we hold the lock or `&mut self`).
+        unsafe { self.base.as_ptr().add(pad).write_bytes(0, maps) };
         let start = self.h.start;
         self.write(start, area, NIL, FREE);
+        self.set_free(start, true);
         self.h.free_head = start;
+        self.h.hint = [start; CLASSES];
         self.h.free_bytes = area;
         self.h.free_blocks = 1;
     }
@@ -416,34 +473,153 @@ impl Ctx<'_> {
         };
     }
 
-    /// The bitmap byte and bit mask for a block starting at `off` (a header slot).
-    fn bit_pos(&self, off: usize) -> (usize, u8) {
-        let granule = (off - self.h.start) / GRANULE;
-        (self.h.bitmap + granule / 8, 1 << (granule % 8))
+    /// Word `w` of the bitmap at offset `map` (the live map, the free map or the
+    /// summary).
+    ///
+    /// The maps lie in the region before the block area, 8-byte aligned, with a word
+    /// for every 64 granules of the area, and the summary a bit for every free-map word
+    /// (see `init`). So the pointer may be dereferenced (with the lock held) when `w` is
+    /// `g / 64` for a granule `g` of the area, or a summary word covering free-map words.
+    fn word(&self, map: usize, w: usize) -> *mut u64 {
+        self.base.as_ptr().wrapping_add(map + w * 8).cast::<u64>()
     }
 
-    fn bit(&self, off: usize) -> bool {
-        let (byte, mask) = self.bit_pos(off);
-        // SAFETY: the bitmap has a bit for every granule of the block area and lies in
-        // the region before it (see `init`); we hold the lock.
-        unsafe { *self.base.as_ptr().add(byte) & mask != 0 }
+    /// The granule of a block start.
+    fn granule(&self, off: usize) -> usize {
+        (off - self.h.start) / GRANULE
     }
 
-    fn set_bit(&mut self, off: usize, on: bool) {
-        let (byte, mask) = self.bit_pos(off);
-        // SAFETY: as in `bit`.
-        let b = unsafe { &mut *self.base.as_ptr().add(byte) };
+    /// Bit `bit` of a map: a granule of the area, or for the summary a free-map word.
+    fn test(&self, map: usize, bit: usize) -> bool {
+        // SAFETY: callers pass a granule of the area (a block start's) or, for the
+        // summary, a free-map word, so `word` is inside its map (see there).
+        unsafe { *self.word(map, bit / 64) & (1 << (bit % 64)) != 0 }
+    }
+
+    /// Sets or clears a bit (as in `test`); returns whether its word is non-zero after.
+    fn put(&mut self, map: usize, bit: usize, on: bool) -> bool {
+        // SAFETY: as in `test`; the `&mut` lives only in this function, under the lock.
+        let w = unsafe { &mut *self.word(map, bit / 64) };
         if on {
-            *b |= mask;
+            *w |= 1 << (bit % 64);
         } else {
-            *b &= !mask;
+            *w &= !(1 << (bit % 64));
         }
+        *w != 0
+    }
+
+    fn is_live(&self, off: usize) -> bool {
+        self.test(self.h.live_map, self.granule(off))
+    }
+
+    fn set_live(&mut self, off: usize, on: bool) {
+        let g = self.granule(off);
+        self.put(self.h.live_map, g, on);
+    }
+
+    fn is_free(&self, off: usize) -> bool {
+        self.test(self.h.free_map, self.granule(off))
+    }
+
+    /// Marks a free block start in the free map and keeps the summary in step.
+    fn set_free(&mut self, off: usize, on: bool) {
+        let g = self.granule(off);
+        let nonzero = self.put(self.h.free_map, g, on);
+        self.put(self.h.summary, g / 64, nonzero);
+    }
+
+    /// Words in the free map.
+    fn map_words(&self) -> usize {
+        self.granule(self.h.end).div_ceil(64)
+    }
+
+    /// The start of the nearest free block below the block start `off`.
+    ///
+    /// Looks in `off`'s own free-map word, then finds the nearest non-zero word below
+    /// through the summary, 64 words (64 KiB of block area) per summary bit.
+    fn free_below(&self, off: usize) -> Option<usize> {
+        let g = self.granule(off);
+        let w = g / 64;
+        // SAFETY: `off` starts a block, so `w` is a word of the free map; we hold the lock.
+        let bits = unsafe { *self.word(self.h.free_map, w) } & ((1u64 << (g % 64)) - 1);
+        if bits != 0 {
+            return Some(self.at(w, top(bits)));
+        }
+        let mut sw = w / 64;
+        let mut sbits = self.summary_word(sw) & ((1u64 << (w % 64)) - 1);
+        loop {
+            if sbits != 0 {
+                return self.free_in(sw * 64 + top(sbits), top);
+            }
+            if sw == 0 {
+                return None;
+            }
+            sw -= 1;
+            sbits = self.summary_word(sw);
+        }
+    }
+
+    /// The start of the first free block at or above `off` (a block start, or `end`),
+    /// or `NIL`: the mirror image of `free_below`.
+    fn free_at_or_above(&self, off: usize) -> usize {
+        let g = self.granule(off);
+        let w = g / 64;
+        if w >= self.map_words() {
+            return NIL;
+        }
+        // SAFETY: `w` is a word of the free map (checked above); we hold the lock.
+        let bits = unsafe { *self.word(self.h.free_map, w) } & (u64::MAX << (g % 64));
+        if bits != 0 {
+            return self.at(w, bits.trailing_zeros() as usize);
+        }
+        let last = (self.map_words() - 1) / 64;
+        let (mut sw, next) = ((w + 1) / 64, (w + 1) % 64);
+        if sw > last {
+            return NIL;
+        }
+        let mut sbits = self.summary_word(sw) & (u64::MAX << next);
+        loop {
+            if sbits != 0 {
+                let low = |x: u64| x.trailing_zeros() as usize;
+                return self.free_in(sw * 64 + low(sbits), low).unwrap_or(NIL);
+            }
+            if sw == last {
+                return NIL;
+            }
+            sw += 1;
+            sbits = self.summary_word(sw);
+        }
+    }
+
+    /// The block of free-map word `w` that `pick` chooses among its bits. `None` only if
+    /// the summary disagrees with the map (corruption): the callers' checks against the
+    /// list then report it.
+    fn free_in(&self, w: usize, pick: impl Fn(u64) -> usize) -> Option<usize> {
+        if w >= self.map_words() {
+            return None;
+        }
+        // SAFETY: `w` is a word of the free map (checked above); we hold the lock.
+        let bits = unsafe { *self.word(self.h.free_map, w) };
+        (bits != 0).then(|| self.at(w, pick(bits)))
+    }
+
+    /// Summary word `sw`, for `sw <= (map_words - 1) / 64`.
+    fn summary_word(&self, sw: usize) -> u64 {
+        debug_assert!(sw <= (self.map_words() - 1) / 64);
+        // SAFETY: the summary has a bit per free-map word, so words up to this index
+        // exist (see `init`); we hold the lock.
+        unsafe { *self.word(self.h.summary, sw) }
+    }
+
+    /// The block start of bit `bit` of free-map word `w`.
+    fn at(&self, w: usize, bit: usize) -> usize {
+        self.h.start + (w * 64 + bit) * GRANULE
     }
 
     /// The header of the live block whose payload is at `payload`, if there is one.
     fn live_header(&self, payload: usize) -> Option<usize> {
         let off = payload.checked_sub(HEADER)?;
-        (self.header_slot(off) && self.bit(off)).then_some(off)
+        (self.header_slot(off) && self.is_live(off)).then_some(off)
     }
 
     /// Points `prev` (or the list head when `None`) at `next`.
@@ -472,18 +648,82 @@ impl Ctx<'_> {
         if need > self.h.free_bytes {
             return Err(Failure::Exhausted);
         }
+        let c = class(need);
+        // The first block of at least `floor(c)` seen becomes the class's new hint: every
+        // block before it is too small for the whole class, not just for this request.
+        let mut new_hint = None;
         let mut prev = None;
-        let mut cur = self.h.free_head;
+        let mut cur = self.free_at_or_above(self.h.hint[c]);
         while cur != NIL {
-            let blk = self.read_free(cur)?;
-            if let Some((hdr, end)) = self.place(cur, blk.size, need, align) {
-                self.carve(prev, cur, blk, hdr, end);
-                return Ok(hdr + HEADER);
+            let (size, link) = self.peek_free(cur)?;
+            if size >= floor(c) && new_hint.is_none() {
+                new_hint = Some(cur);
             }
-            prev = Some((cur, blk.size));
-            cur = blk.link;
+            // Too small whatever the alignment: the common case, decided without `place`.
+            if size >= need + HEADER {
+                if let Some((hdr, end)) = self.place(cur, size, need, align) {
+                    // Carving trusts the size of this block, and of the one before it
+                    // when that one is relinked past it: check them in full first.
+                    let blk = self.read_free(cur)?;
+                    if blk.size != size {
+                        return Err(Failure::Corrupted);
+                    }
+                    let prev = if hdr == cur {
+                        self.list_prev(cur, prev)?
+                    } else {
+                        None
+                    };
+                    self.carve(prev, cur, blk, hdr, end);
+                    // `cur` was at least `floor(c)`, so `new_hint` is set and `<= cur`.
+                    self.h.hint[c] = new_hint.unwrap_or(cur);
+                    return Ok(hdr + HEADER);
+                }
+            }
+            prev = Some(cur);
+            cur = link;
         }
+        // Nothing fits; nothing below the first block of `floor(c)` ever will.
+        self.h.hint[c] = new_hint.unwrap_or(self.h.end);
         Err(Failure::Exhausted)
+    }
+
+    /// The free block before `off` in the list, with its size, checked in full.
+    /// `walked` is the block the search stepped from, if any; otherwise the free map
+    /// finds it.
+    fn list_prev(
+        &self,
+        off: usize,
+        walked: Option<usize>,
+    ) -> Result<Option<(usize, usize)>, Failure> {
+        let p = match walked {
+            Some(p) => p,
+            None if self.h.free_head == off => return Ok(None),
+            // The list does not start here, so some free block lies below.
+            None => self.free_below(off).ok_or(Failure::Corrupted)?,
+        };
+        match self.read_free(p)? {
+            b if b.link == off => Ok(Some((p, b.size))),
+            _ => Err(Failure::Corrupted),
+        }
+    }
+
+    /// One step of the first-fit walk, `(size, link)` of the free block at `off`, without
+    /// the checksum: the walk runs over every free block, and only the one chosen is
+    /// checked in full. Walking stays safe because `off` is known to start a free block
+    /// (found in the free map, or a link checked here), and links must point forward to a
+    /// block the free map marks as free, so the walk ends and never leaves the blocks.
+    fn peek_free(&self, off: usize) -> Result<(usize, usize), Failure> {
+        debug_assert!(self.header_slot(off) && self.is_free(off));
+        // SAFETY: `off` starts a free block (see above), so a whole header lies there,
+        // 16-byte aligned, in the region; we hold the lock.
+        let hd = unsafe { self.base.as_ptr().add(off).cast::<Header>().read() };
+        let link_ok =
+            hd.link == NIL || (hd.link > off && self.header_slot(hd.link) && self.is_free(hd.link));
+        if link_ok {
+            Ok((hd.size, hd.link))
+        } else {
+            Err(Failure::Corrupted)
+        }
     }
 
     /// Where a block with `need` payload bytes aligned to `align` would go in the free
@@ -505,7 +745,8 @@ impl Ctx<'_> {
         }
         let hdr = payload - HEADER - (self.base.as_ptr() as usize);
         let end = payload.checked_add(need)? - (self.base.as_ptr() as usize);
-        (end <= start + size).then_some((hdr, end))
+        // `end > start`; subtracting keeps an unchecked, corrupted `size` from overflowing.
+        (end - start <= size).then_some((hdr, end))
     }
 
     /// Splits free block `blk` at `start` into [gap][allocation][rest], keeping the gap
@@ -529,6 +770,7 @@ impl Ctx<'_> {
         let mut pieces = 0;
         if end < block_end {
             self.write(end, block_end - end, next, FREE);
+            self.set_free(end, true);
             next = end;
             pieces += 1;
         }
@@ -538,9 +780,10 @@ impl Ctx<'_> {
             pieces += 1;
         } else {
             self.set_link(prev, next);
+            self.set_free(start, false);
         }
         self.write(hdr, end - hdr, NIL, USED);
-        self.set_bit(hdr, true);
+        self.set_live(hdr, true);
         self.h.free_bytes -= end - hdr;
         self.h.free_blocks = self.h.free_blocks + pieces - 1;
     }
@@ -570,47 +813,55 @@ impl Ctx<'_> {
             return Err(Failure::Corrupted);
         }
         let x_end = hdr + x.size;
-        // Find the free blocks just before and just after, in address order.
-        let mut prev = None;
-        let mut cur = self.h.free_head;
-        while cur != NIL && cur < hdr {
-            let b = self.read_free(cur)?;
-            if cur + b.size > hdr {
-                return Err(Failure::Corrupted);
+        // The nearest free block below is the list predecessor; its link (or the head)
+        // is the first free block above.
+        let prev = match self.free_below(hdr) {
+            Some(p) => {
+                let b = self.read_free(p)?;
+                if p + b.size > hdr {
+                    return Err(Failure::Corrupted);
+                }
+                Some((p, b.size, b.link))
             }
-            prev = Some((cur, b.size));
-            cur = b.link;
-        }
-        let succ = if cur == NIL {
+            None => None,
+        };
+        let next = prev.map_or(self.h.free_head, |(_, _, link)| link);
+        let succ = if next == NIL || next > x_end {
             None
-        } else if cur == x_end {
-            Some(self.read_free(cur)?)
-        } else if cur > x_end {
-            None
+        } else if next == x_end {
+            Some(self.read_free(next)?)
         } else {
             return Err(Failure::Corrupted);
         };
         // Checked; now change things.
-        self.set_bit(hdr, false);
-        let (mut size, mut link) = (x.size, cur);
+        self.set_live(hdr, false);
+        let (mut size, mut link) = (x.size, next);
         self.h.free_blocks += 1;
         self.h.free_bytes += x.size;
         if let Some(s) = succ {
             size += s.size;
             link = s.link;
-            self.erase(cur);
+            self.erase(next);
+            self.set_free(next, false);
             self.h.free_blocks -= 1;
         }
-        match prev {
-            Some((p, psize)) if p + psize == hdr => {
+        let (at, size) = match prev {
+            Some((p, psize, _)) if p + psize == hdr => {
                 self.erase(hdr);
                 self.write(p, psize + size, link, FREE);
                 self.h.free_blocks -= 1;
+                (p, psize + size)
             }
             _ => {
                 self.write(hdr, size, link, FREE);
-                self.set_link(prev, hdr);
+                self.set_free(hdr, true);
+                self.set_link(prev.map(|(p, psize, _)| (p, psize)), hdr);
+                (hdr, size)
             }
+        };
+        // The new free block may now be the first one big enough for some classes.
+        for c in (0..CLASSES).take_while(|&c| floor(c) <= size) {
+            self.h.hint[c] = self.h.hint[c].min(at);
         }
         Ok(())
     }
@@ -668,21 +919,24 @@ impl Ctx<'_> {
                 .read(b)
                 .map_err(|_| "a header fails its checksum or bounds")?;
             if hd.state == FREE {
+                if (0..CLASSES).any(|c| floor(c) <= hd.size && b < self.h.hint[c]) {
+                    return Err("a search hint skips a free block big enough for its class");
+                }
                 if next_free != b {
                     return Err("the free list does not visit the free blocks in address order");
                 }
                 if prev_free {
                     return Err("two free blocks are adjacent (not coalesced)");
                 }
-                if self.bit(b) {
-                    return Err("a free block is marked live in the bitmap");
+                if self.is_live(b) || !self.is_free(b) {
+                    return Err("a free block is marked live, or not free, in the maps");
                 }
                 next_free = hd.link;
                 free_bytes += hd.size;
                 free_blocks += 1;
             } else {
-                if !self.bit(b) {
-                    return Err("a live block is not marked in the bitmap");
+                if !self.is_live(b) || self.is_free(b) {
+                    return Err("a live block is not marked live, or marked free, in the maps");
                 }
                 if hd.link != NIL {
                     return Err("a live block has a free-list link");
@@ -695,19 +949,43 @@ impl Ctx<'_> {
         if b != self.h.end {
             return Err("the blocks do not tile the block area");
         }
+        if self
+            .h
+            .hint
+            .iter()
+            .any(|&h| h < self.h.start || h > self.h.end)
+        {
+            return Err("a search hint lies outside the block area");
+        }
         if next_free != NIL {
             return Err("the free list continues past the last free block");
         }
         if (free_bytes, free_blocks, live) != (self.h.free_bytes, self.h.free_blocks, self.h.live) {
             return Err("the free-byte, free-block or live counters disagree with the blocks");
         }
-        let mut bits = 0;
-        for byte in self.h.bitmap..self.h.start {
-            // SAFETY: `bitmap..start` is the bitmap, inside the region; we hold the lock.
-            bits += unsafe { *self.base.as_ptr().add(byte) }.count_ones() as usize;
+        // Bits set anywhere else than at block starts would show up in the counts. The
+        // whole map is read, words past the block area included (they must be zero).
+        let map_len = (self.h.free_map - self.h.live_map) / 8;
+        let read = |map: usize, w: usize| {
+            // SAFETY: each map is `map_len` whole, 8-byte aligned words inside the region
+            // (see `init`), and `w < map_len`; we hold the lock.
+            unsafe { *self.base.as_ptr().add(map + w * 8).cast::<u64>() }
+        };
+        let count = |map: usize| {
+            (0..map_len)
+                .map(|w| read(map, w).count_ones() as usize)
+                .sum()
+        };
+        if (count(self.h.live_map), count(self.h.free_map)) != (live, free_blocks) {
+            return Err("a map has bits set where no block of its kind starts");
         }
-        if bits != live {
-            return Err("the bitmap has bits set where no live block starts");
+        let summary_len = (self.h.start - self.h.summary) / 8;
+        let summary_ok = (0..summary_len * 64).all(|w| {
+            let nonzero = w < map_len && read(self.h.free_map, w) != 0;
+            (read(self.h.summary, w / 64) & (1 << (w % 64)) != 0) == nonzero
+        });
+        if !summary_ok {
+            return Err("the free-map summary disagrees with the free map");
         }
         Ok(())
     }
@@ -750,6 +1028,20 @@ mod tests {
     fn header_keeps_payloads_16_aligned() {
         assert_eq!(HEADER % GRANULE, 0);
         assert_eq!(std::mem::align_of::<Header>(), GRANULE);
+    }
+
+    #[test]
+    fn size_classes_cover_every_size_and_their_floors_fit() {
+        assert_eq!(class(16), 0);
+        assert_eq!(class(31 & !15), 0);
+        assert_eq!(class(32), 1);
+        let largest = usize::MAX & !(GRANULE - 1);
+        assert_eq!(class(largest), CLASSES - 1);
+        assert!(floor(CLASSES - 1) > floor(CLASSES - 2));
+        // A class's smallest payload plus a header is exactly its floor.
+        for c in 0..CLASSES {
+            assert_eq!(class(floor(c) - HEADER), c);
+        }
     }
 
     #[test]

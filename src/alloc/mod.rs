@@ -8,18 +8,19 @@
 //!
 //! Shared conventions:
 //! - Alignment: any power of two up to [`MAX_ALIGN`] (the page size, 4096). Anything else
-//!   is [`EngineError::Invalid`](crate::EngineError::Invalid).
+//!   is [`EngineError::Invalid`].
 //! - Zero-size requests are served as 1-byte requests: the pointer is distinct from every
 //!   other live allocation, lies inside the region and can be freed like any other. Only
 //!   zero bytes may be accessed through it.
 //! - Exhaustion (including sizes so large that the arithmetic would overflow) is
-//!   [`EngineError::NoMemory`](crate::EngineError::NoMemory), never a pointer outside
-//!   the region.
-//! - A pointer that the allocator did not hand out, or one freed twice, is
-//!   [`EngineError::Invalid`](crate::EngineError::Invalid) from the safe API and is
-//!   ignored and counted in the statistics (`invalid_frees`) by `GlobalAlloc::dealloc`,
-//!   which has no way to report it; the region is left untouched. Ignoring rather than
-//!   aborting keeps a host process alive, in line with the rest of the engine.
+//!   [`EngineError::NoMemory`], never a pointer outside the region.
+//! - A pointer the allocator did not hand out is [`EngineError::Invalid`] from the safe
+//!   API. The free-list allocator also rejects interior pointers and double frees; the
+//!   bump arena keeps no per-block records, so it cannot tell those from good frees
+//!   (which give nothing back anyway). `GlobalAlloc::dealloc` has no way to report an
+//!   error: it ignores such a pointer, leaves the region untouched, and counts it in the
+//!   statistics (`invalid_frees`). Ignoring rather than aborting keeps a host process
+//!   alive, in line with the rest of the engine.
 
 mod bump;
 mod free_list;
