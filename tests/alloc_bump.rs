@@ -11,6 +11,9 @@ use proptest::prelude::*;
 use taskengine::alloc::{BumpArena, MAX_ALIGN};
 use taskengine::EngineError;
 
+/// Property-test cases; far fewer under Miri, which runs a thousand times slower.
+const CASES: u32 = if cfg!(miri) { 4 } else { 64 };
+
 /// Runs `f` on its own thread and fails the test if it has not finished in `secs`.
 fn watchdog<F: FnOnce() + Send + 'static>(secs: u64, f: F) {
     let (tx, rx) = mpsc::channel();
@@ -86,7 +89,7 @@ fn assert_disjoint(blocks: &[Block]) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(CASES))]
 
     /// Allocations are aligned, inside the arena, disjoint, and keep their contents while
     /// more are made; the only refusal is exhaustion, and the books balance.
@@ -321,7 +324,7 @@ fn from_static_uses_the_given_buffer() {
 #[test]
 fn stress_four_threads_until_full() {
     watchdog(30, || {
-        let arena = Arc::new(BumpArena::new(1 << 20).unwrap());
+        let arena = Arc::new(BumpArena::new(if cfg!(miri) { 16 << 10 } else { 1 << 20 }).unwrap());
         let threads: Vec<_> = (0..4u8)
             .map(|t| {
                 let arena = Arc::clone(&arena);
@@ -373,7 +376,7 @@ fn stress_four_threads_until_full() {
 /// offset can get: every block must still be unique.
 #[test]
 fn stampede_hands_out_each_byte_once() {
-    const PER_THREAD: usize = 100_000;
+    const PER_THREAD: usize = if cfg!(miri) { 500 } else { 100_000 };
     watchdog(30, || {
         let arena = Arc::new(BumpArena::new(4 * PER_THREAD * 8).unwrap());
         let start = Arc::new(std::sync::Barrier::new(4));

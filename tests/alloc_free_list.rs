@@ -10,6 +10,11 @@ use proptest::prelude::*;
 use taskengine::alloc::{FreeListAllocator, MAX_ALIGN};
 use taskengine::EngineError;
 
+/// Property-test cases and stress operations; far fewer under Miri, which runs a
+/// thousand times slower.
+const CASES: u32 = if cfg!(miri) { 4 } else { 64 };
+const OPS_PER_THREAD: u32 = if cfg!(miri) { 300 } else { 4_000 };
+
 const HEADER: usize = FreeListAllocator::BLOCK_OVERHEAD;
 
 /// Runs `f` on its own thread and fails the test if it has not finished in `secs`.
@@ -166,7 +171,7 @@ fn run_ops(capacity: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(CASES))]
 
     /// Every allocation is aligned and disjoint from the others, and keeps its contents
     /// while others come and go; the heap's invariants hold after every step.
@@ -504,7 +509,7 @@ fn stress_four_threads() {
                 std::thread::spawn(move || {
                     let mut rng = Rng(u64::from(t) + 1);
                     let (mut live, mut allocs, mut fails) = (Vec::new(), 0u64, 0u64);
-                    for i in 0..4_000u32 {
+                    for i in 0..OPS_PER_THREAD {
                         if live.len() < 64 && (live.is_empty() || rng.below(3) != 0) {
                             let (size, align) = (16 + rng.below(1500), 1 << rng.below(8));
                             match a.alloc(size, align) {

@@ -4,10 +4,11 @@
 //! 1. `0 <= offset <= region.len()`. Bytes `[0, offset)` of the region have been handed
 //!    out (allocations plus alignment padding) since the last reset; bytes
 //!    `[offset, len)` have not.
-//! 2. `offset` changes only by a successful compare-and-swap from `cur` to some
-//!    `end > cur`, which hands the range `[end - size, end)` (with `cur <= end - size`)
-//!    to exactly one caller. All read-modify-writes of one atomic are totally ordered, so
-//!    ranges handed out between two resets are pairwise disjoint.
+//! 2. Outside `reset`, `offset` changes only by a successful compare-and-swap from `cur`
+//!    to some `end > cur`, which hands `[cur, end)` to exactly one caller: a new
+//!    allocation at its end (the rest is alignment padding), or, in `realloc`, the growth
+//!    of the block that ends at `cur`. All read-modify-writes of one atomic are totally
+//!    ordered, so ranges handed out between two resets are pairwise disjoint.
 //! 3. `offset` goes down only in `reset(&mut self)`. Exclusive access proves no other
 //!    thread is allocating and no reference from `alloc_value` (which borrows `&self`)
 //!    is alive.
