@@ -38,10 +38,7 @@ fn sequence(seed: u64, n: usize, below: usize) -> Vec<usize> {
 
 /// `n` layouts of 16 to 256 bytes, 8-byte aligned.
 fn layouts(seed: u64, n: usize) -> Vec<Layout> {
-    sequence(seed, n, 241)
-        .into_iter()
-        .map(|r| Layout::from_size_align(16 + r, 8).unwrap())
-        .collect()
+    sequence(seed, n, 241).into_iter().map(|r| Layout::from_size_align(16 + r, 8).unwrap()).collect()
 }
 
 /// A shuffled `0..n`.
@@ -129,12 +126,7 @@ fn batch<A: Contender>(a: &A, layouts: &[Layout], order: &[usize], ptrs: &mut Ve
     }
 }
 
-fn churn<A: Contender>(
-    a: &A,
-    live: &mut [(NonNull<u8>, Layout)],
-    slots: &[usize],
-    fresh: &[Layout],
-) {
+fn churn<A: Contender>(a: &A, live: &mut [(NonNull<u8>, Layout)], slots: &[usize], fresh: &[Layout]) {
     for (&slot, &l) in slots.iter().zip(fresh) {
         let (p, old) = live[slot];
         a.put(p, old);
@@ -152,9 +144,7 @@ fn free_list(c: &mut Criterion) {
         let a = FreeListAllocator::new(1 << 20).unwrap();
         b.iter(|| batch(&a, &layouts, &order, &mut ptrs))
     });
-    g.bench_function("system", |b| {
-        b.iter(|| batch(&System, &layouts, &order, &mut ptrs))
-    });
+    g.bench_function("system", |b| b.iter(|| batch(&System, &layouts, &order, &mut ptrs)));
     g.finish();
 
     let initial = self::layouts(4, LIVE);

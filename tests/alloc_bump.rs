@@ -25,9 +25,7 @@ fn watchdog<F: FnOnce() + Send + 'static>(secs: u64, f: F) {
         Ok(()) => worker.join().unwrap(),
         Err(mpsc::RecvTimeoutError::Timeout) => panic!("not finished after {secs} s: deadlock?"),
         // The sender was dropped without sending: `f` panicked; show its panic.
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            std::panic::resume_unwind(worker.join().unwrap_err())
-        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => std::panic::resume_unwind(worker.join().unwrap_err()),
     }
 }
 
@@ -60,11 +58,7 @@ impl Block {
     fn fill(p: NonNull<u8>, size: usize, tag: u8) -> Block {
         // SAFETY: `p` is a fresh allocation of at least `size` bytes.
         unsafe { p.as_ptr().write_bytes(tag, size) };
-        Block {
-            addr: p.as_ptr() as usize,
-            size,
-            tag,
-        }
+        Block { addr: p.as_ptr() as usize, size, tag }
     }
 
     fn intact(&self) -> bool {
@@ -79,12 +73,7 @@ fn assert_disjoint(blocks: &[Block]) {
     let mut v = blocks.to_vec();
     v.sort_by_key(|b| b.addr);
     for w in v.windows(2) {
-        assert!(
-            w[0].addr + w[0].size.max(1) <= w[1].addr,
-            "overlap: {:?} and {:?}",
-            w[0],
-            w[1]
-        );
+        assert!(w[0].addr + w[0].size.max(1) <= w[1].addr, "overlap: {:?} and {:?}", w[0], w[1]);
     }
 }
 
@@ -136,16 +125,9 @@ fn alignment_up_to_a_page_is_honoured_and_beyond_is_invalid() {
         assert_eq!(p.as_ptr() as usize % align, 0, "align {align}");
     }
     for bad in [0, 3, 24, 2 * MAX_ALIGN, usize::MAX] {
-        assert!(
-            matches!(arena.alloc(8, bad), Err(EngineError::Invalid(_))),
-            "align {bad}"
-        );
+        assert!(matches!(arena.alloc(8, bad), Err(EngineError::Invalid(_))), "align {bad}");
     }
-    assert_eq!(
-        arena.stats().failed_allocations,
-        0,
-        "a bad request is not a failed allocation"
-    );
+    assert_eq!(arena.stats().failed_allocations, 0, "a bad request is not a failed allocation");
 }
 
 #[test]
@@ -175,13 +157,7 @@ fn exhaustion_is_an_error_never_a_wild_pointer() {
 fn huge_sizes_do_not_overflow() {
     let arena = BumpArena::new(4096).unwrap();
     arena.alloc(10, 1).unwrap();
-    for size in [
-        usize::MAX,
-        usize::MAX - 1,
-        usize::MAX - 4096,
-        isize::MAX as usize,
-        4097,
-    ] {
+    for size in [usize::MAX, usize::MAX - 1, usize::MAX - 4096, isize::MAX as usize, 4097] {
         for align in [1, 64, MAX_ALIGN] {
             assert_eq!(arena.alloc(size, align).unwrap_err(), EngineError::NoMemory);
         }
@@ -196,29 +172,16 @@ fn free_accepts_the_arenas_pointers_and_rejects_others() {
     arena.free(p).unwrap();
     // A bump arena has no per-block records: an interior pointer or a second free of
     // memory it handed out is indistinguishable from a first free, and frees nothing.
-    arena
-        .free(NonNull::new(p.as_ptr().wrapping_add(10)).unwrap())
-        .unwrap();
+    arena.free(NonNull::new(p.as_ptr().wrapping_add(10)).unwrap()).unwrap();
     arena.free(p).unwrap();
     let on_stack = 0u8;
     let beyond_used = NonNull::new(p.as_ptr().wrapping_add(64)).unwrap();
     let below = NonNull::new(p.as_ptr().wrapping_sub(1)).unwrap();
-    for (bad, what) in [
-        (NonNull::from(&on_stack), "stack"),
-        (beyond_used, "beyond"),
-        (below, "below"),
-    ] {
-        assert!(
-            matches!(arena.free(bad), Err(EngineError::Invalid(_))),
-            "{what}"
-        );
+    for (bad, what) in [(NonNull::from(&on_stack), "stack"), (beyond_used, "beyond"), (below, "below")] {
+        assert!(matches!(arena.free(bad), Err(EngineError::Invalid(_))), "{what}");
     }
     let s = arena.stats();
-    assert_eq!(
-        (s.invalid_frees, s.used),
-        (3, 64),
-        "frees change nothing but the counter"
-    );
+    assert_eq!((s.invalid_frees, s.used), (3, 64), "frees change nothing but the counter");
     // The memory stays the caller's until reset: the next block comes after it.
     assert!(arena.alloc(1, 1).unwrap().as_ptr() as usize >= p.as_ptr() as usize + 64);
 }
@@ -232,15 +195,8 @@ fn reset_starts_over_and_keeps_the_peak() {
     arena.reset();
     let s = arena.stats();
     assert_eq!((s.used, s.peak, s.allocations), (0, used, 2));
-    assert!(
-        !arena.contains(first.as_ptr()),
-        "nothing is handed out after a reset"
-    );
-    assert_eq!(
-        arena.alloc(100, 16).unwrap(),
-        first,
-        "allocation starts over from the start"
-    );
+    assert!(!arena.contains(first.as_ptr()), "nothing is handed out after a reset");
+    assert_eq!(arena.alloc(100, 16).unwrap(), first, "allocation starts over from the start");
     assert_eq!(arena.stats().peak, used);
 }
 
@@ -272,12 +228,8 @@ fn global_alloc_interface_fails_softly_and_grows_in_place() {
     // SAFETY: layouts are non-zero; pointers passed back came from `arena` with their
     // layout, except the rejected ones, whose handling is documented (ignored, counted).
     unsafe {
-        assert!(g
-            .alloc(Layout::from_size_align(8, 2 * MAX_ALIGN).unwrap())
-            .is_null());
-        assert!(g
-            .alloc(Layout::from_size_align(1 << 20, 8).unwrap())
-            .is_null());
+        assert!(g.alloc(Layout::from_size_align(8, 2 * MAX_ALIGN).unwrap()).is_null());
+        assert!(g.alloc(Layout::from_size_align(1 << 20, 8).unwrap()).is_null());
         let p = g.alloc(l);
         p.write_bytes(0xAB, 40);
         // The newest block grows where it is.
@@ -288,9 +240,7 @@ fn global_alloc_interface_fails_softly_and_grows_in_place() {
         let _other = g.alloc(l);
         let p3 = g.realloc(p2, l400, 800);
         assert!(!p3.is_null() && p3 != p2);
-        assert!(std::slice::from_raw_parts(p3, 40)
-            .iter()
-            .all(|&b| b == 0xAB));
+        assert!(std::slice::from_raw_parts(p3, 40).iter().all(|&b| b == 0xAB));
         // Shrinking keeps the block; growing past the end fails without moving.
         let l800 = Layout::from_size_align(800, 8).unwrap();
         assert_eq!(g.realloc(p3, l800, 10), p3);
@@ -301,10 +251,7 @@ fn global_alloc_interface_fails_softly_and_grows_in_place() {
     }
     let s = arena.stats();
     // The over-aligned request is invalid, not a failure for lack of room.
-    assert_eq!(
-        (s.invalid_frees, s.allocations, s.failed_allocations),
-        (2, 3, 2)
-    );
+    assert_eq!((s.invalid_frees, s.allocations, s.failed_allocations), (2, 3, 2));
 }
 
 #[test]
@@ -361,10 +308,7 @@ fn stress_four_threads_until_full() {
         assert!(all.iter().all(Block::intact), "a block was overwritten");
         assert_disjoint(&all);
         let s = arena.stats();
-        assert_eq!(
-            (s.allocations, s.failed_allocations),
-            (all.len() as u64, fails)
-        );
+        assert_eq!((s.allocations, s.failed_allocations), (all.len() as u64, fails));
         let payload: usize = all.iter().map(|b| b.size.max(1)).sum();
         assert!(payload <= s.used && s.used <= s.capacity);
         // Full up to less than one request's worth (at most 599 bytes + 127 padding).
@@ -385,25 +329,14 @@ fn stampede_hands_out_each_byte_once() {
                 let (arena, start) = (Arc::clone(&arena), Arc::clone(&start));
                 std::thread::spawn(move || {
                     start.wait();
-                    (0..PER_THREAD)
-                        .map(|_| arena.alloc(8, 8).unwrap().as_ptr() as usize)
-                        .collect::<Vec<_>>()
+                    (0..PER_THREAD).map(|_| arena.alloc(8, 8).unwrap().as_ptr() as usize).collect::<Vec<_>>()
                 })
             })
             .collect();
-        let mut all: Vec<usize> = threads
-            .into_iter()
-            .flat_map(|t| t.join().unwrap())
-            .collect();
+        let mut all: Vec<usize> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
         all.sort_unstable();
-        assert!(
-            all.windows(2).all(|w| w[0] + 8 <= w[1]),
-            "two threads got the same bytes"
-        );
+        assert!(all.windows(2).all(|w| w[0] + 8 <= w[1]), "two threads got the same bytes");
         let s = arena.stats();
-        assert_eq!(
-            (s.used, s.capacity, s.allocations),
-            (s.capacity, 4 * PER_THREAD * 8, 4 * PER_THREAD as u64)
-        );
+        assert_eq!((s.used, s.capacity, s.allocations), (s.capacity, 4 * PER_THREAD * 8, 4 * PER_THREAD as u64));
     });
 }

@@ -28,9 +28,7 @@ fn watchdog<F: FnOnce() + Send + 'static>(secs: u64, f: F) {
         Ok(()) => worker.join().unwrap(),
         Err(mpsc::RecvTimeoutError::Timeout) => panic!("not finished after {secs} s: deadlock?"),
         // The sender was dropped without sending: `f` panicked; show its panic.
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            std::panic::resume_unwind(worker.join().unwrap_err())
-        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => std::panic::resume_unwind(worker.join().unwrap_err()),
     }
 }
 
@@ -69,11 +67,7 @@ impl Block {
     fn fill(p: NonNull<u8>, size: usize, tag: u8) -> Block {
         // SAFETY: `p` is a fresh allocation of at least `size` bytes.
         unsafe { p.as_ptr().write_bytes(tag, size) };
-        Block {
-            addr: p.as_ptr() as usize,
-            size,
-            tag,
-        }
+        Block { addr: p.as_ptr() as usize, size, tag }
     }
 
     fn intact(&self) -> bool {
@@ -92,12 +86,7 @@ fn assert_disjoint(blocks: &[Block]) {
     let mut v = blocks.to_vec();
     v.sort_by_key(|b| b.addr);
     for w in v.windows(2) {
-        assert!(
-            w[0].addr + w[0].size.max(1) <= w[1].addr,
-            "overlap: {:?} and {:?}",
-            w[0],
-            w[1]
-        );
+        assert!(w[0].addr + w[0].size.max(1) <= w[1].addr, "overlap: {:?} and {:?}", w[0], w[1]);
     }
 }
 
@@ -109,10 +98,7 @@ fn assert_frees_back_to_one_block(a: &FreeListAllocator, blocks: &[Block]) {
     a.check_integrity().unwrap();
     let s = a.stats();
     assert_eq!((s.free_blocks, s.live_allocations), (1, 0), "{s:?}");
-    assert_eq!(
-        (s.free_bytes, s.largest_free_block),
-        (s.capacity, s.capacity)
-    );
+    assert_eq!((s.free_bytes, s.largest_free_block), (s.capacity, s.capacity));
     assert_eq!(s.fragmentation, 0.0);
 }
 
@@ -268,17 +254,11 @@ fn free_merges_with_both_neighbours() {
     a.free(p[1]).unwrap();
     let s = a.stats();
     assert_eq!(s.free_blocks, base + 1);
-    assert_eq!(
-        s.largest_free_block.max(3 * (HEADER + 48)),
-        s.largest_free_block
-    );
+    assert_eq!(s.largest_free_block.max(3 * (HEADER + 48)), s.largest_free_block);
     // p[3] joins that block and the tail: one block of everything.
     a.free(p[3]).unwrap();
     let s = a.stats();
-    assert_eq!(
-        (s.free_blocks, s.free_bytes, s.largest_free_block),
-        (1, s.capacity, s.capacity)
-    );
+    assert_eq!((s.free_blocks, s.free_bytes, s.largest_free_block), (1, s.capacity, s.capacity));
     a.check_integrity().unwrap();
 }
 
@@ -292,10 +272,7 @@ fn fragmentation_is_one_minus_largest_over_free() {
     let s = a.stats();
     assert_eq!(s.free_blocks, 11); // ten holes and the tail
     let expected = 1.0 - s.largest_free_block as f64 / s.free_bytes as f64;
-    assert!(
-        s.fragmentation > 0.0 && (s.fragmentation - expected).abs() < 1e-12,
-        "{s:?}"
-    );
+    assert!(s.fragmentation > 0.0 && (s.fragmentation - expected).abs() < 1e-12, "{s:?}");
     for q in p.iter().skip(1).step_by(2) {
         a.free(*q).unwrap();
     }
@@ -309,24 +286,13 @@ fn alignment_up_to_a_page_is_honoured_and_beyond_is_invalid() {
         let align = 1usize << shift;
         let p = a.alloc(3, align).unwrap();
         assert_eq!(p.as_ptr() as usize % align, 0, "align {align}");
-        assert_eq!(
-            p.as_ptr() as usize % 16,
-            0,
-            "payloads are at least 16-aligned"
-        );
+        assert_eq!(p.as_ptr() as usize % 16, 0, "payloads are at least 16-aligned");
     }
     for bad in [0, 3, 24, 2 * MAX_ALIGN, usize::MAX] {
-        assert!(
-            matches!(a.alloc(8, bad), Err(EngineError::Invalid(_))),
-            "align {bad}"
-        );
+        assert!(matches!(a.alloc(8, bad), Err(EngineError::Invalid(_))), "align {bad}");
     }
     a.check_integrity().unwrap();
-    assert_eq!(
-        a.stats().failed_allocations,
-        0,
-        "a bad request is not a failed allocation"
-    );
+    assert_eq!(a.stats().failed_allocations, 0, "a bad request is not a failed allocation");
 }
 
 #[test]
@@ -347,19 +313,11 @@ fn exhaustion_is_an_error_and_space_comes_back() {
     let whole = a.alloc(cap - HEADER, 1).unwrap();
     assert_eq!(a.alloc(1, 1).unwrap_err(), EngineError::NoMemory);
     a.free(whole).unwrap();
-    assert_eq!(
-        a.alloc(cap - HEADER + 1, 1).unwrap_err(),
-        EngineError::NoMemory
-    );
+    assert_eq!(a.alloc(cap - HEADER + 1, 1).unwrap_err(), EngineError::NoMemory);
     let whole = a.alloc(cap - HEADER, 1).unwrap();
     a.free(whole).unwrap();
     // Sizes whose rounding or header arithmetic would overflow.
-    for huge in [
-        usize::MAX,
-        usize::MAX - 15,
-        usize::MAX / 2,
-        isize::MAX as usize,
-    ] {
+    for huge in [usize::MAX, usize::MAX - 15, usize::MAX / 2, isize::MAX as usize] {
         assert_eq!(a.alloc(huge, 1).unwrap_err(), EngineError::NoMemory);
         assert_eq!(a.alloc(huge, MAX_ALIGN).unwrap_err(), EngineError::NoMemory);
     }
@@ -383,26 +341,14 @@ fn bad_frees_are_errors_that_change_nothing() {
     let on_stack = 0u64;
     invalid(NonNull::from(&on_stack).cast(), "stack address");
     let elsewhere = Box::new([0u8; 64]);
-    invalid(
-        NonNull::from(&*elsewhere).cast(),
-        "another allocator's memory",
-    );
-    invalid(
-        NonNull::new(p.as_ptr().wrapping_sub(4096)).unwrap(),
-        "below the region",
-    );
+    invalid(NonNull::from(&*elsewhere).cast(), "another allocator's memory");
+    invalid(NonNull::new(p.as_ptr().wrapping_sub(4096)).unwrap(), "below the region");
     // SAFETY (all four): offsets inside the 64-byte block `p` or its header.
     let inside = |off: usize| unsafe { NonNull::new_unchecked(p.as_ptr().add(off)) };
     assert!(invalid(inside(16), "interior").contains("not the start"));
     invalid(inside(1), "misaligned interior");
-    invalid(
-        NonNull::new(p.as_ptr().wrapping_sub(HEADER)).unwrap(),
-        "header address",
-    );
-    invalid(
-        NonNull::new(p.as_ptr().wrapping_sub(HEADER + 64)).unwrap(),
-        "bitmap area",
-    );
+    invalid(NonNull::new(p.as_ptr().wrapping_sub(HEADER)).unwrap(), "header address");
+    invalid(NonNull::new(p.as_ptr().wrapping_sub(HEADER + 64)).unwrap(), "bitmap area");
 
     let mut after = a.stats();
     assert_eq!(after.invalid_frees, before.invalid_frees + 7);
@@ -433,12 +379,8 @@ fn global_alloc_interface_fails_softly() {
     // layout it was allocated with, except the rejected ones, whose handling is
     // documented (ignored and counted).
     unsafe {
-        assert!(g
-            .alloc(Layout::from_size_align(8, 2 * MAX_ALIGN).unwrap())
-            .is_null());
-        assert!(g
-            .alloc(Layout::from_size_align(1 << 20, 8).unwrap())
-            .is_null());
+        assert!(g.alloc(Layout::from_size_align(8, 2 * MAX_ALIGN).unwrap()).is_null());
+        assert!(g.alloc(Layout::from_size_align(1 << 20, 8).unwrap()).is_null());
         let l = Layout::from_size_align(40, 8).unwrap();
         let p = g.alloc(l);
         assert!(!p.is_null());
@@ -453,10 +395,7 @@ fn global_alloc_interface_fails_softly() {
         g.dealloc(p, l);
     }
     let s = a.stats();
-    assert_eq!(
-        (s.invalid_frees, s.live_allocations, s.free_blocks),
-        (3, 0, 1)
-    );
+    assert_eq!((s.invalid_frees, s.live_allocations, s.free_blocks), (3, 0, 1));
     a.check_integrity().unwrap();
 }
 
@@ -467,20 +406,10 @@ fn reset_frees_everything_at_once() {
     let _q = a.alloc(200, 64).unwrap();
     a.reset();
     let s = a.stats();
-    assert_eq!(
-        (s.live_allocations, s.free_blocks, s.free_bytes),
-        (0, 1, s.capacity)
-    );
+    assert_eq!((s.live_allocations, s.free_blocks, s.free_bytes), (0, 1, s.capacity));
     assert_eq!(s.allocations, 2, "counters survive a reset");
-    assert!(
-        a.free(p).is_err(),
-        "pointers from before the reset are no longer live"
-    );
-    assert_eq!(
-        a.alloc(100, 8).unwrap(),
-        p,
-        "allocation starts over from the beginning"
-    );
+    assert!(a.free(p).is_err(), "pointers from before the reset are no longer live");
+    assert_eq!(a.alloc(100, 8).unwrap(), p, "allocation starts over from the beginning");
     a.check_integrity().unwrap();
 }
 

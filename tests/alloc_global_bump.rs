@@ -60,9 +60,7 @@ fn watchdog(secs: u64) {
 fn work(seed: u64) -> u64 {
     let v: Vec<u64> = (0..50_000).map(|i| i ^ seed).collect();
     let mut sum = v.iter().fold(0u64, |a, &x| a.wrapping_add(x));
-    let mut words: Vec<String> = (0..2_000)
-        .map(|i| format!("word-{}", (i * 7919) % 2_000))
-        .collect();
+    let mut words: Vec<String> = (0..2_000).map(|i| format!("word-{}", (i * 7919) % 2_000)).collect();
     words.sort();
     words.dedup();
     assert_eq!(words.len(), 2_000);
@@ -70,10 +68,7 @@ fn work(seed: u64) -> u64 {
     for (i, w) in words.iter().enumerate() {
         index.insert(w.clone(), i);
     }
-    assert_eq!(
-        index["word-1999"],
-        words.binary_search(&"word-1999".to_string()).unwrap()
-    );
+    assert_eq!(index["word-1999"], words.binary_search(&"word-1999".to_string()).unwrap());
     let tree: BTreeMap<usize, String> = index.iter().map(|(k, &v)| (v, k.to_uppercase())).collect();
     assert_eq!(tree[&0], "WORD-0");
     sum = sum.wrapping_add(tree.len() as u64);
@@ -116,10 +111,7 @@ fn real_work_runs_on_the_arena() {
     assert!(ARENA.contains(s.as_ptr()));
 
     let after = ARENA.stats();
-    assert!(
-        after.allocations > before.allocations + 10_000,
-        "{before:?} -> {after:?}"
-    );
+    assert!(after.allocations > before.allocations + 10_000, "{before:?} -> {after:?}");
     assert!(after.used > before.used && after.used <= after.capacity);
     assert_eq!(after.failed_allocations, 0);
 }

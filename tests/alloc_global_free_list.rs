@@ -26,9 +26,8 @@ static MEMORY: Memory = Memory(UnsafeCell::new([0; HEAP_SIZE]));
 #[global_allocator]
 // SAFETY: MEMORY is initialised, HEAP_SIZE bytes long, static, and used by nothing but
 // ALLOC; a pointer to a static is never null.
-static ALLOC: FreeListAllocator = unsafe {
-    FreeListAllocator::from_raw_parts(NonNull::new_unchecked(MEMORY.0.get().cast()), HEAP_SIZE)
-};
+static ALLOC: FreeListAllocator =
+    unsafe { FreeListAllocator::from_raw_parts(NonNull::new_unchecked(MEMORY.0.get().cast()), HEAP_SIZE) };
 
 /// Prints panic messages straight to stderr, without a backtrace: symbolising one
 /// (when `RUST_BACKTRACE` is set) parses the binary's debug info and needs far more
@@ -64,15 +63,9 @@ fn work(seed: u64) -> u64 {
     for round in 0..20u64 {
         let v: Vec<u64> = (0..5_000).map(|i| i ^ seed ^ round).collect();
         sum = v.iter().fold(sum, |a, &x| a.wrapping_add(x));
-        let mut words: Vec<String> = (0..500)
-            .map(|i| format!("w{}-{round}", (i * 31) % 500))
-            .collect();
+        let mut words: Vec<String> = (0..500).map(|i| format!("w{}-{round}", (i * 31) % 500)).collect();
         words.sort_unstable();
-        let index: HashMap<&str, usize> = words
-            .iter()
-            .enumerate()
-            .map(|(i, w)| (w.as_str(), i))
-            .collect();
+        let index: HashMap<&str, usize> = words.iter().enumerate().map(|(i, w)| (w.as_str(), i)).collect();
         let tree: BTreeMap<usize, String> = index.iter().map(|(k, &v)| (v, k.repeat(3))).collect();
         let mut queue: VecDeque<Box<[u8]>> = VecDeque::new();
         for i in 0..300usize {
@@ -81,8 +74,7 @@ fn work(seed: u64) -> u64 {
                 queue.pop_front();
             }
         }
-        sum =
-            sum.wrapping_add(tree.len() as u64 + queue.iter().map(|b| b.len() as u64).sum::<u64>());
+        sum = sum.wrapping_add(tree.len() as u64 + queue.iter().map(|b| b.len() as u64).sum::<u64>());
     }
     sum
 }
@@ -123,16 +115,12 @@ fn real_work_runs_on_the_free_list() {
 
     ALLOC.check_integrity().unwrap();
     let after = ALLOC.stats();
-    assert!(
-        after.allocations > before.allocations + 100_000,
-        "{before:?} -> {after:?}"
-    );
+    assert!(after.allocations > before.allocations + 100_000, "{before:?} -> {after:?}");
     assert_eq!(after.failed_allocations, 0);
     // Everything the work allocated was given back and merged again. A few bytes may
     // remain with std (per-thread bookkeeping it keeps after the threads exit).
     assert!(
-        after.live_allocations <= before.live_allocations + 8
-            && after.free_bytes + 4096 >= before.free_bytes,
+        after.live_allocations <= before.live_allocations + 8 && after.free_bytes + 4096 >= before.free_bytes,
         "{before:?} -> {after:?}"
     );
 }

@@ -107,10 +107,7 @@ impl BumpArena {
 
     const fn with_region(region: Region) -> Self {
         BumpArena {
-            hot: CachePadded::new(Hot {
-                offset: AtomicUsize::new(0),
-                allocations: AtomicUsize::new(0),
-            }),
+            hot: CachePadded::new(Hot { offset: AtomicUsize::new(0), allocations: AtomicUsize::new(0) }),
             failed: AtomicUsize::new(0),
             invalid_frees: AtomicUsize::new(0),
             peak_before_reset: 0,
@@ -217,11 +214,7 @@ impl BumpArena {
                 self.failed.fetch_add(1, Relaxed);
                 return Err(Failure::Exhausted);
             };
-            match self
-                .hot
-                .offset
-                .compare_exchange_weak(cur, end, Relaxed, Relaxed)
-            {
+            match self.hot.offset.compare_exchange_weak(cur, end, Relaxed, Relaxed) {
                 Ok(_) => {
                     self.hot.allocations.fetch_add(1, Relaxed);
                     // SAFETY: `start < end <= len` (checked by `fit`), so the result stays
@@ -279,11 +272,7 @@ unsafe impl GlobalAlloc for BumpArena {
             let old_end = start.wrapping_add(old_size);
             if let Some(new_end) = start.checked_add(new_size) {
                 if new_end <= self.region.len()
-                    && self
-                        .hot
-                        .offset
-                        .compare_exchange(old_end, new_end, Relaxed, Relaxed)
-                        .is_ok()
+                    && self.hot.offset.compare_exchange(old_end, new_end, Relaxed, Relaxed).is_ok()
                 {
                     return ptr;
                 }
@@ -303,9 +292,7 @@ unsafe impl GlobalAlloc for BumpArena {
 
 impl fmt::Debug for BumpArena {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BumpArena")
-            .field("stats", &self.stats())
-            .finish()
+        f.debug_struct("BumpArena").field("stats", &self.stats()).finish()
     }
 }
 
@@ -338,9 +325,6 @@ mod tests {
     #[test]
     fn zero_capacity_is_invalid_and_huge_is_no_memory() {
         assert!(matches!(BumpArena::new(0), Err(EngineError::Invalid(_))));
-        assert_eq!(
-            BumpArena::new(usize::MAX).unwrap_err(),
-            EngineError::NoMemory
-        );
+        assert_eq!(BumpArena::new(usize::MAX).unwrap_err(), EngineError::NoMemory);
     }
 }

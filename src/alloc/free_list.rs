@@ -293,12 +293,7 @@ impl FreeListAllocator {
     /// Counters survive a reset; everything else starts over.
     pub fn reset(&mut self) {
         let (base, len) = (self.region.base(), self.region.len());
-        Ctx {
-            base,
-            len,
-            h: self.heap.get_mut(),
-        }
-        .init();
+        Ctx { base, len, h: self.heap.get_mut() }.init();
     }
 
     /// Bytes of the block area: the region less the bitmaps and alignment padding.
@@ -317,9 +312,8 @@ impl FreeListAllocator {
     pub fn check_integrity(&self) -> Result<()> {
         // The message is built after the lock is released: allocating under it would
         // deadlock when this allocator is the global one.
-        self.with_heap(|h| h.integrity()).map_err(|why| {
-            EngineError::invalid(format_args!("free-list integrity check failed: {why}"))
-        })
+        self.with_heap(|h| h.integrity())
+            .map_err(|why| EngineError::invalid(format_args!("free-list integrity check failed: {why}")))
     }
 
     fn try_alloc(&self, size: usize, align: usize) -> Result<NonNull<u8>, Failure> {
@@ -339,11 +333,7 @@ impl FreeListAllocator {
     /// Runs `f` with the lock held and the region laid out.
     fn with_heap<R>(&self, f: impl FnOnce(&mut Ctx<'_>) -> R) -> R {
         let mut guard = self.heap.lock();
-        let mut cx = Ctx {
-            base: self.region.base(),
-            len: self.region.len(),
-            h: &mut guard,
-        };
+        let mut cx = Ctx { base: self.region.base(), len: self.region.len(), h: &mut guard };
         if !cx.h.ready {
             cx.init();
         }
@@ -449,14 +439,7 @@ impl Ctx<'_> {
         let check = checksum(self.addr(off), size, link, state);
         // SAFETY: callers pass block starts inside the block area (invariant 1), so the
         // header is in the region and 16-byte aligned; we hold the lock.
-        unsafe {
-            self.base.as_ptr().add(off).cast::<Header>().write(Header {
-                size,
-                link,
-                state,
-                check,
-            })
-        };
+        unsafe { self.base.as_ptr().add(off).cast::<Header>().write(Header { size, link, state, check }) };
     }
 
     /// Invalidates the header of a block absorbed by its neighbour.
@@ -464,12 +447,7 @@ impl Ctx<'_> {
         debug_assert!(self.header_slot(off));
         // SAFETY: as in `write`.
         unsafe {
-            self.base.as_ptr().add(off).cast::<Header>().write(Header {
-                size: 0,
-                link: NIL,
-                state: DEAD,
-                check: 0,
-            })
+            self.base.as_ptr().add(off).cast::<Header>().write(Header { size: 0, link: NIL, state: DEAD, check: 0 })
         };
     }
 
@@ -668,11 +646,7 @@ impl Ctx<'_> {
                     if blk.size != size {
                         return Err(Failure::Corrupted);
                     }
-                    let prev = if hdr == cur {
-                        self.list_prev(cur, prev)?
-                    } else {
-                        None
-                    };
+                    let prev = if hdr == cur { self.list_prev(cur, prev)? } else { None };
                     self.carve(prev, cur, blk, hdr, end);
                     // `cur` was at least `floor(c)`, so `new_hint` is set and `<= cur`.
                     self.h.hint[c] = new_hint.unwrap_or(cur);
@@ -690,11 +664,7 @@ impl Ctx<'_> {
     /// The free block before `off` in the list, with its size, checked in full.
     /// `walked` is the block the search stepped from, if any; otherwise the free map
     /// finds it.
-    fn list_prev(
-        &self,
-        off: usize,
-        walked: Option<usize>,
-    ) -> Result<Option<(usize, usize)>, Failure> {
+    fn list_prev(&self, off: usize, walked: Option<usize>) -> Result<Option<(usize, usize)>, Failure> {
         let p = match walked {
             Some(p) => p,
             None if self.h.free_head == off => return Ok(None),
@@ -717,8 +687,7 @@ impl Ctx<'_> {
         // SAFETY: `off` starts a free block (see above), so a whole header lies there,
         // 16-byte aligned, in the region; we hold the lock.
         let hd = unsafe { self.base.as_ptr().add(off).cast::<Header>().read() };
-        let link_ok =
-            hd.link == NIL || (hd.link > off && self.header_slot(hd.link) && self.is_free(hd.link));
+        let link_ok = hd.link == NIL || (hd.link > off && self.header_slot(hd.link) && self.is_free(hd.link));
         if link_ok {
             Ok((hd.size, hd.link))
         } else {
@@ -731,13 +700,7 @@ impl Ctx<'_> {
     ///
     /// The header goes at the block's start when that aligns the payload; otherwise far
     /// enough in that the gap in front is itself a valid free block.
-    fn place(
-        &self,
-        start: usize,
-        size: usize,
-        need: usize,
-        align: usize,
-    ) -> Option<(usize, usize)> {
+    fn place(&self, start: usize, size: usize, need: usize, align: usize) -> Option<(usize, usize)> {
         let abs = self.addr(start);
         let mut payload = align_up(abs + HEADER, align)?;
         if payload - HEADER != abs {
@@ -751,21 +714,10 @@ impl Ctx<'_> {
 
     /// Splits free block `blk` at `start` into [gap][allocation][rest], keeping the gap
     /// and the rest in the list when they are big enough to be blocks.
-    fn carve(
-        &mut self,
-        prev: Option<(usize, usize)>,
-        start: usize,
-        blk: Header,
-        hdr: usize,
-        end: usize,
-    ) {
+    fn carve(&mut self, prev: Option<(usize, usize)>, start: usize, blk: Header, hdr: usize, end: usize) {
         let block_end = start + blk.size;
         // A remainder too small to be a block stays in the allocation.
-        let end = if block_end - end >= MIN_BLOCK {
-            end
-        } else {
-            block_end
-        };
+        let end = if block_end - end >= MIN_BLOCK { end } else { block_end };
         let mut next = blk.link;
         let mut pieces = 0;
         if end < block_end {
@@ -874,11 +826,7 @@ impl Ctx<'_> {
                 return Failure::Corrupted;
             };
             if payload < b + hd.size {
-                return if hd.state == FREE {
-                    Failure::DoubleFree
-                } else {
-                    Failure::Interior
-                };
+                return if hd.state == FREE { Failure::DoubleFree } else { Failure::Interior };
             }
             b += hd.size;
         }
@@ -899,11 +847,7 @@ impl Ctx<'_> {
             free_bytes: free,
             largest_free_block: largest,
             free_blocks: self.h.free_blocks,
-            fragmentation: if free == 0 {
-                0.0
-            } else {
-                1.0 - largest as f64 / free as f64
-            },
+            fragmentation: if free == 0 { 0.0 } else { 1.0 - largest as f64 / free as f64 },
             live_allocations: self.h.live,
             allocations: self.h.allocations,
             failed_allocations: self.h.failed,
@@ -915,9 +859,7 @@ impl Ctx<'_> {
         let (mut b, mut next_free, mut prev_free) = (self.h.start, self.h.free_head, false);
         let (mut free_bytes, mut free_blocks, mut live) = (0, 0, 0);
         while b < self.h.end {
-            let hd = self
-                .read(b)
-                .map_err(|_| "a header fails its checksum or bounds")?;
+            let hd = self.read(b).map_err(|_| "a header fails its checksum or bounds")?;
             if hd.state == FREE {
                 if (0..CLASSES).any(|c| floor(c) <= hd.size && b < self.h.hint[c]) {
                     return Err("a search hint skips a free block big enough for its class");
@@ -949,12 +891,7 @@ impl Ctx<'_> {
         if b != self.h.end {
             return Err("the blocks do not tile the block area");
         }
-        if self
-            .h
-            .hint
-            .iter()
-            .any(|&h| h < self.h.start || h > self.h.end)
-        {
+        if self.h.hint.iter().any(|&h| h < self.h.start || h > self.h.end) {
             return Err("a search hint lies outside the block area");
         }
         if next_free != NIL {
@@ -971,11 +908,7 @@ impl Ctx<'_> {
             // (see `init`), and `w < map_len`; we hold the lock.
             unsafe { *self.base.as_ptr().add(map + w * 8).cast::<u64>() }
         };
-        let count = |map: usize| {
-            (0..map_len)
-                .map(|w| read(map, w).count_ones() as usize)
-                .sum()
-        };
+        let count = |map: usize| (0..map_len).map(|w| read(map, w).count_ones() as usize).sum();
         if (count(self.h.live_map), count(self.h.free_map)) != (live, free_blocks) {
             return Err("a map has bits set where no block of its kind starts");
         }
@@ -1014,9 +947,7 @@ unsafe impl GlobalAlloc for FreeListAllocator {
 
 impl fmt::Debug for FreeListAllocator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FreeListAllocator")
-            .field("stats", &self.stats())
-            .finish()
+        f.debug_struct("FreeListAllocator").field("stats", &self.stats()).finish()
     }
 }
 
@@ -1080,10 +1011,7 @@ mod tests {
 
     #[test]
     fn too_small_regions_fail_cleanly() {
-        assert!(matches!(
-            FreeListAllocator::new(16),
-            Err(EngineError::Invalid(_))
-        ));
+        assert!(matches!(FreeListAllocator::new(16), Err(EngineError::Invalid(_))));
         let tiny = FreeListAllocator::from_static(Box::leak(Box::new([0u8; 40])));
         assert_eq!(tiny.alloc(1, 1).unwrap_err(), EngineError::NoMemory);
         assert_eq!(tiny.capacity(), 0);

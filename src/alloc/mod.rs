@@ -59,21 +59,19 @@ pub(crate) enum Failure {
 impl From<Failure> for EngineError {
     fn from(f: Failure) -> Self {
         match f {
-            Failure::BadAlign(align) => EngineError::invalid(format_args!(
-                "alignment {align} is not a power of two between 1 and {MAX_ALIGN}"
-            )),
+            Failure::BadAlign(align) => {
+                EngineError::invalid(format_args!("alignment {align} is not a power of two between 1 and {MAX_ALIGN}"))
+            }
             Failure::Exhausted => EngineError::NoMemory,
             Failure::Foreign => EngineError::invalid("pointer was not allocated by this allocator"),
             Failure::Interior => EngineError::invalid(
                 "pointer is not the start of a live allocation (interior pointer, or a stale \
                  pointer whose memory was reused)",
             ),
-            Failure::DoubleFree => {
-                EngineError::invalid("double free: the pointer's memory is already free")
+            Failure::DoubleFree => EngineError::invalid("double free: the pointer's memory is already free"),
+            Failure::Corrupted => {
+                EngineError::invalid("allocator metadata is corrupted (a write outside an allocation's bounds?)")
             }
-            Failure::Corrupted => EngineError::invalid(
-                "allocator metadata is corrupted (a write outside an allocation's bounds?)",
-            ),
         }
     }
 }
@@ -122,17 +120,8 @@ mod tests {
     #[test]
     fn failures_map_to_the_right_error_kinds() {
         assert_eq!(EngineError::from(Failure::Exhausted), EngineError::NoMemory);
-        for f in [
-            Failure::BadAlign(3),
-            Failure::Foreign,
-            Failure::Interior,
-            Failure::DoubleFree,
-            Failure::Corrupted,
-        ] {
-            assert!(
-                matches!(EngineError::from(f), EngineError::Invalid(_)),
-                "{f:?}"
-            );
+        for f in [Failure::BadAlign(3), Failure::Foreign, Failure::Interior, Failure::DoubleFree, Failure::Corrupted] {
+            assert!(matches!(EngineError::from(f), EngineError::Invalid(_)), "{f:?}");
         }
     }
 }

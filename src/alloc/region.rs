@@ -34,19 +34,13 @@ impl Region {
     /// allocations come from fresh pages and cost nothing up front.
     pub(crate) fn allocate(len: usize) -> Result<Self> {
         if len == 0 {
-            return Err(EngineError::invalid(
-                "arena capacity must be greater than zero",
-            ));
+            return Err(EngineError::invalid("arena capacity must be greater than zero"));
         }
         let layout = Layout::from_size_align(len, MAX_ALIGN).map_err(|_| EngineError::NoMemory)?;
         // SAFETY: `layout` has a non-zero size (checked above).
         let ptr = unsafe { System.alloc_zeroed(layout) };
         let base = NonNull::new(ptr).ok_or(EngineError::NoMemory)?;
-        Ok(Region {
-            base,
-            len,
-            owned: true,
-        })
+        Ok(Region { base, len, owned: true })
     }
 
     /// Wraps memory the caller owns.
@@ -56,11 +50,7 @@ impl Region {
     /// nothing else, and not wrap around the address space, for as long as the `Region`
     /// (and anything built on it) lives.
     pub(crate) const unsafe fn from_raw_parts(base: NonNull<u8>, len: usize) -> Self {
-        Region {
-            base,
-            len,
-            owned: false,
-        }
+        Region { base, len, owned: false }
     }
 
     /// Wraps a leaked or static buffer, which nothing else can use any more.
@@ -93,12 +83,7 @@ impl Drop for Region {
         if self.owned {
             // SAFETY: `owned` regions came from `System.alloc` with exactly this layout
             // (invariant at the top), which `allocate` already validated.
-            unsafe {
-                System.dealloc(
-                    self.base.as_ptr(),
-                    Layout::from_size_align_unchecked(self.len, MAX_ALIGN),
-                )
-            };
+            unsafe { System.dealloc(self.base.as_ptr(), Layout::from_size_align_unchecked(self.len, MAX_ALIGN)) };
         }
     }
 }

@@ -30,10 +30,7 @@ unsafe impl<T: Send> Sync for SpinLock<T> {}
 impl<T> SpinLock<T> {
     /// A new, unlocked lock; `const` so allocators can live in statics.
     pub(crate) const fn new(value: T) -> Self {
-        SpinLock {
-            locked: AtomicBool::new(false),
-            value: UnsafeCell::new(value),
-        }
+        SpinLock { locked: AtomicBool::new(false), value: UnsafeCell::new(value) }
     }
 
     /// Takes the lock, spinning and then yielding until it is free.
@@ -45,10 +42,7 @@ impl<T> SpinLock<T> {
             // Acquire on success pairs with the Release store in `SpinGuard::drop`: every
             // write made under the previous holder is visible to the next.
             if !self.locked.load(Ordering::Relaxed)
-                && self
-                    .locked
-                    .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-                    .is_ok()
+                && self.locked.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok()
             {
                 return SpinGuard { lock: self };
             }
