@@ -27,6 +27,12 @@ def main() -> None:
         numbers = array.array("q", range(1, 1_000_001))
         print(f"sum of 1..=1000000 = {engine.sum(numbers)}")
 
+        values = array.array("q", [5, -3, 9, 0, 2])
+        engine.sort(values)
+        print(f"sorted: {values.tolist()}")
+
+        print(f'fnv1a64("hello") = {engine.fnv1a64(b"hello"):#018x}')
+
 
 if __name__ == "__main__":
     main()
