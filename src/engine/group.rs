@@ -28,8 +28,9 @@ use super::unwind;
 use super::Engine;
 use crate::error::{panic_message, EngineError, Result};
 
-/// A C task: `func(arg)`, 0 = success.
-pub(crate) type RawTaskFn = unsafe extern "C" fn(*mut c_void) -> i32;
+/// A C task: `func(arg)`, 0 = success. "C-unwind" so that a Rust callback that
+/// panics unwinds into `run_task`'s catch (a failed task) instead of aborting.
+pub(crate) type RawTaskFn = unsafe extern "C-unwind" fn(*mut c_void) -> i32;
 
 /// Why a task failed.
 pub(crate) enum Failure {
