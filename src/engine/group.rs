@@ -387,7 +387,8 @@ impl TaskGroup {
     }
 
     /// Like [`TaskGroup::wait`], giving up with `Timeout` after `timeout`; the tasks
-    /// keep running.
+    /// keep running. Inside the pool a timed wait runs no tasks itself (one could
+    /// outlast the deadline), so it returns on time.
     pub fn wait_timeout(&self, timeout: Duration) -> Result<()> {
         self.inner.wait(false, Some(timeout))
     }

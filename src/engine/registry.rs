@@ -293,7 +293,7 @@ fn worker_main(registry: Arc<Registry>, index: usize, deque: Worker<JobRef>) {
     let worker = WorkerThread {
         deque,
         index,
-        rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ ((index as u64 + 1) * 0xD1B5_4A32_D192_ED03)),
+        rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03)),
         steal_floor: steal_floor(),
         registry,
     };
@@ -495,10 +495,10 @@ impl WorkerThread {
                 registry.spin_budget,
                 true,
                 None,
-                &mut || registry.terminating.load(SeqCst),
+                &mut || self.counted_register(registry.terminating.load(SeqCst)),
                 &mut || {},
             );
-            self.count_sleep(slept);
+            self.count_wake(slept);
         }
     }
 
@@ -513,10 +513,19 @@ impl WorkerThread {
         }
     }
 
-    fn count_sleep(&self, slept: Slept) {
-        if slept == Slept::Woke {
+    /// `register`'s answer, counting a sleep when it says the worker will block.
+    fn counted_register(&self, already_done: bool) -> bool {
+        if !already_done {
             if let Some(c) = self.counters() {
                 bump(&c.sleeps);
+            }
+        }
+        already_done
+    }
+
+    fn count_wake(&self, slept: Slept) {
+        if slept == Slept::Woke {
+            if let Some(c) = self.counters() {
                 bump(&c.wakes);
             }
         }
@@ -543,7 +552,8 @@ impl WorkerThread {
 
     /// Keeps busy until `target` is done: its own work first, then (unless
     /// `isolated`, or the stack is past its half) any other work; sleeps when there
-    /// is none. Returns whether `target` is done (false only at the deadline).
+    /// is none. With a deadline it only sleeps, so it returns on time. Returns
+    /// whether `target` is done (false only at the deadline).
     pub(crate) fn wait_until(&self, target: &dyn Waitable, isolated: bool, deadline: Option<Instant>) -> bool {
         let registry = &*self.registry;
         let mut idle = IdleState::new();
@@ -551,11 +561,13 @@ impl WorkerThread {
             if target.is_done() {
                 return true;
             }
-            if target.run_own_work(self) {
+            // A timed wait takes on no work: one task could outlast the deadline.
+            let timed = deadline.is_some();
+            if !timed && target.run_own_work(self) {
                 idle = IdleState::new();
                 continue;
             }
-            let helping = !isolated && self.can_take_unrelated_work();
+            let helping = !timed && !isolated && self.can_take_unrelated_work();
             if helping {
                 if let Some(job) = self.find_work() {
                     idle = IdleState::new();
@@ -573,10 +585,10 @@ impl WorkerThread {
                 registry.spin_budget,
                 helping,
                 deadline,
-                &mut || target.register(index),
+                &mut || self.counted_register(target.register(index)),
                 &mut || target.unregister(index),
             );
-            self.count_sleep(slept);
+            self.count_wake(slept);
         }
     }
 }
