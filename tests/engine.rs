@@ -555,9 +555,15 @@ fn deterministic_reduce_is_bitwise_identical_across_worker_counts() {
             .collect();
         let sum_with = |workers: usize, grain: usize| {
             let e = engine(workers);
-            e.parallel_reduce_deterministic(0..data.len(), grain, || 0.0f64, |r| data[r].iter().sum::<f64>(), |a, b| a + b)
-                .unwrap()
-                .to_bits()
+            e.parallel_reduce_deterministic(
+                0..data.len(),
+                grain,
+                || 0.0f64,
+                |r| data[r].iter().sum::<f64>(),
+                |a, b| a + b,
+            )
+            .unwrap()
+            .to_bits()
         };
         for grain in [0, 1000] {
             let reference = sum_with(1, grain);

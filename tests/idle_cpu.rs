@@ -41,4 +41,3 @@ fn idle_engine_burns_no_cpu() {
         assert!(e.stats().sleeps > 0);
     });
 }
-

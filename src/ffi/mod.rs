@@ -34,9 +34,9 @@ pub use engine::{
     te_engine_new, te_engine_stats, te_engine_worker_stats, te_engine_workers, te_stats, te_worker_stats,
 };
 pub use group::{
-    te_group, te_group_cancel, te_group_failure, te_group_failure_message, te_group_free, te_group_is_cancelled,
-    te_group_new, te_group_pending, te_group_skipped, te_group_spawn, te_group_try_spawn, te_group_wait,
-    te_group_wait_isolated, te_group_wait_timeout,
+    te_cleanup_fn, te_group, te_group_cancel, te_group_failure, te_group_failure_message, te_group_free,
+    te_group_is_cancelled, te_group_new, te_group_pending, te_group_skipped, te_group_spawn,
+    te_group_spawn_with_cleanup, te_group_try_spawn, te_group_wait, te_group_wait_isolated, te_group_wait_timeout,
 };
 pub use last_error::te_last_error_message;
 pub use status::{te_status, te_status_str, StatusArg};

@@ -31,7 +31,7 @@ pub type te_reduce_combine_fn =
 
 /// A callback's return code as a result.
 #[inline]
-fn task_result(code: i32) -> Result<()> {
+pub(crate) fn task_result(code: i32) -> Result<()> {
     if code == 0 {
         Ok(())
     } else {
@@ -46,7 +46,8 @@ fn task_result(code: i32) -> Result<()> {
 /// Returns TE_ERR_TASK_FAILED if either returned non-zero (`a`'s code is reported
 /// if both did), TE_ERR_PANIC if either panicked (Rust callbacks), TE_ERR_NULL if
 /// `a` or `b` is NULL, TE_ERR_SHUTDOWN if the engine was shut down. Both have run
-/// whenever the status is TE_OK, TE_ERR_TASK_FAILED or TE_ERR_PANIC.
+/// when the status is TE_OK or TE_ERR_TASK_FAILED; after a panic in `a`, `b` may
+/// not have run. Neither is still running when te_join returns.
 ///
 /// # Safety
 /// `engine` must be NULL or a live engine. `a(a_arg)` and `b(b_arg)` must be safe
