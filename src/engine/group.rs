@@ -367,6 +367,13 @@ impl TaskGroup {
         self.inner.spawn_task(body, true)
     }
 
+    /// Like [`TaskGroup::spawn_fallible`], but fails with `QueueFull` instead of
+    /// waiting for room (`f` is dropped unrun then).
+    pub fn try_spawn_fallible<F: FnOnce() -> Result<()> + Send + 'static>(&self, f: F) -> Result<()> {
+        let body = TaskBody::Closure(Box::new(move || f().map_err(Failure::Error)));
+        self.inner.spawn_task(body, false)
+    }
+
     /// Spawns a C task. `block` = wait for room in a bounded queue.
     ///
     /// # Safety
