@@ -441,6 +441,15 @@ enum te_status te_group_try_spawn(struct te_group *group, te_task_fn fn, void *a
 enum te_status te_group_spawn_with_cleanup(struct te_group *group, te_task_fn fn, void *arg, te_cleanup_fn cleanup);
 
 /*
+ As te_group_spawn_with_cleanup, but when a bounded submission queue is full
+ returns TE_ERR_QUEUE_FULL at once (and `cleanup(arg)` has run).
+
+ # Safety
+ As te_group_spawn_with_cleanup.
+ */
+enum te_status te_group_try_spawn_with_cleanup(struct te_group *group, te_task_fn fn, void *arg, te_cleanup_fn cleanup);
+
+/*
  Waits until every task of `group` has finished (or been skipped by
  cancellation). On a worker thread the caller runs tasks meanwhile.
 

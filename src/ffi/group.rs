@@ -114,21 +114,53 @@ pub unsafe extern "C" fn te_group_spawn_with_cleanup(
     arg: *mut c_void,
     cleanup: te_cleanup_fn,
 ) -> te_status {
-    status(|| {
-        let cleanup = cleanup.ok_or(EngineError::Null)?;
-        // Owned from here on: every early return below runs the cleanup.
-        let owned = OwnedArg { arg: UserArg::new(arg), cleanup };
-        let func = r#fn.ok_or(EngineError::Null)?;
-        // SAFETY: NULL or live (caller's contract).
-        let group = unsafe { group_ref(group) }?;
-        group.spawn_fallible(move || {
-            // SAFETY: runs once on some worker (caller's contract); `owned` is
-            // dropped right after, calling the cleanup.
-            let code = unsafe { func(owned.arg.get()) };
-            drop(owned);
-            task_result(code)
-        })
-    })
+    // SAFETY: forwarded contract.
+    status(|| unsafe { spawn_owned(group, r#fn, arg, cleanup, true) })
+}
+
+/// As te_group_spawn_with_cleanup, but when a bounded submission queue is full
+/// returns TE_ERR_QUEUE_FULL at once (and `cleanup(arg)` has run).
+///
+/// # Safety
+/// As te_group_spawn_with_cleanup.
+#[no_mangle]
+pub unsafe extern "C" fn te_group_try_spawn_with_cleanup(
+    group: *mut te_group,
+    r#fn: te_task_fn,
+    arg: *mut c_void,
+    cleanup: te_cleanup_fn,
+) -> te_status {
+    // SAFETY: forwarded contract.
+    status(|| unsafe { spawn_owned(group, r#fn, arg, cleanup, false) })
+}
+
+/// # Safety
+/// As te_group_spawn_with_cleanup.
+unsafe fn spawn_owned(
+    group: *mut te_group,
+    func: te_task_fn,
+    arg: *mut c_void,
+    cleanup: te_cleanup_fn,
+    block: bool,
+) -> Result<()> {
+    let cleanup = cleanup.ok_or(EngineError::Null)?;
+    // Owned from here on: every early return below runs the cleanup.
+    let owned = OwnedArg { arg: UserArg::new(arg), cleanup };
+    let func = func.ok_or(EngineError::Null)?;
+    // SAFETY: NULL or live (caller's contract).
+    let group = unsafe { group_ref(group) }?;
+    let task = move || {
+        // SAFETY: runs once on some worker (caller's contract); `owned` is dropped
+        // right after, calling the cleanup.
+        let code = unsafe { func(owned.arg.get()) };
+        drop(owned);
+        task_result(code)
+    };
+    if block {
+        group.spawn_fallible(task)
+    } else {
+        group.try_spawn_fallible(task)
+    }
 }
 
 /// # Safety

@@ -236,6 +236,34 @@ static void test_wait_isolated(void) {
   te_engine_free(engine);
 }
 
+/* Heap arguments owned by the group: freed exactly once, run or skipped. */
+struct owned {
+  atomic_long *ran;
+  atomic_long *freed;
+  int fail;
+};
+
+static int32_t run_owned(void *arg) {
+  struct owned *o = arg;
+  atomic_fetch_add(o->ran, 1);
+  return o->fail;
+}
+
+static void free_owned(void *arg) {
+  struct owned *o = arg;
+  atomic_fetch_add(o->freed, 1);
+  free(o);
+}
+
+static struct owned *new_owned(atomic_long *ran, atomic_long *freed, int fail) {
+  struct owned *o = malloc(sizeof *o);
+  if (!o) exit(EXIT_FAILURE);
+  o->ran = ran;
+  o->freed = freed;
+  o->fail = fail;
+  return o;
+}
+
 static void test_try_spawn_queue_full(void) {
   /* One worker held by a gated task, room for 2 more: the third is refused. */
   te_engine *engine = make_engine(1, 2);
@@ -251,6 +279,15 @@ static void test_try_spawn_queue_full(void) {
   CHECK_STATUS(TE_OK, te_group_try_spawn(group, count_up, &counter));
   CHECK_STATUS(TE_OK, te_group_try_spawn(group, count_up, &counter));
   CHECK_STATUS(TE_ERR_QUEUE_FULL, te_group_try_spawn(group, count_up, &counter));
+  {
+    /* Refused with an owned argument: it is handed to its cleanup at once. */
+    atomic_long ran, freed;
+    atomic_init(&ran, 0);
+    atomic_init(&freed, 0);
+    CHECK_STATUS(TE_ERR_QUEUE_FULL,
+                 te_group_try_spawn_with_cleanup(group, run_owned, new_owned(&ran, &freed, 0), free_owned));
+    CHECK(atomic_load(&ran) == 0 && atomic_load(&freed) == 1);
+  }
   atomic_store(&gate.open, 1);
   CHECK_STATUS(TE_OK, te_group_wait(group));
   CHECK(atomic_load(&counter) == 2); /* the refused task never ran */
@@ -326,34 +363,6 @@ static void test_group_outliving_its_engine(void) {
   te_group_free(group);
 }
 
-/* Heap arguments owned by the group: freed exactly once, run or skipped. */
-struct owned {
-  atomic_long *ran;
-  atomic_long *freed;
-  int fail;
-};
-
-static int32_t run_owned(void *arg) {
-  struct owned *o = arg;
-  atomic_fetch_add(o->ran, 1);
-  return o->fail;
-}
-
-static void free_owned(void *arg) {
-  struct owned *o = arg;
-  atomic_fetch_add(o->freed, 1);
-  free(o);
-}
-
-static struct owned *new_owned(atomic_long *ran, atomic_long *freed, int fail) {
-  struct owned *o = malloc(sizeof *o);
-  if (!o) exit(EXIT_FAILURE);
-  o->ran = ran;
-  o->freed = freed;
-  o->fail = fail;
-  return o;
-}
-
 static void test_spawn_with_cleanup(void) {
   te_engine *engine = make_engine(1, 0);
   te_group *group = NULL;
@@ -389,13 +398,23 @@ static void test_spawn_with_cleanup(void) {
   CHECK_STATUS(TE_ERR_CANCELLED, te_group_spawn_with_cleanup(group, run_owned, new_owned(&ran, &freed, 0), free_owned));
   CHECK(atomic_load(&ran) == 0 && atomic_load(&freed) == 101);
   te_group_free(group);
+  CHECK_STATUS(TE_OK, te_group_new(engine, &group));
+
+  /* The non-blocking form runs and frees like the blocking one. */
+  CHECK_STATUS(TE_OK, te_group_try_spawn_with_cleanup(group, run_owned, new_owned(&ran, &freed, 0), free_owned));
+  CHECK_STATUS(TE_OK, te_group_wait(group));
+  CHECK(atomic_load(&ran) == 1 && atomic_load(&freed) == 102);
+  atomic_store(&ran, 0);
+  te_group_free(group);
+  group = NULL;
 
   /* NULL group or function: TE_ERR_NULL, and the given cleanup still runs. */
   CHECK_STATUS(TE_ERR_NULL, te_group_spawn_with_cleanup(NULL, run_owned, new_owned(&ran, &freed, 0), free_owned));
   CHECK_STATUS(TE_OK, te_group_new(engine, &group));
   CHECK_STATUS(TE_ERR_NULL, te_group_spawn_with_cleanup(group, NULL, new_owned(&ran, &freed, 0), free_owned));
   CHECK_STATUS(TE_ERR_NULL, te_group_spawn_with_cleanup(group, run_owned, NULL, NULL));
-  CHECK(atomic_load(&ran) == 0 && atomic_load(&freed) == 103);
+  CHECK_STATUS(TE_ERR_NULL, te_group_try_spawn_with_cleanup(NULL, run_owned, new_owned(&ran, &freed, 0), free_owned));
+  CHECK(atomic_load(&ran) == 0 && atomic_load(&freed) == 105);
   te_group_free(group);
   te_engine_free(engine);
 }
