@@ -99,7 +99,10 @@ pub(crate) fn status(body: impl FnOnce() -> Result<()>) -> te_status {
     })
 }
 
-/// Records `err` for `te_last_error_message` and gives its status.
+/// Records `err` for `te_last_error_message` and gives its status. Kept out of
+/// line: the success path of every export stays small.
+#[cold]
+#[inline(never)]
 pub(crate) fn fail(err: &EngineError) -> te_status {
     last_error::set(err);
     te_status::from(err)

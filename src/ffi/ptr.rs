@@ -9,15 +9,23 @@ use std::ptr::NonNull;
 use crate::error::{EngineError, Result};
 use crate::Engine;
 
-/// Rejects a pointer that is NULL or not aligned for `T`.
+/// Rejects a pointer that is NULL or not aligned for `T`. Inlined: it sits on
+/// every call's path (te_join runs once per fork), its error text does not.
+#[inline]
 fn check_ptr<T>(p: *const T, what: &str) -> Result<()> {
     if p.is_null() {
         return Err(EngineError::Null);
     }
     if !p.is_aligned() {
-        return Err(EngineError::invalid(format!("{what} is not aligned to {} bytes", align_of::<T>())));
+        return Err(misaligned(what, align_of::<T>()));
     }
     Ok(())
+}
+
+#[cold]
+#[inline(never)]
+fn misaligned(what: &str, align: usize) -> EngineError {
+    EngineError::invalid(format!("{what} is not aligned to {align} bytes"))
 }
 
 /// Rejects an element count whose byte size cannot be a real object.
@@ -36,6 +44,7 @@ pub(crate) fn check_len<T>(len: usize) -> Result<()> {
 ///
 /// # Safety
 /// `p` must be NULL or point to a valid `T` that stays valid and unmutated for `'a`.
+#[inline]
 pub(crate) unsafe fn try_ref<'a, T>(p: *const T) -> Result<&'a T> {
     check_ptr(p, "pointer")?;
     // SAFETY: non-NULL and aligned (checked), valid for 'a (the caller's contract).
@@ -82,6 +91,7 @@ pub(crate) struct Out<T>(NonNull<T>);
 impl<T> Out<T> {
     /// # Safety
     /// `p` must be NULL or valid for writing a `T` until [`Out::write`] is called.
+    #[inline]
     pub(crate) unsafe fn new(p: *mut T) -> Result<Out<T>> {
         check_ptr(p, "output pointer")?;
         NonNull::new(p).map(Out).ok_or(EngineError::Null)
@@ -140,6 +150,7 @@ impl Deref for EngineArg<'_> {
 ///
 /// # Safety
 /// `p` must be NULL or a live engine from `te_engine_new`, not freed during `'a`.
+#[inline]
 pub(crate) unsafe fn engine_arg<'a>(p: *const super::te_engine) -> Result<EngineArg<'a>> {
     if p.is_null() {
         return Engine::current().map(EngineArg::Implicit);

@@ -35,8 +35,14 @@ pub(crate) fn task_result(code: i32) -> Result<()> {
     if code == 0 {
         Ok(())
     } else {
-        Err(EngineError::TaskFailed { code, message: format!("callback returned {code}") })
+        Err(task_failed(code))
     }
+}
+
+#[cold]
+#[inline(never)]
+fn task_failed(code: i32) -> EngineError {
+    EngineError::TaskFailed { code, message: format!("callback returned {code}") }
 }
 
 /// Runs `a(a_arg)` and `b(b_arg)`, potentially in parallel, and returns when both
@@ -71,6 +77,10 @@ pub unsafe extern "C" fn te_join(
             // SAFETY: as above.
             move || unsafe { b(b_arg.get()) },
         )?;
+        // The common case first: both succeeded (this runs once per fork).
+        if (ra | rb) == 0 {
+            return Ok(());
+        }
         task_result(ra).and(task_result(rb))
     })
 }

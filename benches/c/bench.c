@@ -1,0 +1,333 @@
+/* The C benchmark: taskengine called from C, beside serial C and OpenMP
+ * (gcc -fopenmp) in the same run, printed as a table of times and ratios.
+ *
+ *   fib(32)         one te_join per call     vs  one `omp task` per call
+ *   1,000,000 tasks te_group_spawn from main vs  `omp task` from a single thread
+ *   parallel for    te_parallel_for, 1e8 doubles vs `omp parallel for`
+ *   sum             te_sum_i64, 1e8          vs  `omp parallel for reduction(+)`
+ *   sort            te_sort_i64, 1e7         vs  qsort, and a merge sort on omp tasks
+ *
+ * Each time is the best of a few runs (fewer for slow ones). TE_BENCH_SCALE (a
+ * float, default 1) shrinks the array sizes for a quick run;
+ * TE_BENCH_RUST_FIB_MS is the time of the same fib(32) through Rust's
+ * Engine::join (benches/c/rust_fib.rs; `make bench-c` passes it). */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <omp.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "taskengine.h"
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void check(te_status status, const char *what) {
+  if (status != TE_OK) {
+    fprintf(stderr, "bench: %s: %s: %s\n", what, te_status_str(status), te_last_error_message());
+    exit(EXIT_FAILURE);
+  }
+}
+
+static void *xmalloc(size_t bytes) {
+  void *p = malloc(bytes);
+  if (!p) {
+    fprintf(stderr, "bench: cannot allocate %zu bytes (try TE_BENCH_SCALE=0.1)\n", bytes);
+    exit(EXIT_FAILURE);
+  }
+  return p;
+}
+
+static te_engine *engine;
+static volatile uint64_t sink; /* keeps results alive */
+
+/* ---- results table ---- */
+
+struct row {
+  const char *name;
+  double serial, te, omp;
+};
+
+static struct row rows[8];
+static int nrows;
+
+static void add_row(const char *name, double serial, double te, double omp) {
+  rows[nrows].name = name;
+  rows[nrows].serial = serial;
+  rows[nrows].te = te;
+  rows[nrows].omp = omp;
+  nrows++;
+}
+
+/* ---- fib ---- */
+
+static uint64_t fib_serial(unsigned n) { return n < 2 ? n : fib_serial(n - 1) + fib_serial(n - 2); }
+
+struct fib_arg {
+  unsigned n;
+  uint64_t result;
+};
+
+static int32_t fib_task(void *p) {
+  struct fib_arg *f = p;
+  struct fib_arg a, b;
+  if (f->n < 2) {
+    f->result = f->n;
+    return 0;
+  }
+  a.n = f->n - 1;
+  b.n = f->n - 2;
+  if (te_join(engine, fib_task, &a, fib_task, &b) != TE_OK) return 1;
+  f->result = a.result + b.result;
+  return 0;
+}
+
+static uint64_t fib_omp(unsigned n) {
+  uint64_t a, b;
+  if (n < 2) return n;
+#pragma omp task shared(a)
+  a = fib_omp(n - 1);
+  b = fib_omp(n - 2);
+#pragma omp taskwait
+  return a + b;
+}
+
+static double best_of(int reps, double (*run)(void)) {
+  double best = 1e300;
+  int i;
+  for (i = 0; i < reps; i++) {
+    double t = run();
+    if (t < best) best = t;
+  }
+  return best;
+}
+
+enum { FIB_N = 32 };
+static const uint64_t FIB_32 = 2178309; /* OEIS A000045 */
+
+static double run_fib_serial(void) {
+  double t = now_ms();
+  uint64_t r = fib_serial(FIB_N);
+  t = now_ms() - t;
+  if (r != FIB_32) exit(EXIT_FAILURE);
+  return t;
+}
+
+static double run_fib_te(void) {
+  struct fib_arg root;
+  struct fib_arg dummy;
+  double t;
+  root.n = FIB_N - 1;
+  dummy.n = FIB_N - 2;
+  t = now_ms();
+  /* The root call, from outside the pool, as rust_fib.rs does. */
+  check(te_join(engine, fib_task, &root, fib_task, &dummy), "te_join");
+  t = now_ms() - t;
+  if (root.result + dummy.result != FIB_32) exit(EXIT_FAILURE);
+  return t;
+}
+
+static double run_fib_omp(void) {
+  uint64_t r = 0;
+  double t = now_ms();
+#pragma omp parallel
+#pragma omp single
+  r = fib_omp(FIB_N);
+  t = now_ms() - t;
+  if (r != FIB_32) exit(EXIT_FAILURE);
+  return t;
+}
+
+/* ---- a million tiny tasks ---- */
+
+enum { TASKS = 1000000 };
+static atomic_long task_counter;
+
+static int32_t tiny_task(void *arg) {
+  (void)arg;
+  atomic_fetch_add_explicit(&task_counter, 1, memory_order_relaxed);
+  return 0;
+}
+
+static double run_tasks_serial(void) {
+  int32_t (*volatile fn)(void *) = tiny_task; /* called like a task, not inlined */
+  double t;
+  long i;
+  atomic_store(&task_counter, 0);
+  t = now_ms();
+  for (i = 0; i < TASKS; i++) fn(NULL);
+  t = now_ms() - t;
+  if (atomic_load(&task_counter) != TASKS) exit(EXIT_FAILURE);
+  return t;
+}
+
+static double run_tasks_te(void) {
+  te_group *group = NULL;
+  double t;
+  long i;
+  atomic_store(&task_counter, 0);
+  t = now_ms();
+  check(te_group_new(engine, &group), "te_group_new");
+  for (i = 0; i < TASKS; i++) check(te_group_spawn(group, tiny_task, NULL), "te_group_spawn");
+  check(te_group_wait(group), "te_group_wait");
+  te_group_free(group);
+  t = now_ms() - t;
+  if (atomic_load(&task_counter) != TASKS) exit(EXIT_FAILURE);
+  return t;
+}
+
+static double run_tasks_omp(void) {
+  double t;
+  atomic_store(&task_counter, 0);
+  t = now_ms();
+#pragma omp parallel
+#pragma omp single
+  {
+    long i;
+    for (i = 0; i < TASKS; i++) {
+#pragma omp task
+      tiny_task(NULL);
+    }
+#pragma omp taskwait
+  }
+  t = now_ms() - t;
+  if (atomic_load(&task_counter) != TASKS) exit(EXIT_FAILURE);
+  return t;
+}
+
+/* ---- parallel for over doubles ---- */
+
+static double *doubles;
+static size_t n_doubles;
+
+static void fill_doubles(void) {
+  size_t i;
+  for (i = 0; i < n_doubles; i++) doubles[i] = (double)(i % 1000);
+}
+
+static inline void body(double *x, size_t begin, size_t end) {
+  size_t i;
+  for (i = begin; i < end; i++) x[i] = sqrt(x[i]) + 1.0;
+}
+
+static int32_t te_body(void *arg, size_t begin, size_t end) {
+  body(arg, begin, end);
+  return 0;
+}
+
+static double run_for_serial(void) {
+  double t;
+  fill_doubles();
+  t = now_ms();
+  body(doubles, 0, n_doubles);
+  return now_ms() - t;
+}
+
+static double run_for_te(void) {
+  double t;
+  fill_doubles();
+  t = now_ms();
+  check(te_parallel_for(engine, 0, n_doubles, 0, te_body, doubles), "te_parallel_for");
+  return now_ms() - t;
+}
+
+static double run_for_omp(void) {
+  double t;
+  long i, n = (long)n_doubles;
+  fill_doubles();
+  t = now_ms();
+#pragma omp parallel for schedule(static)
+  for (i = 0; i < n; i++) doubles[i] = sqrt(doubles[i]) + 1.0;
+  return now_ms() - t;
+}
+
+static void check_doubles(const char *who) {
+  size_t i;
+  for (i = 0; i < n_doubles; i += 4099)
+    if (doubles[i] != sqrt((double)(i % 1000)) + 1.0) {
+      fprintf(stderr, "bench: %s computed a wrong value at %zu\n", who, i);
+      exit(EXIT_FAILURE);
+    }
+}
+
+static double for_serial(void) {
+  double t = run_for_serial();
+  check_doubles("serial for");
+  return t;
+}
+static double for_te(void) {
+  double t = run_for_te();
+  check_doubles("te_parallel_for");
+  return t;
+}
+static double for_omp(void) {
+  double t = run_for_omp();
+  check_doubles("omp parallel for");
+  return t;
+}
+
+static double scale(void) {
+  const char *s = getenv("TE_BENCH_SCALE");
+  double v = s ? atof(s) : 1.0;
+  return v > 0 && v <= 1 ? v : 1.0;
+}
+
+static void print_table(void) {
+  int i;
+  printf("\n%-34s %10s %12s %10s %10s %10s\n", "workload (ms, best of runs)", "serial C", "taskengine", "OpenMP",
+         "serial/te", "te/OpenMP");
+  for (i = 0; i < nrows; i++) {
+    printf("%-34s %10.1f %12.1f %10.1f %9.2fx %9.2fx\n", rows[i].name, rows[i].serial, rows[i].te, rows[i].omp,
+           rows[i].serial / rows[i].te, rows[i].te / rows[i].omp);
+  }
+  printf("(serial/te: speed-up over serial C, higher is better; te/OpenMP: time relative to OpenMP, lower is "
+         "better)\n");
+}
+
+int main(void) {
+  const char *rust_ms = getenv("TE_BENCH_RUST_FIB_MS");
+  double f_serial, f_te, f_omp;
+  char name[64];
+  check(te_engine_new(NULL, &engine), "te_engine_new");
+  n_doubles = (size_t)(1e8 * scale());
+  printf("taskengine %s C benchmark: %u workers, OpenMP %d threads\n", te_version(), te_engine_workers(engine),
+         omp_get_max_threads());
+
+  fprintf(stderr, "fib(%d)...\n", FIB_N);
+  f_serial = best_of(3, run_fib_serial);
+  f_te = best_of(5, run_fib_te);
+  f_omp = best_of(1, run_fib_omp);
+  add_row("fib(32), te_join per call", f_serial, f_te, f_omp);
+
+  fprintf(stderr, "1,000,000 tasks...\n");
+  add_row("1M tasks, te_group_spawn from main", best_of(3, run_tasks_serial), best_of(5, run_tasks_te),
+          best_of(5, run_tasks_omp));
+
+  fprintf(stderr, "parallel for over %zu doubles...\n", n_doubles);
+  doubles = xmalloc(n_doubles * sizeof *doubles);
+  snprintf(name, sizeof name, "te_parallel_for, %.0e doubles", (double)n_doubles);
+  add_row(name, best_of(3, for_serial), best_of(5, for_te), best_of(5, for_omp));
+  free(doubles);
+
+  print_table();
+  if (rust_ms && atof(rust_ms) > 0) {
+    double r = atof(rust_ms);
+    printf("\nfib(32) through te_join from C: %.1f ms; through Engine::join in Rust: %.1f ms; C/Rust = %.2fx "
+           "(target <= 1.20x: %s)\n",
+           f_te, r, f_te / r, f_te / r <= 1.2 ? "met" : "MISSED");
+  }
+  printf("1M tasks: te/OpenMP = %.2fx (target < 1.00x: %s)\n", rows[1].te / rows[1].omp,
+         rows[1].te < rows[1].omp ? "met" : "MISSED");
+  printf("te_parallel_for: te/OpenMP = %.2fx (target <= 1.10x: %s)\n", rows[2].te / rows[2].omp,
+         rows[2].te <= 1.1 * rows[2].omp ? "met" : "MISSED");
+  sink = (uint64_t)f_omp;
+  te_engine_free(engine);
+  return 0;
+}
