@@ -143,8 +143,12 @@ test-c-asan: $(C_SAN_BINS)
 	@set -e; for t in $(C_TESTS) test_cpp; do echo "== $$t (ASan+UBSan)"; $(SAN_ENV) timeout 120 $(C_SAN)/$$t > /dev/null; done
 	@echo "test-c-asan: C and C++ tests clean under AddressSanitizer and UBSan"
 
+# test_fork's child leaks the engines it inherited on purpose (their threads do
+# not exist there, so they cannot be shut down): leaks are not errors for it.
 test-c-valgrind: $(C_TEST_BINS)
-	@set -e; for t in $(C_TESTS) test_cpp; do echo "== $$t (valgrind)"; timeout 300 $(VALGRIND) $(C_BIN)/$$t > /dev/null; done
+	@set -e; for t in $(C_TESTS) test_cpp; do echo "== $$t (valgrind)"; \
+		if [ $$t = test_fork ]; then extra=--errors-for-leak-kinds=none; else extra=; fi; \
+		timeout 300 $(VALGRIND) $$extra $(C_BIN)/$$t > /dev/null; done
 	@echo "test-c-valgrind: C and C++ tests clean under valgrind memcheck"
 
 test-install: $(TE_LIB_STAMP) $(TE_NATIVE)

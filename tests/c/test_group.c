@@ -1,5 +1,6 @@
 /* Task groups: spawning, waiting, failure, cancellation, back-pressure, timeouts. */
 #define _POSIX_C_SOURCE 200809L /* nanosleep */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
@@ -419,6 +420,46 @@ static void test_spawn_with_cleanup(void) {
   te_engine_free(engine);
 }
 
+/* Several C threads spawn into one group at once while another waits. */
+struct spawner {
+  te_group *group;
+  atomic_long *counter;
+  int failures;
+};
+
+static void *spawn_many(void *arg) {
+  struct spawner *sp = arg;
+  int i;
+  for (i = 0; i < 5000; i++)
+    if (te_group_spawn(sp->group, count_up, sp->counter) != TE_OK) sp->failures++;
+  return NULL;
+}
+
+static void test_stampede_from_many_threads(void) {
+  te_engine *engine = make_engine(2, 0);
+  te_group *group = NULL;
+  atomic_long counter;
+  pthread_t threads[4];
+  struct spawner sp[4];
+  int i;
+  atomic_init(&counter, 0);
+  CHECK_STATUS(TE_OK, te_group_new(engine, &group));
+  for (i = 0; i < 4; i++) {
+    sp[i].group = group;
+    sp[i].counter = &counter;
+    sp[i].failures = 0;
+    CHECK(pthread_create(&threads[i], NULL, spawn_many, &sp[i]) == 0);
+  }
+  for (i = 0; i < 4; i++) {
+    CHECK(pthread_join(threads[i], NULL) == 0);
+    CHECK(sp[i].failures == 0);
+  }
+  CHECK_STATUS(TE_OK, te_group_wait(group));
+  CHECK(atomic_load(&counter) == 20000);
+  te_group_free(group);
+  te_engine_free(engine);
+}
+
 int main(void) {
   RUN(test_spawn_and_wait);
   RUN(test_nested_spawns_from_tasks);
@@ -431,5 +472,6 @@ int main(void) {
   RUN(test_bad_input);
   RUN(test_group_outliving_its_engine);
   RUN(test_spawn_with_cleanup);
+  RUN(test_stampede_from_many_threads);
   TEST_DONE();
 }
