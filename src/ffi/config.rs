@@ -103,6 +103,18 @@ impl Hook {
     }
 }
 
+/// The fields of a `te_config` other than its bools, as read from C.
+struct RawConfig {
+    workers: u32,
+    queue_capacity: usize,
+    stack_size: usize,
+    thread_name_prefix: *const c_char,
+    on_thread_start: Option<unsafe extern "C-unwind" fn(*mut c_void, u32)>,
+    on_thread_stop: Option<unsafe extern "C-unwind" fn(*mut c_void, u32)>,
+    hook_arg: *mut c_void,
+    spin_budget: u32,
+}
+
 /// Reads a caller's `te_config` (NULL = defaults) into a [`Config`].
 ///
 /// # Safety
@@ -136,13 +148,31 @@ pub(crate) unsafe fn config_from_c(cfg: *const te_config) -> Result<Config> {
             return Err(EngineError::invalid("te_config has fields this library does not know, set to non-zero"));
         }
     }
-    // SAFETY: the struct covers all our fields (size >= ours).
-    let c = unsafe { cfg.read() };
+    // The bools are read as bytes: a struct filled by hand with something other
+    // than 0 or 1 there must not become an invalid Rust `bool` (any non-zero is
+    // true, as in C). Every other field is valid for any bit pattern.
+    // SAFETY: the struct covers all our fields (size >= ours), so each read is
+    // in bounds and aligned (the struct pointer is).
+    let (c, work_stealing, metrics) = unsafe {
+        let stealing = std::ptr::addr_of!((*cfg).work_stealing).cast::<u8>().read() != 0;
+        let metrics = std::ptr::addr_of!((*cfg).metrics).cast::<u8>().read() != 0;
+        let c = RawConfig {
+            workers: std::ptr::addr_of!((*cfg).workers).read(),
+            queue_capacity: std::ptr::addr_of!((*cfg).queue_capacity).read(),
+            stack_size: std::ptr::addr_of!((*cfg).stack_size).read(),
+            thread_name_prefix: std::ptr::addr_of!((*cfg).thread_name_prefix).read(),
+            on_thread_start: std::ptr::addr_of!((*cfg).on_thread_start).read(),
+            on_thread_stop: std::ptr::addr_of!((*cfg).on_thread_stop).read(),
+            hook_arg: std::ptr::addr_of!((*cfg).hook_arg).read(),
+            spin_budget: std::ptr::addr_of!((*cfg).spin_budget).read(),
+        };
+        (c, stealing, metrics)
+    };
     let mut config = Config {
         workers: c.workers as usize,
         queue_capacity: c.queue_capacity,
-        work_stealing: c.work_stealing,
-        metrics: c.metrics,
+        work_stealing,
+        metrics,
         spin_budget: c.spin_budget,
         stack_size: c.stack_size,
         ..Config::default()
@@ -203,6 +233,23 @@ mod tests {
         newer.extra = 1;
         // SAFETY: as above.
         assert!(matches!(unsafe { config_from_c(std::ptr::addr_of!(newer).cast()) }, Err(EngineError::Invalid(_))));
+    }
+
+    #[test]
+    fn bool_bytes_other_than_0_and_1_read_as_c_does() {
+        // Kept as MaybeUninit: with these bytes it is not a valid Rust value.
+        let mut cfg = std::mem::MaybeUninit::<te_config>::uninit();
+        // SAFETY: te_config_init fills it; then raw bytes go into the bool
+        // fields' storage, as C code may write them. It is never read as a value.
+        let c = unsafe {
+            te_config_init(cfg.as_mut_ptr());
+            std::ptr::addr_of_mut!((*cfg.as_mut_ptr()).work_stealing).cast::<u8>().write(0xAB);
+            std::ptr::addr_of_mut!((*cfg.as_mut_ptr()).metrics).cast::<u8>().write(0);
+            config_from_c(cfg.as_ptr())
+        }
+        .unwrap();
+        assert!(c.work_stealing);
+        assert!(!c.metrics);
     }
 
     #[test]
