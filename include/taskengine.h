@@ -156,7 +156,7 @@ typedef struct te_config {
    */
   size_t stack_size;
   /*
-   Worker threads are named "<prefix>-<index>"; NULL = "taskengine". Must be
+   Worker threads are named "PREFIX-INDEX"; NULL = "taskengine". Must be
    UTF-8 without NUL; copied, so it need not outlive te_engine_new.
    */
   const char *thread_name_prefix;

@@ -28,7 +28,7 @@ pub struct te_config {
     pub metrics: bool,
     /// Worker stack size in bytes; 0 = platform default. Otherwise at least 65536.
     pub stack_size: usize,
-    /// Worker threads are named "<prefix>-<index>"; NULL = "taskengine". Must be
+    /// Worker threads are named "PREFIX-INDEX"; NULL = "taskengine". Must be
     /// UTF-8 without NUL; copied, so it need not outlive te_engine_new.
     pub thread_name_prefix: *const c_char,
     /// Called on each worker thread before it runs any task; may be NULL.
