@@ -48,9 +48,10 @@ demo-rust:
 	$(CARGO) run --quiet --release --example demo
 
 bench: bench-rust $(BENCH_TARGETS)
+	$(PYTHON) scripts/bench_summary.py target/criterion
 
 bench-rust:
-	$(CARGO) bench --bench engine
+	$(CARGO) bench --benches
 
 clean: $(CLEAN_TARGETS)
 	$(CARGO) clean

@@ -13,7 +13,7 @@ use super::job::{Job, JobRef};
 use super::latch::Event;
 use super::metrics::bump;
 use super::registry::{Registry, Waitable, WorkerThread};
-use super::sync::lock;
+use super::sync::std_lock as lock;
 use super::unwind;
 use crate::error::{panic_message, EngineError, Result};
 

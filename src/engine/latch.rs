@@ -54,7 +54,7 @@ impl CoreLatch {
     /// AcqRel/SeqCst: Release publishes the job result; the swap is ordered with
     /// the waiter's CAS, so exactly one of them sees the other.
     #[inline]
-    fn set(&self) -> bool {
+    pub(crate) fn set_and_check_sleeping(&self) -> bool {
         self.state.swap(SET, SeqCst) == SLEEPING
     }
 }
@@ -80,7 +80,7 @@ impl Latch for SpinLatch<'_> {
         unsafe {
             let registry: &Registry = (*this).registry;
             let target = (*this).target;
-            if (*this).core.set() {
+            if (*this).core.set_and_check_sleeping() {
                 registry.sleep.wake_specific(target);
             }
         }

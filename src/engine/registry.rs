@@ -131,7 +131,7 @@ impl Registry {
             }
             let reg = Arc::clone(&registry);
             match builder.spawn(move || worker_main(reg, index, deque)) {
-                Ok(handle) => super::sync::lock(&registry.threads).push(handle),
+                Ok(handle) => super::sync::std_lock(&registry.threads).push(handle),
                 Err(err) => {
                     registry.terminate_and_join();
                     return Err(EngineError::invalid(format!("cannot start worker thread: {err}")));
@@ -165,8 +165,9 @@ impl Registry {
     /// Pushes a job from a thread outside the pool.
     pub(crate) fn inject(&self, job: JobRef) -> Result<()> {
         self.submitters.fetch_add(1, SeqCst);
-        // SeqCst pairs with the worker's exit check: either we see `terminating` and
-        // back out, or the worker sees us in `submitters` and keeps going.
+        // Pairs with the fence in the worker's exit check: either we see
+        // `terminating` and back out, or the worker sees us in `submitters`.
+        std::sync::atomic::fence(SeqCst);
         if self.terminating.load(SeqCst) || self.is_forked_away() {
             self.submitters.fetch_sub(1, SeqCst);
             return Err(EngineError::Shutdown);
@@ -210,7 +211,7 @@ impl Registry {
                 return Err(EngineError::QueueFull);
             }
             self.check_alive()?;
-            let guard = super::sync::lock(&self.room.0);
+            let guard = super::sync::std_lock(&self.room.0);
             self.room_waiters.fetch_add(1, SeqCst);
             // Re-check after announcing ourselves (pairs with `release_external`).
             if self.external_pending.load(SeqCst) >= self.queue_capacity && self.is_alive() {
@@ -224,7 +225,7 @@ impl Registry {
     pub(crate) fn release_external(&self) {
         self.external_pending.fetch_sub(1, SeqCst);
         if self.queue_capacity != 0 && self.room_waiters.load(SeqCst) > 0 {
-            let _guard = super::sync::lock(&self.room.0);
+            let _guard = super::sync::std_lock(&self.room.0);
             self.room.1.notify_all();
         }
     }
@@ -267,7 +268,7 @@ impl Registry {
     pub(crate) fn terminate(&self) {
         self.terminating.store(true, SeqCst);
         self.sleep.wake_all();
-        let _guard = super::sync::lock(&self.room.0);
+        let _guard = super::sync::std_lock(&self.room.0);
         self.room.1.notify_all();
     }
 
@@ -279,7 +280,7 @@ impl Registry {
             // The threads belong to the parent process; there is nothing to join.
             return;
         }
-        let handles = std::mem::take(&mut *super::sync::lock(&self.threads));
+        let handles = std::mem::take(&mut *super::sync::std_lock(&self.threads));
         let me = std::thread::current().id();
         for handle in handles {
             if handle.thread().id() != me {
@@ -478,6 +479,8 @@ impl WorkerThread {
                 continue;
             }
             if registry.terminating.load(SeqCst) {
+                // Pairs with the fence in `Registry::inject`.
+                std::sync::atomic::fence(SeqCst);
                 // Exit only when no outside submitter is mid-push; otherwise its job
                 // could land after we left (pairs with `Registry::inject`).
                 if registry.submitters.load(SeqCst) == 0 && self.find_work_once_more() {

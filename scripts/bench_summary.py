@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Summarise criterion results: a ratio table on stdout and one SVG chart.
+
+For each benchmark group it compares `taskengine` (or the group's `taskengine*`
+entries) with `serial` and with the best other entry (the peer), all from the same
+run. Usage: bench_summary.py [criterion_dir] [svg_out]
+"""
+import json
+import os
+import sys
+
+
+def load(criterion_dir):
+    groups = {}
+    for group in sorted(os.listdir(criterion_dir)):
+        gdir = os.path.join(criterion_dir, group)
+        if not os.path.isdir(gdir) or group == "report":
+            continue
+        for bench in sorted(os.listdir(gdir)):
+            est = os.path.join(gdir, bench, "new", "estimates.json")
+            if os.path.isfile(est):
+                with open(est) as f:
+                    groups.setdefault(group, {})[bench] = json.load(f)["mean"]["point_estimate"]
+    return groups
+
+
+def fmt_time(ns):
+    for unit, scale in (("s", 1e9), ("ms", 1e6), ("us", 1e3)):
+        if ns >= scale:
+            return f"{ns / scale:.2f} {unit}"
+    return f"{ns:.0f} ns"
+
+
+def summarise(groups):
+    rows = []
+    for group, benches in groups.items():
+        ours = {k: v for k, v in benches.items() if k.startswith("taskengine")}
+        if not ours:
+            continue
+        best_name = min(ours, key=ours.get)
+        t = ours[best_name]
+        serial = benches.get("serial")
+        peers = {k: v for k, v in benches.items() if k != "serial" and not k.startswith("taskengine")}
+        peer_name = min(peers, key=peers.get) if peers else None
+        rows.append({
+            "group": group,
+            "ours": best_name,
+            "t": t,
+            "serial": serial,
+            "speedup": serial / t if serial else None,
+            "peer": peer_name,
+            "peer_t": peers.get(peer_name) if peer_name else None,
+            "vs_peer": t / peers[peer_name] if peer_name else None,
+        })
+    return rows
+
+
+def print_table(rows):
+    print(f"{'benchmark':<28} {'taskengine':>12} {'serial':>12} {'speed-up':>9} {'best peer':>22} {'ours/peer':>10}")
+    for r in rows:
+        serial = fmt_time(r["serial"]) if r["serial"] else "-"
+        speed = f"{r['speedup']:.2f}x" if r["speedup"] else "-"
+        peer = f"{r['peer']} {fmt_time(r['peer_t'])}" if r["peer"] else "-"
+        vs = f"{r['vs_peer']:.2f}" if r["vs_peer"] else "-"
+        print(f"{r['group']:<28} {fmt_time(r['t']):>12} {serial:>12} {speed:>9} {peer:>22} {vs:>10}")
+    print("speed-up = serial / taskengine (higher is better); ours/peer = taskengine / best peer (below 1 is better)")
+
+
+def write_svg(rows, path):
+    bar_h, gap, left, width = 18, 14, 210, 420
+    height = 60 + len(rows) * (2 * bar_h + gap)
+    biggest = max([r["speedup"] or 0 for r in rows] + [1 / r["vs_peer"] if r["vs_peer"] else 0 for r in rows] + [1])
+    scale = width / biggest
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 80}" height="{height}" font-family="sans-serif" font-size="12">',
+           '<text x="10" y="20" font-size="14" font-weight="bold">taskengine: speed-up over serial (blue) and over the best peer (orange)</text>',
+           f'<line x1="{left + scale}" y1="30" x2="{left + scale}" y2="{height - 10}" stroke="#888" stroke-dasharray="4"/>',
+           f'<text x="{left + scale + 3}" y="40" fill="#555">1x</text>']
+    y = 50
+    for r in rows:
+        out.append(f'<text x="10" y="{y + bar_h}">{r["group"]}</text>')
+        for value, colour, label in ((r["speedup"], "#3b75af", "vs serial"), (1 / r["vs_peer"] if r["vs_peer"] else None, "#ef8636", f"vs {r['peer']}")):
+            if value:
+                out.append(f'<rect x="{left}" y="{y}" width="{value * scale:.1f}" height="{bar_h - 2}" fill="{colour}"/>')
+                out.append(f'<text x="{left + value * scale + 4:.1f}" y="{y + bar_h - 5}">{value:.2f}x {label}</text>')
+            y += bar_h
+        y += gap
+    out.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(out))
+
+
+def main():
+    criterion_dir = sys.argv[1] if len(sys.argv) > 1 else "target/criterion"
+    svg = sys.argv[2] if len(sys.argv) > 2 else os.path.join(criterion_dir, "summary.svg")
+    if not os.path.isdir(criterion_dir):
+        sys.exit(f"no criterion results in {criterion_dir}: run `make bench` first")
+    rows = summarise(load(criterion_dir))
+    print_table(rows)
+    write_svg(rows, svg)
+    print(f"chart: {svg}; full report: {criterion_dir}/report/index.html")
+
+
+if __name__ == "__main__":
+    main()
