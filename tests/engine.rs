@@ -267,9 +267,16 @@ fn wait_timeout_from_inside_a_worker() {
 #[test]
 fn two_hundred_engines_with_work_in_flight_leave_no_threads() {
     watchdog(120, "engines_loop", || {
-        let before = thread_count();
+        // A unique prefix: other tests run engines in this process at the same time.
+        let prefix = "e200loop";
         for i in 0..200 {
-            let e = engine(1 + i % 3);
+            let e = Engine::new(engine_config! { workers: 1 + i % 3, thread_name_prefix: prefix }).unwrap();
+            // Threads name themselves once running: wait until all are visible.
+            let t0 = Instant::now();
+            while threads_named(prefix) != 1 + i % 3 {
+                assert!(t0.elapsed() < Duration::from_secs(5), "workers never showed up");
+                std::thread::yield_now();
+            }
             let g = TaskGroup::new(&e).unwrap();
             let done = Arc::new(AtomicUsize::new(0));
             for _ in 0..20 {
@@ -284,7 +291,7 @@ fn two_hundred_engines_with_work_in_flight_leave_no_threads() {
             assert_eq!(done.load(Ordering::Relaxed), 20);
             assert_eq!(g.wait(), Ok(()));
         }
-        assert_eq!(thread_count(), before, "threads left behind");
+        assert_eq!(threads_named(prefix), 0, "threads left behind");
     });
 }
 
@@ -662,7 +669,7 @@ fn thread_names_hooks_and_stack_size() {
         let st = Arc::clone(&stopped);
         cfg.on_thread_stop = Some(Arc::new(move |i| st.lock().unwrap().push(i)));
         let e = Engine::new(cfg).unwrap();
-        let deep = e.spawn(|| Engine::current_worker_index()).unwrap();
+        let deep = e.spawn(Engine::current_worker_index).unwrap();
         assert!(deep.wait().unwrap().is_some_and(|i| i < 3));
         drop(e);
         // Drop returned: every stop hook has run.

@@ -71,7 +71,7 @@ pub(crate) struct GroupInner {
     cancelled: AtomicBool,
     skipped: AtomicUsize,
     failed: AtomicBool,
-    failure: Mutex<Option<(EngineError, Option<Box<dyn Any + Send>>)>>,
+    failure: Mutex<Option<EngineError>>,
     event: Event,
 }
 
@@ -203,8 +203,8 @@ impl GroupInner {
         let mut slot = lock(&self.failure);
         if slot.is_none() {
             *slot = Some(match failure {
-                Failure::Error(err) => (err, None),
-                Failure::Panic(payload) => (EngineError::Panic(panic_message(&*payload)), Some(payload)),
+                Failure::Error(err) => err,
+                Failure::Panic(payload) => EngineError::Panic(panic_message(&*payload)),
             });
             self.failed.store(true, Release);
         }
@@ -251,7 +251,7 @@ impl GroupInner {
 
     pub(crate) fn result(&self) -> Result<()> {
         if self.failed.load(Acquire) {
-            if let Some((err, _)) = &*lock(&self.failure) {
+            if let Some(err) = &*lock(&self.failure) {
                 return Err(err.clone());
             }
         }
@@ -259,11 +259,6 @@ impl GroupInner {
             return Err(EngineError::Cancelled);
         }
         Ok(())
-    }
-
-    /// The first panic's payload, for `scope` to re-raise.
-    pub(crate) fn take_panic(&self) -> Option<Box<dyn Any + Send>> {
-        lock(&self.failure).as_mut().and_then(|(_, payload)| payload.take())
     }
 }
 
@@ -430,7 +425,7 @@ impl TaskGroup {
 
     /// The first failure, if any task has failed so far.
     pub fn failure(&self) -> Option<EngineError> {
-        lock(&self.inner.failure).as_ref().map(|(e, _)| e.clone())
+        lock(&self.inner.failure).clone()
     }
 
     #[allow(dead_code)]
@@ -456,22 +451,4 @@ pub fn current_task_cancelled() -> bool {
     // SAFETY: set by `run_task` to a group kept alive by the running ticket or
     // waiter for the whole task, and restored before that ends.
     unsafe { ptr.as_ref() }.is_some_and(|g| g.cancelled.load(Relaxed))
-}
-
-/// Spawns a closure that may borrow `'scope` data into a group (for `Scope`).
-///
-/// # Safety
-/// The caller must wait for the group before `'scope` ends.
-pub(crate) unsafe fn spawn_scoped<'scope, F>(group: &Arc<GroupInner>, f: F) -> Result<()>
-where
-    F: FnOnce() + Send + 'scope,
-{
-    let boxed: Box<dyn FnOnce() -> std::result::Result<(), Failure> + Send + 'scope> = Box::new(move || {
-        f();
-        Ok(())
-    });
-    // SAFETY: only the lifetime is changed; the caller waits for the group before
-    // 'scope ends, so the closure never outlives what it borrows.
-    let boxed: BoxedTask = unsafe { std::mem::transmute(boxed) };
-    group.spawn_task(TaskBody::Closure(boxed), true)
 }

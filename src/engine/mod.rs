@@ -157,8 +157,7 @@ impl Engine {
         OP: FnOnce(&Scope<'scope>) -> R + Send,
         R: Send,
     {
-        let group = group::GroupInner::new(Arc::clone(&self.registry))?;
-        self.registry.in_worker(move |_, _| scope::run_scope(group, op))
+        self.registry.in_worker(move |worker, _| scope::run_scope(worker, op))
     }
 
     /// Runs `f` on the pool and returns a handle to its result. From outside the

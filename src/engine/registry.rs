@@ -577,6 +577,15 @@ impl WorkerThread {
                     self.execute(job);
                     continue;
                 }
+            } else if !timed && !isolated {
+                // Deep stack: our own deque only. Those jobs were pushed by frames
+                // on this stack, so running them nests no deeper than the program's
+                // own recursion; stealing would nest without bound.
+                if let Some(job) = self.take_local() {
+                    idle = IdleState::new();
+                    self.execute(job);
+                    continue;
+                }
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return target.is_done();
