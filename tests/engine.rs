@@ -706,3 +706,76 @@ fn default_engine_is_shared() {
         assert_eq!(h.wait().unwrap(), 3);
     });
 }
+
+/// Counts drops, to prove every task's closure is dropped exactly once, run or not.
+struct DropCounter(Arc<AtomicUsize>);
+impl Drop for DropCounter {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn destructors_run_once_for_run_and_cancelled_tasks_small_and_large() {
+    watchdog(30, "destructors", || {
+        let e = engine(2);
+        let drops = Arc::new(AtomicUsize::new(0));
+        let g = TaskGroup::new(&e).unwrap();
+        let gate = Arc::new(Barrier::new(3));
+        let started = Arc::new(AtomicUsize::new(0));
+        for _ in 0..2 {
+            let (gate, started) = (Arc::clone(&gate), Arc::clone(&started));
+            g.spawn(move || {
+                started.fetch_add(1, Ordering::SeqCst);
+                gate.wait();
+            })
+            .unwrap();
+        }
+        // Both workers busy, so everything below stays queued until the cancel.
+        while started.load(Ordering::SeqCst) < 2 {
+            std::thread::yield_now();
+        }
+        let ran = Arc::new(AtomicUsize::new(0));
+        for i in 0..200 {
+            let d = DropCounter(Arc::clone(&drops));
+            let ran = Arc::clone(&ran);
+            if i % 2 == 0 {
+                // Small: stored inline in the task record.
+                g.spawn(move || {
+                    let _keep = &d;
+                    ran.fetch_add(1, Ordering::SeqCst);
+                })
+                .unwrap();
+            } else {
+                // Large: boxed.
+                let big = [7u64; 16];
+                g.spawn(move || {
+                    let _keep = (&d, big);
+                    ran.fetch_add(1, Ordering::SeqCst);
+                })
+                .unwrap();
+            }
+        }
+        g.cancel();
+        gate.wait();
+        let _ = g.wait();
+        assert_eq!(ran.load(Ordering::SeqCst), 0);
+        assert_eq!(drops.load(Ordering::SeqCst), 200, "each skipped closure dropped once");
+        // And for tasks that do run.
+        let g = TaskGroup::new(&e).unwrap();
+        for i in 0..200 {
+            let d = DropCounter(Arc::clone(&drops));
+            let big = [i as u64; 16];
+            if i % 2 == 0 {
+                g.spawn(move || drop(d)).unwrap();
+            } else {
+                g.spawn(move || {
+                    let _keep = (&d, big);
+                })
+                .unwrap();
+            }
+        }
+        g.wait().unwrap();
+        assert_eq!(drops.load(Ordering::SeqCst), 400);
+    });
+}
