@@ -147,7 +147,7 @@ test-c-asan: $(C_SAN_BINS)
 # not exist there, so they cannot be shut down): leaks are not errors for it.
 test-c-valgrind: $(C_TEST_BINS)
 	@set -e; for t in $(C_TESTS) test_cpp; do echo "== $$t (valgrind)"; \
-		if [ $$t = test_fork ]; then extra=--errors-for-leak-kinds=none; else extra=; fi; \
+		if [ $$t = test_fork ]; then extra="--errors-for-leak-kinds=none --show-leak-kinds=none"; else extra=; fi; \
 		timeout 300 $(VALGRIND) $$extra $(C_BIN)/$$t > /dev/null; done
 	@echo "test-c-valgrind: C and C++ tests clean under valgrind memcheck"
 
