@@ -4,8 +4,8 @@
 //! is a *ticket*: a job that, when run, takes tasks from the group's queue until it
 //! is empty. At most one ticket per worker is outstanding, so spawning a million
 //! tasks from outside costs a million queue pushes but only a handful of wake-ups.
-//! The queue is a ring buffer that keeps its capacity and small closures are stored
-//! inline, so a warmed-up group spawns without touching the heap.
+//! Small closures are stored inline in the task record, so spawning one costs no
+//! allocation of its own.
 //! The queue also makes two things cheap that deques cannot do:
 //! * cancellation drains the queue, so pending tasks never run and are counted;
 //! * a waiting worker runs its own group's tasks first, and an *isolated* wait runs
@@ -13,14 +13,14 @@
 
 use std::any::Any;
 use std::cell::Cell;
-use std::collections::VecDeque;
 use std::ffi::c_void;
 use std::mem::{align_of, size_of, ManuallyDrop, MaybeUninit};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
-use std::sync::atomic::{AtomicBool, AtomicUsize};
+use std::sync::atomic::{fence, AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crossbeam_queue::SegQueue;
 use crossbeam_utils::CachePadded;
 
 use super::job::{Job, JobRef};
@@ -116,13 +116,6 @@ struct QueuedTask {
 // run on any thread.
 unsafe impl Send for QueuedTask {}
 
-/// The pending tasks and the tickets out for them, under one lock: pushing,
-/// popping and retiring a ticket are then ordered without any fence reasoning.
-struct Pending {
-    tasks: VecDeque<QueuedTask>,
-    tickets: usize,
-}
-
 /// Finished tasks a ticket counts before publishing them in one atomic add.
 const FINISH_BATCH: usize = 64;
 
@@ -133,7 +126,11 @@ thread_local! {
 
 pub(crate) struct GroupInner {
     pub(crate) registry: Arc<Registry>,
-    pending: Mutex<Pending>,
+    /// Pending tasks: a lock-free queue, so the spawner (at its tail) and the
+    /// tickets (at its head) do not fight over one lock or one cache line.
+    queue: SegQueue<QueuedTask>,
+    /// Tickets out (queued or running); at most `ticket_limit`.
+    tickets: AtomicUsize,
     ticket_limit: usize,
     /// Tasks ever spawned / finished; the group is idle when they are equal. Two
     /// counters on their own lines, so spawners and finishers do not contend.
@@ -152,7 +149,8 @@ impl GroupInner {
         let ticket_limit = registry.num_workers();
         Ok(Arc::new(GroupInner {
             registry,
-            pending: Mutex::new(Pending { tasks: VecDeque::new(), tickets: 0 }),
+            queue: SegQueue::new(),
+            tickets: AtomicUsize::new(0),
             ticket_limit,
             spawned: CachePadded::new(AtomicUsize::new(0)),
             finished: CachePadded::new(AtomicUsize::new(0)),
@@ -184,17 +182,11 @@ impl GroupInner {
         };
         // Counted before it is visible, so a waiter never sees the group idle early.
         self.spawned.fetch_add(1, AcqRel);
-        let (was_empty, new_ticket) = {
-            let mut pending = lock(&self.pending);
-            let was_empty = pending.tasks.is_empty();
-            pending.tasks.push_back(QueuedTask { body, holds_slot });
-            let new_ticket = pending.tickets < self.ticket_limit;
-            if new_ticket {
-                pending.tickets += 1;
-            }
-            (was_empty, new_ticket)
-        };
-        if new_ticket {
+        self.queue.push(QueuedTask { body, holds_slot });
+        // Pairs with the fence in the ticket's retirement (`execute`): either that
+        // ticket sees our task, or we see it gone and issue a new one.
+        fence(SeqCst);
+        if self.tickets.load(SeqCst) < self.ticket_limit && self.acquire_ticket() {
             let job = self.ticket();
             let pushed = match worker {
                 Some(w) => {
@@ -208,16 +200,26 @@ impl GroupInner {
                 // SAFETY: the ticket was never queued, so the reference it took in
                 // `ticket()` is still ours to give back.
                 unsafe { Arc::decrement_strong_count(Arc::as_ptr(self)) };
-                lock(&self.pending).tickets -= 1;
+                self.tickets.fetch_sub(1, SeqCst);
                 self.drain_skipping();
                 return Err(err);
             }
         }
-        if was_empty {
-            // A waiter sleeps only after seeing the queue empty: wake it to help.
-            self.event.notify(registry);
-        }
+        // A waiter asleep on this group (an isolated one runs nothing else) can run
+        // the task now. Cheap when nobody waits: a fence and a load.
+        self.event.notify(registry);
         Ok(())
+    }
+
+    fn acquire_ticket(&self) -> bool {
+        let mut current = self.tickets.load(SeqCst);
+        while current < self.ticket_limit {
+            match self.tickets.compare_exchange_weak(current, current + 1, SeqCst, SeqCst) {
+                Ok(_) => return true,
+                Err(actual) => current = actual,
+            }
+        }
+        false
     }
 
     fn ticket(self: &Arc<Self>) -> JobRef {
@@ -277,7 +279,7 @@ impl GroupInner {
     }
 
     fn pop(&self) -> Option<QueuedTask> {
-        lock(&self.pending).tasks.pop_front()
+        self.queue.pop()
     }
 
     fn record_failure(&self, failure: Failure) {
@@ -293,13 +295,13 @@ impl GroupInner {
 
     /// Drops every queued task unrun (cancellation or shutdown).
     fn drain_skipping(&self) {
-        let drained = std::mem::take(&mut lock(&self.pending).tasks);
-        let count = drained.len();
-        for task in drained {
+        let mut count = 0;
+        while let Some(task) = self.queue.pop() {
             if task.holds_slot {
                 self.registry.release_external();
             }
             drop(task);
+            count += 1;
         }
         self.skipped.fetch_add(count, Relaxed);
         self.finish(count);
@@ -364,22 +366,19 @@ impl Job for GroupInner {
         let worker = WorkerThread::current().expect("tickets run on workers");
         let mut unpublished = 0;
         loop {
-            let next = {
-                let mut pending = lock(&group.pending);
-                let next = pending.tasks.pop_front();
-                if next.is_none() {
-                    // Retired under the lock that spawners check: a task pushed
-                    // after this sees too few tickets and issues a new one.
-                    pending.tickets -= 1;
+            while let Some(task) = group.queue.pop() {
+                group.run_task(worker, task);
+                unpublished += 1;
+                if unpublished == FINISH_BATCH {
+                    group.finish(unpublished);
+                    unpublished = 0;
                 }
-                next
-            };
-            let Some(task) = next else { break };
-            group.run_task(worker, task);
-            unpublished += 1;
-            if unpublished == FINISH_BATCH {
-                group.finish(unpublished);
-                unpublished = 0;
+            }
+            group.tickets.fetch_sub(1, SeqCst);
+            // Pairs with the fence in `spawn_task`; see there.
+            fence(SeqCst);
+            if group.queue.is_empty() || !group.acquire_ticket() {
+                break;
             }
         }
         group.finish(unpublished);
@@ -406,7 +405,7 @@ impl Waitable for GroupWait<'_> {
     }
     fn register(&self, worker: usize) -> bool {
         let group = self.group;
-        group.event.register_worker(worker, &|| group.is_done() || !lock(&group.pending).tasks.is_empty())
+        group.event.register_worker(worker, &|| group.is_done() || !group.queue.is_empty())
     }
     fn unregister(&self, worker: usize) {
         self.group.event.unregister_worker(worker)
