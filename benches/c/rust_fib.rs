@@ -1,7 +1,8 @@
 //! The Rust side of the C benchmark's fib(32): `Engine::join` with one task per
 //! call, on an engine with one worker per CPU, started from outside the pool as
-//! benches/c/bench.c starts te_join. Prints the best of five runs in
-//! milliseconds (bench.c reads it from TE_BENCH_RUST_FIB_MS).
+//! benches/c/bench.c starts te_join. Prints the best of TE_BENCH_REPS runs
+//! (default 5) in milliseconds; bench.c runs it between its own fib runs so that
+//! both sides see the same machine load.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -19,8 +20,9 @@ fn fib(e: &Engine, n: u32) -> u64 {
 fn main() {
     let engine = Engine::new(Config::default()).expect("engine");
     let n = std::env::var("TE_BENCH_FIB_N").ok().and_then(|v| v.parse().ok()).unwrap_or(32);
+    let reps = std::env::var("TE_BENCH_REPS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
     let mut best = f64::INFINITY;
-    for _ in 0..5 {
+    for _ in 0..reps {
         let start = Instant::now();
         let r = fib(&engine, black_box(n));
         let ms = start.elapsed().as_secs_f64() * 1e3;
