@@ -1,0 +1,370 @@
+/* Sums and minimum/maximum (te_array.h). The hot loops are written once as
+ * always-inline bodies over independent lanes, so the compiler can vectorise
+ * them, and compiled twice: for baseline x86-64 and, chosen at run time, for
+ * AVX2. */
+#include "te_array.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "te_kcommon.h"
+
+#define LANES 8
+
+/* ---- i64 sum, carried in 128 bits ------------------------------------- */
+
+typedef struct {
+    int64_t hi;
+    uint64_t lo;
+} wide_t;
+
+TE_K_ALWAYS_INLINE wide_t sum_wide_body(const int64_t *d, size_t n)
+{
+    uint64_t lo[LANES];
+    int64_t hi[LANES];
+    wide_t r = {0, 0};
+    size_t i = 0, k;
+    for (k = 0; k < LANES; k++) {
+        lo[k] = 0;
+        hi[k] = 0;
+    }
+    /* hi += sign extension of x (0 or -1) plus the carry out of lo + x. */
+    for (; i + LANES <= n; i += LANES) {
+        for (k = 0; k < LANES; k++) {
+            uint64_t x = (uint64_t)d[i + k];
+            uint64_t s = lo[k] + x;
+            hi[k] += (int64_t)(s < x) - (int64_t)(x >> 63);
+            lo[k] = s;
+        }
+    }
+    for (; i < n; i++) {
+        uint64_t x = (uint64_t)d[i];
+        uint64_t s = lo[0] + x;
+        hi[0] += (int64_t)(s < x) - (int64_t)(x >> 63);
+        lo[0] = s;
+    }
+    for (k = 0; k < LANES; k++) {
+        uint64_t s = r.lo + lo[k];
+        r.hi += hi[k] + (int64_t)(s < lo[k]);
+        r.lo = s;
+    }
+    return r;
+}
+
+static wide_t sum_wide_generic(const int64_t *d, size_t n) { return sum_wide_body(d, n); }
+#if TE_K_X86_DISPATCH
+TE_K_TARGET_AVX2 static wide_t sum_wide_avx2(const int64_t *d, size_t n)
+{
+    return sum_wide_body(d, n);
+}
+#endif
+
+static wide_t sum_wide(const int64_t *d, size_t n)
+{
+#if TE_K_X86_DISPATCH
+    if (te_k_cpu_has_avx2())
+        return sum_wide_avx2(d, n);
+#endif
+    return sum_wide_generic(d, n);
+}
+
+int te_k_sum_i64_wide(const int64_t *data, size_t len, int64_t *hi, uint64_t *lo)
+{
+    wide_t r;
+    if ((data == NULL && len != 0) || hi == NULL || lo == NULL)
+        return TE_K_ERR_NULL;
+    r = sum_wide(data, len);
+    *hi = r.hi;
+    *lo = r.lo;
+    return TE_K_OK;
+}
+
+int te_k_sum_i64(const int64_t *data, size_t len, int64_t *out)
+{
+    wide_t r;
+    if ((data == NULL && len != 0) || out == NULL)
+        return TE_K_ERR_NULL;
+    r = sum_wide(data, len);
+    /* Fits iff hi is the sign extension of lo. */
+    if (r.hi != ((r.lo >> 63) ? -1 : 0))
+        return TE_K_ERR_OVERFLOW;
+    *out = (r.lo >> 63) ? -(int64_t)(~r.lo) - 1 : (int64_t)r.lo;
+    return TE_K_OK;
+}
+
+/* ---- f64 compensated sum --------------------------------------------- */
+
+typedef struct {
+    double s, c;
+} pair_t;
+
+/* Knuth's TwoSum: s + x == t + err exactly, whatever the magnitudes, with no
+ * branch (Neumaier's comparison would be a branch per element). */
+#define TWO_SUM_ACC(s, c, x)                                                                       \
+    do {                                                                                           \
+        double t_ = (s) + (x);                                                                     \
+        double bp_ = t_ - (s);                                                                     \
+        (c) += ((s) - (t_ - bp_)) + ((x) - bp_);                                                   \
+        (s) = t_;                                                                                  \
+    } while (0)
+
+TE_K_ALWAYS_INLINE pair_t sum_f64_body(const double *d, size_t n)
+{
+    double s[LANES], c[LANES];
+    pair_t r = {0.0, 0.0};
+    size_t i = 0, k;
+    for (k = 0; k < LANES; k++) {
+        s[k] = 0.0;
+        c[k] = 0.0;
+    }
+    for (; i + LANES <= n; i += LANES) {
+        for (k = 0; k < LANES; k++)
+            TWO_SUM_ACC(s[k], c[k], d[i + k]);
+    }
+    for (; i < n; i++)
+        TWO_SUM_ACC(s[0], c[0], d[i]);
+    for (k = 0; k < LANES; k++) {
+        TWO_SUM_ACC(r.s, r.c, s[k]);
+        r.c += c[k];
+    }
+    return r;
+}
+
+static pair_t sum_f64_generic(const double *d, size_t n) { return sum_f64_body(d, n); }
+#if TE_K_X86_DISPATCH
+TE_K_TARGET_AVX2 static pair_t sum_f64_avx2(const double *d, size_t n)
+{
+    return sum_f64_body(d, n);
+}
+#endif
+
+static pair_t sum_f64_pair(const double *d, size_t n)
+{
+#if TE_K_X86_DISPATCH
+    if (te_k_cpu_has_avx2())
+        return sum_f64_avx2(d, n);
+#endif
+    return sum_f64_generic(d, n);
+}
+
+/* After a non-finite running sum: the policy's answer from the inputs, or
+ * TE_K_ERR_OVERFLOW when every input was finite. */
+static int classify_nonfinite(const double *d, size_t n, double *out)
+{
+    int nan = 0, pinf = 0, ninf = 0;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        double x = d[i];
+        if (isnan(x))
+            nan = 1;
+        else if (isinf(x)) {
+            if (x > 0)
+                pinf = 1;
+            else
+                ninf = 1;
+        }
+    }
+    if (nan || (pinf && ninf))
+        *out = NAN;
+    else if (pinf)
+        *out = INFINITY;
+    else if (ninf)
+        *out = -INFINITY;
+    else
+        return TE_K_ERR_OVERFLOW;
+    return TE_K_OK;
+}
+
+int te_k_sum_f64_parts(const double *data, size_t len, double *s, double *c)
+{
+    pair_t r;
+    if ((data == NULL && len != 0) || s == NULL || c == NULL)
+        return TE_K_ERR_NULL;
+    r = sum_f64_pair(data, len);
+    if (!isfinite(r.s) || !isfinite(r.c)) {
+        double v;
+        int st = classify_nonfinite(data, len, &v);
+        if (st != TE_K_OK)
+            return st;
+        r.s = v;
+        r.c = 0.0;
+    }
+    *s = r.s;
+    *c = r.c;
+    return TE_K_OK;
+}
+
+/* Finite inputs whose running sum overflowed: sum the large values scaled by
+ * 2^-64 (exact for |x| >= 2^-958, so no bits are lost) and the tiny ones
+ * unscaled (they cannot overflow), then scale back. Rare; kept simple. */
+static double sum_rescaled(const double *d, size_t n)
+{
+    const double down = 0x1p-64, up = 0x1p64, tiny = 0x1p-900;
+    double bs = 0.0, bc = 0.0, ts = 0.0, tc = 0.0, big;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        double x = d[i];
+        if (fabs(x) >= tiny) {
+            double y = x * down;
+            TWO_SUM_ACC(bs, bc, y);
+        } else {
+            TWO_SUM_ACC(ts, tc, x);
+        }
+    }
+    big = bs + bc;
+    if (fabs(big) >= 0x1p960)
+        return big > 0 ? INFINITY : -INFINITY;
+    return big * up + (ts + tc);
+}
+
+int te_k_sum_f64(const double *data, size_t len, double *out)
+{
+    double s, c;
+    int st;
+    if ((data == NULL && len != 0) || out == NULL)
+        return TE_K_ERR_NULL;
+    st = te_k_sum_f64_parts(data, len, &s, &c);
+    if (st == TE_K_ERR_OVERFLOW) {
+        *out = sum_rescaled(data, len);
+        return TE_K_OK;
+    }
+    if (st != TE_K_OK)
+        return st;
+    /* s + c can still round past the largest double; then it is +-inf,
+     * the correctly signed overflow of a finite sum. The empty sum is
+     * 0.0 + 0.0 = +0.0. */
+    *out = s + c;
+    return TE_K_OK;
+}
+
+/* ---- min / max ---------------------------------------------------------- */
+
+/* f64 as a signed integer in key order: -NaN < -inf < ... < -0 < +0 < ... <
+ * +inf < +NaN. The map is its own inverse. NaNs are replaced by a sentinel
+ * that loses every comparison, so they are ignored. */
+TE_K_ALWAYS_INLINE int64_t f64_skey(double x)
+{
+    uint64_t b;
+    memcpy(&b, &x, sizeof b);
+    b ^= (uint64_t)(-(int64_t)(b >> 63)) >> 1;
+    return (int64_t)b;
+}
+
+TE_K_ALWAYS_INLINE double f64_from_skey(int64_t k)
+{
+    uint64_t b = (uint64_t)k;
+    double x;
+    b ^= (uint64_t)(-(int64_t)(b >> 63)) >> 1;
+    memcpy(&x, &b, sizeof x);
+    return x;
+}
+
+TE_K_ALWAYS_INLINE int f64_isnan_bits(double x)
+{
+    uint64_t b;
+    memcpy(&b, &x, sizeof b);
+    return (b & 0x7fffffffffffffffULL) > 0x7ff0000000000000ULL;
+}
+
+#define MINMAX_BODY(NAME, T, LOAD, BETTER, INIT)                                                   \
+    TE_K_ALWAYS_INLINE int64_t NAME(const T *d, size_t n)                                          \
+    {                                                                                              \
+        int64_t m[LANES];                                                                          \
+        int64_t best;                                                                              \
+        size_t i = 0, k;                                                                           \
+        for (k = 0; k < LANES; k++)                                                                \
+            m[k] = (INIT);                                                                         \
+        for (; i + LANES <= n; i += LANES) {                                                       \
+            for (k = 0; k < LANES; k++) {                                                          \
+                int64_t v = LOAD(d[i + k]);                                                        \
+                m[k] = BETTER(v, m[k]) ? v : m[k];                                                 \
+            }                                                                                      \
+        }                                                                                          \
+        for (; i < n; i++) {                                                                       \
+            int64_t v = LOAD(d[i]);                                                                \
+            m[0] = BETTER(v, m[0]) ? v : m[0];                                                     \
+        }                                                                                          \
+        best = m[0];                                                                               \
+        for (k = 1; k < LANES; k++)                                                                \
+            best = BETTER(m[k], best) ? m[k] : best;                                               \
+        return best;                                                                               \
+    }
+
+#define LOAD_I64(x) (x)
+/* NaN keys become the sentinel (INT64_MAX for min, INT64_MIN for max); every
+ * non-NaN key is strictly inside, so the sentinel survives only if all are
+ * NaN. */
+#define LOAD_F64_MIN(x) (f64_isnan_bits(x) ? INT64_MAX : f64_skey(x))
+#define LOAD_F64_MAX(x) (f64_isnan_bits(x) ? INT64_MIN : f64_skey(x))
+#define LESS_(a, b) ((a) < (b))
+#define GREATER_(a, b) ((a) > (b))
+
+MINMAX_BODY(min_i64_body, int64_t, LOAD_I64, LESS_, INT64_MAX)
+MINMAX_BODY(max_i64_body, int64_t, LOAD_I64, GREATER_, INT64_MIN)
+MINMAX_BODY(min_f64_body, double, LOAD_F64_MIN, LESS_, INT64_MAX)
+MINMAX_BODY(max_f64_body, double, LOAD_F64_MAX, GREATER_, INT64_MIN)
+
+#if TE_K_X86_DISPATCH
+#define MINMAX_DISPATCH(NAME, T)                                                                   \
+    static int64_t NAME##_generic(const T *d, size_t n) { return NAME##_body(d, n); }             \
+    TE_K_TARGET_AVX2 static int64_t NAME##_avx2(const T *d, size_t n)                             \
+    {                                                                                              \
+        return NAME##_body(d, n);                                                                  \
+    }                                                                                              \
+    static int64_t NAME(const T *d, size_t n)                                                      \
+    {                                                                                              \
+        return te_k_cpu_has_avx2() ? NAME##_avx2(d, n) : NAME##_generic(d, n);                     \
+    }
+#else
+#define MINMAX_DISPATCH(NAME, T)                                                                   \
+    static int64_t NAME(const T *d, size_t n) { return NAME##_body(d, n); }
+#endif
+
+MINMAX_DISPATCH(min_i64, int64_t)
+MINMAX_DISPATCH(max_i64, int64_t)
+MINMAX_DISPATCH(min_f64, double)
+MINMAX_DISPATCH(max_f64, double)
+
+int te_k_min_i64(const int64_t *data, size_t len, int64_t *out)
+{
+    if ((data == NULL && len != 0) || out == NULL)
+        return TE_K_ERR_NULL;
+    if (len == 0)
+        return TE_K_ERR_INVALID;
+    *out = min_i64(data, len);
+    return TE_K_OK;
+}
+
+int te_k_max_i64(const int64_t *data, size_t len, int64_t *out)
+{
+    if ((data == NULL && len != 0) || out == NULL)
+        return TE_K_ERR_NULL;
+    if (len == 0)
+        return TE_K_ERR_INVALID;
+    *out = max_i64(data, len);
+    return TE_K_OK;
+}
+
+int te_k_min_f64(const double *data, size_t len, double *out)
+{
+    int64_t k;
+    if ((data == NULL && len != 0) || out == NULL)
+        return TE_K_ERR_NULL;
+    if (len == 0)
+        return TE_K_ERR_INVALID;
+    k = min_f64(data, len);
+    *out = k == INT64_MAX ? data[0] : f64_from_skey(k);
+    return TE_K_OK;
+}
+
+int te_k_max_f64(const double *data, size_t len, double *out)
+{
+    int64_t k;
+    if ((data == NULL && len != 0) || out == NULL)
+        return TE_K_ERR_NULL;
+    if (len == 0)
+        return TE_K_ERR_INVALID;
+    k = max_f64(data, len);
+    *out = k == INT64_MIN ? data[0] : f64_from_skey(k);
+    return TE_K_OK;
+}
