@@ -551,6 +551,373 @@ const char *te_group_failure_message(const struct te_group *group);
 void te_group_free(struct te_group *group);
 
 /*
+ Writes the exact sum of `data[0..len)` to `*out`. The sum of an empty array
+ is 0. TE_ERR_OVERFLOW when the true sum does not fit in int64_t (an
+ intermediate overflow that cancels out is fine).
+
+ Large arrays are split across the workers of `engine` (NULL = the
+ current/default engine). TE_ERR_NULL for a NULL `out`, or a NULL `data` with
+ `len` > 0; TE_ERR_INVALID for a `len` no array can have or a misaligned
+ `data`. On failure `*out` is not written.
+
+ # Safety
+ `engine` must be NULL or a live engine; `data` NULL or `len` elements not
+ written during the call; `out` NULL or writable.
+ */
+enum te_status te_sum_i64(struct te_engine *engine, const int64_t *data, size_t len, int64_t *out);
+
+/*
+ As te_sum_i64, on the calling thread only.
+
+ # Safety
+ `data` must be NULL or `len` elements not written during the call; `out` NULL
+ or writable.
+ */
+enum te_status te_sum_i64_serial(const int64_t *data, size_t len, int64_t *out);
+
+/*
+ Writes the compensated sum of `data[0..len)` to `*out` (close to the exact
+ sum rounded once; the same bits for any number of workers). The sum of an
+ empty array is +0.0; any NaN, or both infinities, give NaN; otherwise an
+ infinite element gives that infinity.
+
+ Large arrays are split across the workers of `engine` (NULL = the
+ current/default engine). TE_ERR_NULL for a NULL `out`, or a NULL `data` with
+ `len` > 0; TE_ERR_INVALID for a `len` no array can have or a misaligned
+ `data`. On failure `*out` is not written.
+
+ # Safety
+ `engine` must be NULL or a live engine; `data` NULL or `len` elements not
+ written during the call; `out` NULL or writable.
+ */
+enum te_status te_sum_f64(struct te_engine *engine, const double *data, size_t len, double *out);
+
+/*
+ As te_sum_f64, on the calling thread only.
+
+ # Safety
+ `data` must be NULL or `len` elements not written during the call; `out` NULL
+ or writable.
+ */
+enum te_status te_sum_f64_serial(const double *data, size_t len, double *out);
+
+/*
+ Writes the largest element of `data[0..len)` to `*out`. TE_ERR_INVALID for
+ an empty array (it has no maximum).
+
+ Large arrays are split across the workers of `engine` (NULL = the
+ current/default engine). TE_ERR_NULL for a NULL `out`, or a NULL `data` with
+ `len` > 0; TE_ERR_INVALID for a `len` no array can have or a misaligned
+ `data`. On failure `*out` is not written.
+
+ # Safety
+ `engine` must be NULL or a live engine; `data` NULL or `len` elements not
+ written during the call; `out` NULL or writable.
+ */
+enum te_status te_max_i64(struct te_engine *engine, const int64_t *data, size_t len, int64_t *out);
+
+/*
+ As te_max_i64, on the calling thread only.
+
+ # Safety
+ `data` must be NULL or `len` elements not written during the call; `out` NULL
+ or writable.
+ */
+enum te_status te_max_i64_serial(const int64_t *data, size_t len, int64_t *out);
+
+/*
+ Writes the smallest element of `data[0..len)` to `*out`. TE_ERR_INVALID for
+ an empty array.
+
+ Large arrays are split across the workers of `engine` (NULL = the
+ current/default engine). TE_ERR_NULL for a NULL `out`, or a NULL `data` with
+ `len` > 0; TE_ERR_INVALID for a `len` no array can have or a misaligned
+ `data`. On failure `*out` is not written.
+
+ # Safety
+ `engine` must be NULL or a live engine; `data` NULL or `len` elements not
+ written during the call; `out` NULL or writable.
+ */
+enum te_status te_min_i64(struct te_engine *engine, const int64_t *data, size_t len, int64_t *out);
+
+/*
+ As te_min_i64, on the calling thread only.
+
+ # Safety
+ `data` must be NULL or `len` elements not written during the call; `out` NULL
+ or writable.
+ */
+enum te_status te_min_i64_serial(const int64_t *data, size_t len, int64_t *out);
+
+/*
+ Writes the largest element of `data[0..len)` to `*out`, in the order
+ -inf < ... < -0.0 < +0.0 < ... < +inf, ignoring NaNs unless every element is
+ NaN (then NaN). TE_ERR_INVALID for an empty array.
+
+ Large arrays are split across the workers of `engine` (NULL = the
+ current/default engine). TE_ERR_NULL for a NULL `out`, or a NULL `data` with
+ `len` > 0; TE_ERR_INVALID for a `len` no array can have or a misaligned
+ `data`. On failure `*out` is not written.
+
+ # Safety
+ `engine` must be NULL or a live engine; `data` NULL or `len` elements not
+ written during the call; `out` NULL or writable.
+ */
+enum te_status te_max_f64(struct te_engine *engine, const double *data, size_t len, double *out);
+
+/*
+ As te_max_f64, on the calling thread only.
+
+ # Safety
+ `data` must be NULL or `len` elements not written during the call; `out` NULL
+ or writable.
+ */
+enum te_status te_max_f64_serial(const double *data, size_t len, double *out);
+
+/*
+ Writes the smallest element of `data[0..len)` to `*out`, in the order of
+ te_max_f64, ignoring NaNs unless every element is NaN (then NaN).
+ TE_ERR_INVALID for an empty array.
+
+ Large arrays are split across the workers of `engine` (NULL = the
+ current/default engine). TE_ERR_NULL for a NULL `out`, or a NULL `data` with
+ `len` > 0; TE_ERR_INVALID for a `len` no array can have or a misaligned
+ `data`. On failure `*out` is not written.
+
+ # Safety
+ `engine` must be NULL or a live engine; `data` NULL or `len` elements not
+ written during the call; `out` NULL or writable.
+ */
+enum te_status te_min_f64(struct te_engine *engine, const double *data, size_t len, double *out);
+
+/*
+ As te_min_f64, on the calling thread only.
+
+ # Safety
+ `data` must be NULL or `len` elements not written during the call; `out` NULL
+ or writable.
+ */
+enum te_status te_min_f64_serial(const double *data, size_t len, double *out);
+
+/*
+ Sorts `data[0..len)` ascending, in place: a radix sort (in place, without
+ extra memory, when none can be had).
+
+ Large arrays are sorted in parallel on `engine` (NULL = the current/default
+ engine). TE_ERR_NULL for a NULL `data` with `len` > 0; TE_ERR_INVALID for a
+ `len` no array can have or a misaligned `data` (the data is then untouched).
+
+ # Safety
+ `engine` must be NULL or a live engine; `data` NULL or `len` elements that
+ nobody else reads or writes during the call.
+ */
+enum te_status te_sort_i64(struct te_engine *engine, int64_t *data, size_t len);
+
+/*
+ As te_sort_i64, on the calling thread only.
+
+ # Safety
+ `data` must be NULL or `len` elements that nobody else reads or writes during
+ the call.
+ */
+enum te_status te_sort_i64_serial(int64_t *data, size_t len);
+
+/*
+ Sorts `data[0..len)` ascending, in place; see te_sort_i64.
+
+ Large arrays are sorted in parallel on `engine` (NULL = the current/default
+ engine). TE_ERR_NULL for a NULL `data` with `len` > 0; TE_ERR_INVALID for a
+ `len` no array can have or a misaligned `data` (the data is then untouched).
+
+ # Safety
+ `engine` must be NULL or a live engine; `data` NULL or `len` elements that
+ nobody else reads or writes during the call.
+ */
+enum te_status te_sort_u64(struct te_engine *engine, uint64_t *data, size_t len);
+
+/*
+ As te_sort_u64, on the calling thread only.
+
+ # Safety
+ `data` must be NULL or `len` elements that nobody else reads or writes during
+ the call.
+ */
+enum te_status te_sort_u64_serial(uint64_t *data, size_t len);
+
+/*
+ Sorts `data[0..len)` ascending, in place, in the order -inf < ... < -0.0 <
+ +0.0 < ... < +inf < NaN (NaNs last); see te_sort_i64.
+
+ Large arrays are sorted in parallel on `engine` (NULL = the current/default
+ engine). TE_ERR_NULL for a NULL `data` with `len` > 0; TE_ERR_INVALID for a
+ `len` no array can have or a misaligned `data` (the data is then untouched).
+
+ # Safety
+ `engine` must be NULL or a live engine; `data` NULL or `len` elements that
+ nobody else reads or writes during the call.
+ */
+enum te_status te_sort_f64(struct te_engine *engine, double *data, size_t len);
+
+/*
+ As te_sort_f64, on the calling thread only.
+
+ # Safety
+ `data` must be NULL or `len` elements that nobody else reads or writes during
+ the call.
+ */
+enum te_status te_sort_f64_serial(double *data, size_t len);
+
+/*
+ Copies `len` bytes from `src` to `dst`, like memmove: the regions may overlap.
+ Large copies run in parallel on `engine` (NULL = the current/default engine).
+ `len` 0 copies nothing (NULL pointers allowed then). TE_ERR_NULL if a pointer
+ is NULL with `len` > 0, TE_ERR_INVALID for a `len` no object can have.
+
+ # Safety
+ `engine` must be NULL or a live engine; when `len` > 0, `src` must be readable
+ and `dst` writable for `len` bytes, and nobody else may use `dst` meanwhile.
+ */
+enum te_status te_mem_copy(struct te_engine *engine, void *dst, const void *src, size_t len);
+
+/*
+ As te_mem_copy, on the calling thread only.
+
+ # Safety
+ As te_mem_copy (without the engine).
+ */
+enum te_status te_mem_copy_serial(void *dst, const void *src, size_t len);
+
+/*
+ Compares `len` bytes of `a` and `b` as unsigned values, like memcmp, and
+ writes -1, 0 or 1 to `*out`. Large buffers are compared in parallel on
+ `engine` (NULL = the current/default engine). `len` 0 compares equal (NULL
+ pointers allowed then). TE_ERR_NULL for a NULL pointer with `len` > 0 or a
+ NULL `out`.
+
+ # Safety
+ `engine` must be NULL or a live engine; `a` and `b` readable for `len` bytes
+ and not written during the call; `out` NULL or writable.
+ */
+enum te_status te_mem_compare(struct te_engine *engine, const void *a, const void *b, size_t len, int32_t *out);
+
+/*
+ As te_mem_compare, on the calling thread only.
+
+ # Safety
+ As te_mem_compare (without the engine).
+ */
+enum te_status te_mem_compare_serial(const void *a, const void *b, size_t len, int32_t *out);
+
+/*
+ Writes n! to `*out`; 0! = 1. TE_ERR_OVERFLOW for n > 20 (21! does not fit
+ in uint64_t).
+ TE_ERR_NULL for a NULL `out`; nothing is written on failure. Thread-safe.
+
+ # Safety
+ `out` must be NULL or writable.
+ */
+enum te_status te_factorial(uint32_t n, uint64_t *out);
+
+/*
+ Writes the Fibonacci number F(n) to `*out`, with F(0) = 0 and F(1) = 1.
+ TE_ERR_OVERFLOW for n > 93.
+ TE_ERR_NULL for a NULL `out`; nothing is written on failure. Thread-safe.
+
+ # Safety
+ `out` must be NULL or writable.
+ */
+enum te_status te_fibonacci(uint32_t n, uint64_t *out);
+
+/*
+ Writes the greatest common divisor of `a` and `b` to `*out`; gcd(0, 0) = 0.
+ TE_ERR_NULL for a NULL `out`; nothing is written on failure. Thread-safe.
+
+ # Safety
+ `out` must be NULL or writable.
+ */
+enum te_status te_gcd(uint64_t a, uint64_t b, uint64_t *out);
+
+/*
+ Writes the least common multiple of `a` and `b` to `*out`; lcm(a, 0) = 0.
+ TE_ERR_OVERFLOW when it does not fit in uint64_t.
+ TE_ERR_NULL for a NULL `out`; nothing is written on failure. Thread-safe.
+
+ # Safety
+ `out` must be NULL or writable.
+ */
+enum te_status te_lcm(uint64_t a, uint64_t b, uint64_t *out);
+
+/*
+ Writes floor(sqrt(x)) to `*out`, exact for every uint64_t.
+ TE_ERR_NULL for a NULL `out`; nothing is written on failure. Thread-safe.
+
+ # Safety
+ `out` must be NULL or writable.
+ */
+enum te_status te_isqrt(uint64_t x, uint64_t *out);
+
+/*
+ Writes the correctly rounded square root of `x` to `*out`; sqrt(-0.0) is
+ -0.0 and sqrt(+inf) is +inf. TE_ERR_INVALID for a negative `x` or a NaN.
+ TE_ERR_NULL for a NULL `out`; nothing is written on failure. Thread-safe.
+
+ # Safety
+ `out` must be NULL or writable.
+ */
+enum te_status te_sqrt(double x, double *out);
+
+/*
+ Writes the 64-bit FNV-1a hash of the `len` bytes at `data` to `*out` (the
+ hash of no bytes is 0xcbf29ce484222325).
+
+ # Safety
+ `data` must be NULL or readable for `len` bytes; `out` NULL or writable.
+ */
+enum te_status te_hash_fnv1a64(const void *data, size_t len, uint64_t *out);
+
+/*
+ Reverses the UTF-8 text `in[0..len)` by code point (not by byte) into
+ `out`, and writes the number of bytes written (always `len`) to `*out_len`.
+ No NUL is added. `out` may be `in` itself (in-place reversal).
+
+ TE_ERR_UTF8 for invalid UTF-8 (overlong forms, surrogates, values above
+ U+10FFFF, stray or missing continuation bytes), with nothing written;
+ TE_ERR_BUFFER_TOO_SMALL if `out_cap` < `len`, and then `*out_len` receives the
+ size needed. TE_ERR_NULL for a NULL `out_len`, or a NULL buffer with a length.
+
+ # Safety
+ `in` must be NULL or readable for `len` bytes, `out` NULL or writable for
+ `out_cap` bytes, `out_len` NULL or writable; no other thread may write them.
+ */
+enum te_status te_utf8_reverse(const char *in, size_t len, char *out, size_t out_cap, size_t *out_len);
+
+/*
+ Upper-cases the UTF-8 text `in[0..len)` with the full Unicode mapping into
+ `out` and writes the result's length to `*out_len`. The result can be longer
+ than the input ("ß" becomes "SS"; at most 3 times `len`). No NUL is added.
+ `out` may overlap `in`.
+
+ TE_ERR_UTF8 for invalid UTF-8; TE_ERR_BUFFER_TOO_SMALL when `out_cap` is too
+ small, and then `*out_len` receives the size needed; as te_utf8_reverse
+ otherwise.
+
+ # Safety
+ As te_utf8_reverse.
+ */
+enum te_status te_utf8_upper(const char *in, size_t len, char *out, size_t out_cap, size_t *out_len);
+
+/*
+ Upper-cases the ASCII letters of `in[0..len)` into `out`, copying every
+ other byte (UTF-8 included) unchanged, and writes `len` to `*out_len`. Any
+ bytes are accepted. `out` may be `in` itself (in place).
+ TE_ERR_BUFFER_TOO_SMALL if `out_cap` < `len` (then `*out_len` = `len`).
+
+ # Safety
+ As te_utf8_reverse.
+ */
+enum te_status te_ascii_upper(const char *in, size_t len, char *out, size_t out_cap, size_t *out_len);
+
+/*
  The message of the calling thread's most recent failed `te_` call, as a
  NUL-terminated UTF-8 string; "" if no call on this thread has failed.
 

@@ -6,6 +6,7 @@
 //   group.spawn([i, &out] { out[i] = work(i); });     // captures welcome
 //   group.wait();                                     // rethrows a task's exception
 //   engine.parallel_for(0, n, [&](std::size_t i) { v[i] *= 2; });
+//   engine.sort(v.data(), v.size());                  // kernels over pointer + size
 //
 // Failures are thrown as taskengine::Error (a std::runtime_error) carrying the
 // te_status. An exception thrown by your callable is caught before it can reach
@@ -25,6 +26,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -220,6 +222,64 @@ T parallel_reduce(te_engine *engine, bool deterministic, std::size_t begin, std:
   return out;
 }
 
+// The kernels' C entry points, picked by element type.
+inline te_status k_sum(te_engine *e, const std::int64_t *d, std::size_t n, std::int64_t *o) { return te_sum_i64(e, d, n, o); }
+inline te_status k_sum(te_engine *e, const double *d, std::size_t n, double *o) { return te_sum_f64(e, d, n, o); }
+inline te_status k_max(te_engine *e, const std::int64_t *d, std::size_t n, std::int64_t *o) { return te_max_i64(e, d, n, o); }
+inline te_status k_max(te_engine *e, const double *d, std::size_t n, double *o) { return te_max_f64(e, d, n, o); }
+inline te_status k_min(te_engine *e, const std::int64_t *d, std::size_t n, std::int64_t *o) { return te_min_i64(e, d, n, o); }
+inline te_status k_min(te_engine *e, const double *d, std::size_t n, double *o) { return te_min_f64(e, d, n, o); }
+inline te_status k_sort(te_engine *e, std::int64_t *d, std::size_t n) { return te_sort_i64(e, d, n); }
+inline te_status k_sort(te_engine *e, std::uint64_t *d, std::size_t n) { return te_sort_u64(e, d, n); }
+inline te_status k_sort(te_engine *e, double *d, std::size_t n) { return te_sort_f64(e, d, n); }
+
+template <class T>
+T sum(te_engine *engine, const T *data, std::size_t len) {
+  T out{};
+  check(k_sum(engine, data, len, &out));
+  return out;
+}
+
+template <class T>
+T max(te_engine *engine, const T *data, std::size_t len) {
+  T out{};
+  check(k_max(engine, data, len, &out));
+  return out;
+}
+
+template <class T>
+T min(te_engine *engine, const T *data, std::size_t len) {
+  T out{};
+  check(k_min(engine, data, len, &out));
+  return out;
+}
+
+template <class T>
+void sort(te_engine *engine, T *data, std::size_t len) {
+  check(k_sort(engine, data, len));
+}
+
+inline int mem_compare(te_engine *engine, const void *a, const void *b, std::size_t len) {
+  std::int32_t out = 0;
+  check(te_mem_compare(engine, a, b, len, &out));
+  return out;
+}
+
+// A text kernel into a std::string: asks for the size first, then fills it.
+using TextKernel = te_status (*)(const char *, std::size_t, char *, std::size_t, std::size_t *);
+
+inline std::string text(TextKernel kernel, std::string_view in) {
+  std::size_t needed = 0;
+  te_status status = kernel(in.data(), in.size(), nullptr, 0, &needed);
+  if (status == TE_OK) return std::string();
+  if (status != TE_ERR_BUFFER_TOO_SMALL) throw_status(status);
+  std::string out(needed, '\0');
+  std::size_t len = 0;
+  check(kernel(in.data(), in.size(), &out[0], out.size(), &len));
+  out.resize(len);
+  return out;
+}
+
 }  // namespace detail
 
 // How an Engine is built; starts from te_config_init's defaults.
@@ -322,6 +382,35 @@ class Engine {
     return detail::parallel_reduce(raw(), true, begin, end, identity, std::forward<Map>(map),
                                    std::forward<Combine>(combine), grain);
   }
+
+  // ---- kernels, split across this engine's workers for large inputs ----
+
+  // Sum: int64 exact (Error TE_ERR_OVERFLOW if it does not fit), double compensated.
+  std::int64_t sum(const std::int64_t *data, std::size_t len) { return detail::sum(raw(), data, len); }
+  double sum(const double *data, std::size_t len) { return detail::sum(raw(), data, len); }
+  // Extrema: Error TE_ERR_INVALID for an empty array; doubles ignore NaNs.
+  std::int64_t max(const std::int64_t *data, std::size_t len) { return detail::max(raw(), data, len); }
+  double max(const double *data, std::size_t len) { return detail::max(raw(), data, len); }
+  std::int64_t min(const std::int64_t *data, std::size_t len) { return detail::min(raw(), data, len); }
+  double min(const double *data, std::size_t len) { return detail::min(raw(), data, len); }
+  // Ascending, in place (doubles: NaNs last).
+  void sort(std::int64_t *data, std::size_t len) { detail::sort(raw(), data, len); }
+  void sort(std::uint64_t *data, std::size_t len) { detail::sort(raw(), data, len); }
+  void sort(double *data, std::size_t len) { detail::sort(raw(), data, len); }
+  // memmove (overlap allowed) and memcmp's sign (-1, 0, 1).
+  void mem_copy(void *dst, const void *src, std::size_t len) { detail::check(te_mem_copy(raw(), dst, src, len)); }
+  int mem_compare(const void *a, const void *b, std::size_t len) { return detail::mem_compare(raw(), a, b, len); }
+#ifdef TASKENGINE_HAS_SPAN
+  std::int64_t sum(std::span<const std::int64_t> v) { return sum(v.data(), v.size()); }
+  double sum(std::span<const double> v) { return sum(v.data(), v.size()); }
+  std::int64_t max(std::span<const std::int64_t> v) { return max(v.data(), v.size()); }
+  double max(std::span<const double> v) { return max(v.data(), v.size()); }
+  std::int64_t min(std::span<const std::int64_t> v) { return min(v.data(), v.size()); }
+  double min(std::span<const double> v) { return min(v.data(), v.size()); }
+  void sort(std::span<std::int64_t> v) { sort(v.data(), v.size()); }
+  void sort(std::span<std::uint64_t> v) { sort(v.data(), v.size()); }
+  void sort(std::span<double> v) { sort(v.data(), v.size()); }
+#endif
 
  private:
   // Declared before engine_ so that it is destroyed after it: the workers'
@@ -437,6 +526,69 @@ class TaskGroup {
   std::unique_ptr<detail::FirstException> errors_;
   std::unique_ptr<te_group, detail::GroupDeleter> group_;
 };
+
+// ---- kernels on the default engine (see the Engine methods of the same names) ----
+
+inline std::int64_t sum(const std::int64_t *data, std::size_t len) { return detail::sum(nullptr, data, len); }
+inline double sum(const double *data, std::size_t len) { return detail::sum(nullptr, data, len); }
+inline std::int64_t max(const std::int64_t *data, std::size_t len) { return detail::max(nullptr, data, len); }
+inline double max(const double *data, std::size_t len) { return detail::max(nullptr, data, len); }
+inline std::int64_t min(const std::int64_t *data, std::size_t len) { return detail::min(nullptr, data, len); }
+inline double min(const double *data, std::size_t len) { return detail::min(nullptr, data, len); }
+inline void sort(std::int64_t *data, std::size_t len) { detail::sort(nullptr, data, len); }
+inline void sort(std::uint64_t *data, std::size_t len) { detail::sort(nullptr, data, len); }
+inline void sort(double *data, std::size_t len) { detail::sort(nullptr, data, len); }
+inline void mem_copy(void *dst, const void *src, std::size_t len) { detail::check(te_mem_copy(nullptr, dst, src, len)); }
+inline int mem_compare(const void *a, const void *b, std::size_t len) { return detail::mem_compare(nullptr, a, b, len); }
+#ifdef TASKENGINE_HAS_SPAN
+inline std::int64_t sum(std::span<const std::int64_t> v) { return sum(v.data(), v.size()); }
+inline double sum(std::span<const double> v) { return sum(v.data(), v.size()); }
+inline std::int64_t max(std::span<const std::int64_t> v) { return max(v.data(), v.size()); }
+inline double max(std::span<const double> v) { return max(v.data(), v.size()); }
+inline std::int64_t min(std::span<const std::int64_t> v) { return min(v.data(), v.size()); }
+inline double min(std::span<const double> v) { return min(v.data(), v.size()); }
+inline void sort(std::span<std::int64_t> v) { sort(v.data(), v.size()); }
+inline void sort(std::span<std::uint64_t> v) { sort(v.data(), v.size()); }
+inline void sort(std::span<double> v) { sort(v.data(), v.size()); }
+#endif
+
+// Math: Error(TE_ERR_OVERFLOW) when the result does not fit.
+inline std::uint64_t factorial(std::uint32_t n) {
+  std::uint64_t out = 0;
+  detail::check(te_factorial(n, &out));
+  return out;
+}
+inline std::uint64_t fibonacci(std::uint32_t n) {
+  std::uint64_t out = 0;
+  detail::check(te_fibonacci(n, &out));
+  return out;
+}
+inline std::uint64_t gcd(std::uint64_t a, std::uint64_t b) {
+  std::uint64_t out = 0;
+  detail::check(te_gcd(a, b, &out));
+  return out;
+}
+inline std::uint64_t lcm(std::uint64_t a, std::uint64_t b) {
+  std::uint64_t out = 0;
+  detail::check(te_lcm(a, b, &out));
+  return out;
+}
+inline std::uint64_t isqrt(std::uint64_t x) {
+  std::uint64_t out = 0;
+  detail::check(te_isqrt(x, &out));
+  return out;
+}
+inline std::uint64_t fnv1a64(const void *data, std::size_t len) {
+  std::uint64_t out = 0;
+  detail::check(te_hash_fnv1a64(data, len, &out));
+  return out;
+}
+inline std::uint64_t fnv1a64(std::string_view text) { return fnv1a64(text.data(), text.size()); }
+
+// Text: Error(TE_ERR_UTF8) for invalid UTF-8.
+inline std::string utf8_reverse(std::string_view text) { return detail::text(te_utf8_reverse, text); }
+inline std::string utf8_upper(std::string_view text) { return detail::text(te_utf8_upper, text); }
+inline std::string ascii_upper(std::string_view text) { return detail::text(te_ascii_upper, text); }
 
 // ---- on the default engine (the current worker's engine inside a task) ----
 

@@ -22,6 +22,7 @@ mod boundary;
 mod config;
 mod engine;
 mod group;
+mod kernels;
 mod last_error;
 mod ptr;
 mod status;
@@ -37,6 +38,13 @@ pub use group::{
     te_cleanup_fn, te_group, te_group_cancel, te_group_failure, te_group_failure_message, te_group_free,
     te_group_is_cancelled, te_group_new, te_group_pending, te_group_skipped, te_group_spawn,
     te_group_spawn_with_cleanup, te_group_try_spawn, te_group_wait, te_group_wait_isolated, te_group_wait_timeout,
+};
+pub use kernels::{
+    te_ascii_upper, te_factorial, te_fibonacci, te_gcd, te_hash_fnv1a64, te_isqrt, te_lcm, te_max_f64,
+    te_max_f64_serial, te_max_i64, te_max_i64_serial, te_mem_compare, te_mem_compare_serial, te_mem_copy,
+    te_mem_copy_serial, te_min_f64, te_min_f64_serial, te_min_i64, te_min_i64_serial, te_sort_f64, te_sort_f64_serial,
+    te_sort_i64, te_sort_i64_serial, te_sort_u64, te_sort_u64_serial, te_sqrt, te_sum_f64, te_sum_f64_serial,
+    te_sum_i64, te_sum_i64_serial, te_utf8_reverse, te_utf8_upper,
 };
 pub use last_error::te_last_error_message;
 pub use status::{te_status, te_status_str, StatusArg};

@@ -29,7 +29,6 @@ fn misaligned(what: &str, align: usize) -> EngineError {
 }
 
 /// Rejects an element count whose byte size cannot be a real object.
-#[allow(dead_code)] // the kernel exports' buffers
 pub(crate) fn check_len<T>(len: usize) -> Result<()> {
     match len.checked_mul(size_of::<T>()) {
         Some(bytes) if bytes <= isize::MAX as usize => Ok(()),
@@ -57,7 +56,6 @@ pub(crate) unsafe fn try_ref<'a, T>(p: *const T) -> Result<&'a T> {
 /// # Safety
 /// When `len > 0`, `p` must be NULL or point to `len` initialised `T`s in one
 /// allocation, not mutated by anyone else for `'a`.
-#[allow(dead_code)] // the kernel exports' buffers
 pub(crate) unsafe fn slice<'a, T>(p: *const T, len: usize) -> Result<&'a [T]> {
     if len == 0 {
         return Ok(&[]);
@@ -74,7 +72,6 @@ pub(crate) unsafe fn slice<'a, T>(p: *const T, len: usize) -> Result<&'a [T]> {
 /// # Safety
 /// When `len > 0`, `p` must be NULL or point to `len` initialised `T`s in one
 /// allocation that nobody else reads or writes for `'a`.
-#[allow(dead_code)] // the kernel exports' buffers
 pub(crate) unsafe fn slice_mut<'a, T>(p: *mut T, len: usize) -> Result<&'a mut [T]> {
     if len == 0 {
         return Ok(&mut []);

@@ -7,6 +7,9 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <algorithm>
+#include <cmath>
+#include <limits>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -281,6 +284,64 @@ void test_parallel_reduce() {
   CHECK(e && e->n == 9);
 }
 
+void test_kernels() {
+  taskengine::Engine engine(2);
+  // Large enough for the parallel paths; references from the standard library.
+  std::vector<std::int64_t> v(300000);
+  std::uint64_t x = 88172645463325252ull;
+  for (auto &e : v) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    e = static_cast<std::int64_t>(x >> 24) - (std::int64_t{1} << 39);
+  }
+  CHECK(engine.sum(v.data(), v.size()) == std::accumulate(v.begin(), v.end(), std::int64_t{0}));
+  CHECK(taskengine::sum(v.data(), v.size()) == std::accumulate(v.begin(), v.end(), std::int64_t{0}));
+  CHECK(engine.max(v.data(), v.size()) == *std::max_element(v.begin(), v.end()));
+  CHECK(taskengine::min(v.data(), v.size()) == *std::min_element(v.begin(), v.end()));
+  std::vector<std::int64_t> sorted = v;
+  std::sort(sorted.begin(), sorted.end());
+  engine.sort(v.data(), v.size());
+  CHECK(v == sorted);
+  std::vector<double> d = {3.5, -1.0, 2.25};
+  CHECK(taskengine::sum(d.data(), d.size()) == 4.75);
+  CHECK(engine.max(d.data(), d.size()) == 3.5);
+  taskengine::sort(d.data(), d.size());
+  CHECK(d[0] == -1.0 && d[2] == 3.5);
+  std::vector<std::uint64_t> u = {std::numeric_limits<std::uint64_t>::max(), 0, 5};
+  taskengine::sort(u.data(), u.size());
+  CHECK(u[0] == 0 && u[1] == 5);
+#ifdef TASKENGINE_HAS_SPAN
+  CHECK(engine.sum(std::span<const std::int64_t>(sorted)) == taskengine::sum(sorted.data(), sorted.size()));
+  taskengine::sort(std::span<double>(d));
+#endif
+  // Failures are exceptions carrying the status.
+  std::int64_t big[] = {std::numeric_limits<std::int64_t>::max(), 1};
+  auto e = expect_throw<taskengine::Error>([&] { engine.sum(big, 2); });
+  CHECK(e && e->status() == TE_ERR_OVERFLOW);
+  e = expect_throw<taskengine::Error>([&] { taskengine::max(static_cast<const std::int64_t *>(nullptr), 0); });
+  CHECK(e && e->status() == TE_ERR_INVALID);
+
+  char buf[8] = "abcdefg";
+  taskengine::mem_copy(buf + 1, buf, 6);  // overlapping
+  CHECK(std::string(buf) == "aabcdef");
+  CHECK(engine.mem_compare("abc", "abd", 3) == -1);
+
+  CHECK(taskengine::factorial(20) == 2432902008176640000ull);
+  CHECK(taskengine::fibonacci(93) == 12200160415121876738ull);
+  CHECK(taskengine::gcd(12, 18) == 6 && taskengine::lcm(4, 6) == 12);
+  CHECK(taskengine::isqrt(std::numeric_limits<std::uint64_t>::max()) == 4294967295ull);
+  e = expect_throw<taskengine::Error>([] { taskengine::factorial(21); });
+  CHECK(e && e->status() == TE_ERR_OVERFLOW);
+  CHECK(taskengine::fnv1a64("foobar") == 0x85944171f73967e8ull);  // FNV test vector
+  CHECK(taskengine::utf8_reverse("h\xc3\xa9!") == "!\xc3\xa9h");
+  CHECK(taskengine::utf8_upper("stra\xc3\x9f" "e") == "STRASSE");
+  CHECK(taskengine::ascii_upper("a\xc3\xa9") == "A\xc3\xa9");
+  CHECK(taskengine::utf8_reverse("").empty());
+  e = expect_throw<taskengine::Error>([] { taskengine::utf8_upper("\xff"); });
+  CHECK(e && e->status() == TE_ERR_UTF8);
+}
+
 void test_second_translation_unit() { CHECK(second_tu_sum(1000) == 999 * 1000 / 2); }
 
 void test_misc() {
@@ -313,6 +374,7 @@ int main() {
   RUN(test_group_move_and_default_engine);
   RUN(test_parallel_for);
   RUN(test_parallel_reduce);
+  RUN(test_kernels);
   RUN(test_second_translation_unit);
   RUN(test_misc);
   taskengine::shutdown_default_engine();
