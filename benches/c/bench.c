@@ -289,6 +289,130 @@ static double for_omp(void) {
   return t;
 }
 
+/* ---- sum of int64 ---- */
+
+static int64_t *ints;
+static size_t n_ints;
+static int64_t int_sum_expected;
+
+static void fill_ints(void) {
+  size_t i;
+  int_sum_expected = 0;
+  for (i = 0; i < n_ints; i++) {
+    ints[i] = (int64_t)(i % 2001) - 1000 + (int64_t)(i & 1);
+    int_sum_expected += ints[i];
+  }
+}
+
+static double sum_serial(void) {
+  double t = now_ms();
+  int64_t s = 0;
+  size_t i;
+  for (i = 0; i < n_ints; i++) s += ints[i];
+  t = now_ms() - t;
+  if (s != int_sum_expected) exit(EXIT_FAILURE);
+  return t;
+}
+
+static double sum_te(void) {
+  int64_t s = 0;
+  double t = now_ms();
+  check(te_sum_i64(engine, ints, n_ints, &s), "te_sum_i64");
+  t = now_ms() - t;
+  if (s != int_sum_expected) exit(EXIT_FAILURE);
+  return t;
+}
+
+static double sum_omp(void) {
+  int64_t s = 0;
+  long i, n = (long)n_ints;
+  double t = now_ms();
+#pragma omp parallel for reduction(+ : s) schedule(static)
+  for (i = 0; i < n; i++) s += ints[i];
+  t = now_ms() - t;
+  if (s != int_sum_expected) exit(EXIT_FAILURE);
+  return t;
+}
+
+/* ---- sort of int64 ---- */
+
+static int64_t *unsorted, *sort_buf, *merge_tmp;
+static size_t n_sort;
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+static void check_sorted(const char *who) {
+  size_t i;
+  for (i = 1; i < n_sort; i++)
+    if (sort_buf[i - 1] > sort_buf[i]) {
+      fprintf(stderr, "bench: %s left the array unsorted at %zu\n", who, i);
+      exit(EXIT_FAILURE);
+    }
+}
+
+static double sort_qsort(void) {
+  double t;
+  memcpy(sort_buf, unsorted, n_sort * sizeof *sort_buf);
+  t = now_ms();
+  qsort(sort_buf, n_sort, sizeof *sort_buf, cmp_i64);
+  t = now_ms() - t;
+  check_sorted("qsort");
+  return t;
+}
+
+static double sort_te(void) {
+  double t;
+  memcpy(sort_buf, unsorted, n_sort * sizeof *sort_buf);
+  t = now_ms();
+  check(te_sort_i64(engine, sort_buf, n_sort), "te_sort_i64");
+  t = now_ms() - t;
+  check_sorted("te_sort_i64");
+  return t;
+}
+
+static double sort_te_serial(void) {
+  double t;
+  memcpy(sort_buf, unsorted, n_sort * sizeof *sort_buf);
+  t = now_ms();
+  check(te_sort_i64_serial(sort_buf, n_sort), "te_sort_i64_serial");
+  t = now_ms() - t;
+  check_sorted("te_sort_i64_serial");
+  return t;
+}
+
+/* Merge sort on OpenMP tasks: halves in parallel down to 64 Ki elements, those
+ * by qsort, then merged through a scratch buffer. */
+static void omp_merge_sort(int64_t *a, int64_t *tmp, size_t n) {
+  size_t half = n / 2, i = 0, j = half, k = 0;
+  if (n <= ((size_t)1 << 16)) {
+    qsort(a, n, sizeof *a, cmp_i64);
+    return;
+  }
+#pragma omp task
+  omp_merge_sort(a, tmp, half);
+  omp_merge_sort(a + half, tmp + half, n - half);
+#pragma omp taskwait
+  while (i < half && j < n) tmp[k++] = a[i] <= a[j] ? a[i++] : a[j++];
+  while (i < half) tmp[k++] = a[i++];
+  while (j < n) tmp[k++] = a[j++];
+  memcpy(a, tmp, n * sizeof *a);
+}
+
+static double sort_omp(void) {
+  double t;
+  memcpy(sort_buf, unsorted, n_sort * sizeof *sort_buf);
+  t = now_ms();
+#pragma omp parallel
+#pragma omp single
+  omp_merge_sort(sort_buf, merge_tmp, n_sort);
+  t = now_ms() - t;
+  check_sorted("OpenMP merge sort");
+  return t;
+}
+
 static double scale(void) {
   const char *s = getenv("TE_BENCH_SCALE");
   double v = s ? atof(s) : 1.0;
@@ -309,8 +433,8 @@ static void print_table(void) {
 
 int main(void) {
   const char *rust_fib = getenv("TE_BENCH_RUST_FIB");
-  double f_serial, f_te, f_omp, f_rust;
-  char name[64];
+  double f_serial, f_te, f_omp, f_rust, sort_serial_lib;
+  char name[64], name2[64], name3[64];
   check(te_engine_new(NULL, &engine), "te_engine_new");
   n_doubles = (size_t)(1e8 * scale());
   printf("taskengine %s C benchmark: %u workers, OpenMP %d threads\n", te_version(), te_engine_workers(engine),
@@ -352,7 +476,39 @@ int main(void) {
   add_row(name, best_of(3, for_serial), best_of(5, for_te), best_of(5, for_omp));
   free(doubles);
 
+  n_ints = n_doubles;
+  fprintf(stderr, "sum of %zu int64...\n", n_ints);
+  ints = xmalloc(n_ints * sizeof *ints);
+  fill_ints();
+  snprintf(name2, sizeof name2, "te_sum_i64, %.0e int64", (double)n_ints);
+  add_row(name2, best_of(3, sum_serial), best_of(5, sum_te), best_of(5, sum_omp));
+  free(ints);
+
+  n_sort = (size_t)(1e7 * scale());
+  fprintf(stderr, "sort of %zu int64...\n", n_sort);
+  unsorted = xmalloc(n_sort * sizeof *unsorted);
+  sort_buf = xmalloc(n_sort * sizeof *sort_buf);
+  merge_tmp = xmalloc(n_sort * sizeof *merge_tmp);
+  {
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    size_t i;
+    for (i = 0; i < n_sort; i++) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      unsorted[i] = (int64_t)x;
+    }
+  }
+  snprintf(name3, sizeof name3, "te_sort_i64, %.0e int64 (qsort)", (double)n_sort);
+  add_row(name3, best_of(1, sort_qsort), best_of(3, sort_te), best_of(3, sort_omp));
+  sort_serial_lib = best_of(3, sort_te_serial);
+  free(unsorted);
+  free(sort_buf);
+  free(merge_tmp);
+
   print_table();
+  printf("te_sort_i64_serial (the library's radix sort on one thread): %.1f ms; te_sort_i64 speed-up over it: %.2fx\n",
+         sort_serial_lib, sort_serial_lib / rows[4].te);
   if (f_rust < 1e300) {
     printf("\nfib(32) through te_join from C: %.1f ms; through Engine::join in Rust: %.1f ms; C/Rust = %.2fx "
            "(target <= 1.20x: %s)\n",
@@ -362,6 +518,8 @@ int main(void) {
          rows[1].te < rows[1].omp ? "met" : "MISSED");
   printf("te_parallel_for: te/OpenMP = %.2fx (target <= 1.10x: %s)\n", rows[2].te / rows[2].omp,
          rows[2].te <= 1.1 * rows[2].omp ? "met" : "MISSED");
+  printf("te_sum_i64: te/OpenMP = %.2fx (target <= 1.10x: %s)\n", rows[3].te / rows[3].omp,
+         rows[3].te <= 1.1 * rows[3].omp ? "met" : "MISSED");
   sink = (uint64_t)f_omp;
   te_engine_free(engine);
   return 0;
