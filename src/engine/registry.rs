@@ -465,6 +465,13 @@ impl WorkerThread {
         }
     }
 
+    /// Counts one unit of user work run on this thread, if it is a worker.
+    pub(crate) fn count_executed() {
+        if let Some(c) = WorkerThread::current().and_then(WorkerThread::counters) {
+            bump(&c.executed);
+        }
+    }
+
     #[inline]
     pub(crate) fn execute(&self, job: JobRef) {
         // SAFETY: every JobRef in our queues is executed exactly once, by whoever
