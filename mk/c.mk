@@ -133,7 +133,10 @@ test-symbols: $(TE_LIB_STAMP)
 
 test-c: $(addprefix $(C_BIN)/,$(C_TESTS)) $(C_EXAMPLES)
 	@set -e; for t in $(C_TESTS); do echo "== $$t"; timeout 60 $(C_BIN)/$$t; done
-	timeout 60 $(C_BIN)/hello_c
+	@# hello prints what examples/hello.rs prints (the hash: FNV-1a 64 of "hello").
+	sed 's/@VERSION@/$(TE_VERSION)/' tests/c/hello.expected > $(C_OUT)/hello.expected
+	timeout 60 $(C_BIN)/hello_c > $(C_OUT)/hello_c.out
+	diff -u $(C_OUT)/hello.expected $(C_OUT)/hello_c.out
 	@# wordfreq against a shell pipeline doing the same count (8 copies of our
 	@# sources: many 64 KiB pieces to merge).
 	@set -e; text=$(C_OUT)/wordfreq-input.txt; \
@@ -147,7 +150,9 @@ test-c: $(addprefix $(C_BIN)/,$(C_TESTS)) $(C_EXAMPLES)
 test-cpp: $(C_BIN)/test_cpp $(C_BIN)/test_cpp20 $(CPP_EXAMPLES)
 	timeout 60 $(C_BIN)/test_cpp
 	timeout 60 $(C_BIN)/test_cpp20 > /dev/null
-	timeout 60 $(C_BIN)/hello_cpp
+	sed 's/@VERSION@/$(TE_VERSION)/' tests/c/hello.expected > $(C_OUT)/hello.expected
+	timeout 60 $(C_BIN)/hello_cpp > $(C_OUT)/hello_cpp.out
+	diff -u $(C_OUT)/hello.expected $(C_OUT)/hello_cpp.out
 	timeout 60 $(C_BIN)/blur $(C_OUT)/blur.ppm 640 360 4
 
 test-c-asan: $(C_SAN_BINS)

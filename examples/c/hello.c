@@ -3,26 +3,12 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "taskengine.h"
 
 static int32_t count_one(void *arg) {
   atomic_fetch_add((atomic_int *)arg, 1);
-  return 0;
-}
-
-/* Folds the indexes [begin, end) into *acc: sum of the numbers begin+1..end. */
-static int32_t sum_map(void *arg, size_t begin, size_t end, void *acc) {
-  uint64_t *sum = acc;
-  size_t i;
-  (void)arg;
-  for (i = begin; i < end; i++) *sum += (uint64_t)i + 1;
-  return 0;
-}
-
-static int32_t sum_combine(void *arg, void *acc, const void *other) {
-  (void)arg;
-  *(uint64_t *)acc += *(const uint64_t *)other;
   return 0;
 }
 
@@ -32,13 +18,15 @@ static int fail(const char *what, te_status status) {
 }
 
 int main(void) {
+  enum { N = 1000000 };
   te_config cfg;
   te_engine *engine = NULL;
   te_group *group = NULL;
   te_status status;
   atomic_int ran;
-  const uint64_t zero = 0;
-  uint64_t sum = 0;
+  int64_t *numbers, sum = 0;
+  int64_t values[] = {5, -3, 9, 0, 2};
+  uint64_t hash = 0;
   int i;
 
   te_config_init(&cfg);
@@ -55,9 +43,18 @@ int main(void) {
   te_group_free(group);
   printf("100 tasks in a group: %d ran\n", atomic_load(&ran));
 
-  status = te_parallel_reduce(engine, 0, 1000000, 0, &zero, sizeof zero, sum_map, sum_combine, NULL, &sum);
-  if (status != TE_OK) return fail("te_parallel_reduce", status);
-  printf("sum of 1..=1000000 = %llu\n", (unsigned long long)sum);
+  if (!(numbers = malloc(N * sizeof *numbers))) return 1;
+  for (i = 0; i < N; i++) numbers[i] = i + 1;
+  if ((status = te_sum_i64(engine, numbers, N, &sum)) != TE_OK) return fail("te_sum_i64", status);
+  printf("sum of 1..=1000000 = %lld\n", (long long)sum);
+  free(numbers);
+
+  if ((status = te_sort_i64(engine, values, 5)) != TE_OK) return fail("te_sort_i64", status);
+  printf("sorted: [%lld, %lld, %lld, %lld, %lld]\n", (long long)values[0], (long long)values[1],
+         (long long)values[2], (long long)values[3], (long long)values[4]);
+
+  if ((status = te_hash_fnv1a64("hello", 5, &hash)) != TE_OK) return fail("te_hash_fnv1a64", status);
+  printf("fnv1a64(\"hello\") = 0x%016llx\n", (unsigned long long)hash);
 
   te_engine_free(engine);
   return 0;

@@ -1,9 +1,12 @@
 // hello: the same small program in every language (examples/hello.rs,
 // examples/c/hello.c, examples/python/hello.py).
 #include <atomic>
+#include <cinttypes>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
+#include <numeric>
+#include <vector>
 
 #include "taskengine.hpp"
 
@@ -18,13 +21,16 @@ int main() {
     group.wait();
     std::printf("100 tasks in a group: %d ran\n", ran.load());
 
-    std::uint64_t sum = engine.parallel_reduce(
-        0, 1000000, std::uint64_t{0},
-        [](std::uint64_t &acc, std::size_t begin, std::size_t end) {
-          for (std::size_t i = begin; i < end; ++i) acc += i + 1;
-        },
-        [](std::uint64_t a, std::uint64_t b) { return a + b; });
-    std::printf("sum of 1..=1000000 = %llu\n", static_cast<unsigned long long>(sum));
+    std::vector<std::int64_t> numbers(1000000);
+    std::iota(numbers.begin(), numbers.end(), std::int64_t{1});
+    std::printf("sum of 1..=1000000 = %" PRId64 "\n", engine.sum(numbers.data(), numbers.size()));
+
+    std::vector<std::int64_t> values = {5, -3, 9, 0, 2};
+    engine.sort(values.data(), values.size());
+    std::printf("sorted: [%" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 "]\n", values[0], values[1],
+                values[2], values[3], values[4]);
+
+    std::printf("fnv1a64(\"hello\") = 0x%016" PRIx64 "\n", taskengine::fnv1a64("hello"));
   } catch (const std::exception &e) {
     std::fprintf(stderr, "hello: %s\n", e.what());
     return 1;

@@ -70,8 +70,7 @@ echo "  libs:          $libs"
 echo "  libs (static): $libs_static"
 
 expected="$work/expected.txt"
-printf 'hello from taskengine %s with 4 workers\n100 tasks in a group: 100 ran\nsum of 1..=1000000 = 500000500000\n' \
-    "$version" > "$expected"
+sed "s/@VERSION@/$version/" "$here/hello.expected" > "$expected"
 
 check_output() { # program, what
     "$1" > "$work/out.txt" || fail "$2 exited with $?"
