@@ -33,6 +33,20 @@
 #include <stdint.h>
 
 /*
+ `te_arena_new` kind: a bump arena. Allocation is one lock-free atomic step;
+ te_arena_free gives nothing back (it only checks the pointer); te_arena_reset
+ takes everything back at once.
+ */
+#define TE_ARENA_BUMP 0
+
+/*
+ `te_arena_new` kind: a free-list allocator. te_arena_free gives the block back
+ and merges it with free neighbours; a pointer it did not hand out, or one freed
+ twice, is TE_ERR_INVALID instead of corrupting it.
+ */
+#define TE_ARENA_FREE_LIST 1
+
+/*
  Major version of this header (the library's is in te_version()).
  */
 #define TE_VERSION_MAJOR 0
@@ -108,6 +122,14 @@ typedef enum te_status {
 } te_status;
 
 /*
+ An allocator over one fixed region of memory, made by te_arena_new and released
+ (with the region) by te_arena_destroy. Allocation and freeing may be called
+ from any thread, concurrently; te_arena_reset and te_arena_destroy may not run
+ at the same time as any other call on the arena.
+ */
+typedef struct te_arena te_arena;
+
+/*
  An engine: a pool of worker threads and its queues. Made by te_engine_new,
  released by te_engine_free. Every function taking a `te_engine *` may be called
  from any thread, concurrently, while the engine is alive.
@@ -122,6 +144,64 @@ typedef struct te_engine te_engine;
  wait for itself).
  */
 typedef struct te_group te_group;
+
+/*
+ A snapshot of an arena's statistics, filled by te_arena_stats (the struct has
+ its own name: in C a type and a function cannot share one). Taken while other
+ threads may allocate, so fields may come from slightly different moments (a
+ free-list arena's are consistent).
+ */
+typedef struct te_arena_usage {
+  /*
+   TE_ARENA_BUMP or TE_ARENA_FREE_LIST.
+   */
+  uint32_t kind;
+  /*
+   Bytes that can be handed out: the region (bump), or the region less the
+   free list's bookkeeping (free list).
+   */
+  size_t capacity;
+  /*
+   Bytes in use: handed out since the last reset, padding included (bump), or
+   taken by live blocks and their headers (free list).
+   */
+  size_t used;
+  /*
+   The largest `used` has been, across resets (bump); equal to `used` for a free
+   list, which does not track it.
+   */
+  size_t peak;
+  /*
+   Bytes still free (free list: headers of free blocks included).
+   */
+  size_t free_bytes;
+  /*
+   The largest free block: the contiguous rest of the region for a bump arena.
+   */
+  size_t largest_free_block;
+  /*
+   Number of free blocks (bump: 1 while any room is left, else 0).
+   */
+  size_t free_blocks;
+  /*
+   1 - largest_free_block / free_bytes: 0 when all free memory is one block,
+   near 1 when it is scattered. Always 0 for a bump arena.
+   */
+  double fragmentation;
+  /*
+   Successful allocations since creation.
+   */
+  uint64_t allocations;
+  /*
+   Allocations refused for lack of room (or bad metadata) since creation.
+   */
+  uint64_t failed_allocations;
+  /*
+   Frees refused: pointers the arena never handed out (or, free list: interior
+   pointers and double frees).
+   */
+  uint64_t invalid_frees;
+} te_arena_usage;
 
 /*
  How `te_engine_new` builds an engine. Always fill it with `te_config_init` first,
@@ -300,6 +380,79 @@ typedef int32_t (*te_reduce_combine_fn)(void *arg, void *acc, const void *other)
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/*
+ Creates an arena of `kind` (TE_ARENA_BUMP or TE_ARENA_FREE_LIST) over a region
+ of `capacity` bytes, allocated once, and stores it in `*out`.
+
+ TE_ERR_INVALID for an unknown `kind`, a `capacity` of 0 (or, for a free list,
+ too small for its bookkeeping and one block); TE_ERR_NO_MEMORY if the region
+ cannot be allocated; TE_ERR_NULL if `out` is NULL. On failure `*out` is not
+ written.
+
+ # Safety
+ `out` must be NULL or writable.
+ */
+enum te_status te_arena_new(uint32_t kind, size_t capacity, struct te_arena **out);
+
+/*
+ Allocates `size` bytes aligned to `align` from `arena` and stores the address
+ in `*out`. The memory is uninitialised and stays valid until it is freed (free
+ list), or until te_arena_reset or te_arena_destroy. A `size` of 0 gets a distinct
+ pointer to no usable bytes.
+
+ TE_ERR_INVALID if `align` is not a power of two between 1 and 4096;
+ TE_ERR_NO_MEMORY when the arena has no room (it never grows); TE_ERR_NULL for a
+ NULL `arena` or `out`. On failure `*out` is not written. Thread-safe.
+
+ # Safety
+ `arena` must be NULL or a live arena; `out` NULL or writable.
+ */
+enum te_status te_arena_alloc(struct te_arena *arena, size_t size, size_t align, void **out);
+
+/*
+ Frees `ptr`, which te_arena_alloc returned from this arena. A free list gives the
+ block back (merged with free neighbours); a bump arena gives nothing back (its
+ memory returns on te_arena_reset) but still checks the pointer. NULL is a no-op.
+
+ TE_ERR_INVALID for a pointer the arena did not hand out (the arena is left
+ unchanged), and for a free list also a pointer into the middle of a block or one
+ already freed. Thread-safe.
+
+ # Safety
+ `arena` must be NULL or a live arena. After a successful free of a free-list
+ block, the memory must not be used again.
+ */
+enum te_status te_arena_free(struct te_arena *arena, void *ptr);
+
+/*
+ Takes back every allocation of `arena` at once; statistics counters are kept.
+ Every pointer it handed out becomes invalid. TE_ERR_NULL for a NULL `arena`.
+
+ # Safety
+ `arena` must be NULL or a live arena, and no other call on it may run during
+ this one (it needs the arena to itself).
+ */
+enum te_status te_arena_reset(struct te_arena *arena);
+
+/*
+ Writes a snapshot of `arena`'s statistics to `*out`. TE_ERR_NULL for a NULL
+ argument. Thread-safe.
+
+ # Safety
+ `arena` must be NULL or a live arena; `out` NULL or writable.
+ */
+enum te_status te_arena_stats(const struct te_arena *arena, struct te_arena_usage *out);
+
+/*
+ Releases `arena` and its whole region; every pointer it handed out becomes
+ invalid. NULL is a no-op.
+
+ # Safety
+ `arena` must be NULL or come from te_arena_new and not have been destroyed; no
+ other call on it may run during or after this one.
+ */
+void te_arena_destroy(struct te_arena *arena);
 
 /*
  Fills `*cfg` with the defaults (all CPUs, unbounded queue, stealing and metrics

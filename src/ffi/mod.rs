@@ -18,6 +18,7 @@
 //!   else the default engine.
 #![allow(non_camel_case_types)]
 
+mod arena;
 mod boundary;
 mod config;
 mod engine;
@@ -29,6 +30,10 @@ mod status;
 mod task;
 mod version;
 
+pub use arena::{
+    te_arena, te_arena_alloc, te_arena_destroy, te_arena_free, te_arena_new, te_arena_reset, te_arena_stats,
+    te_arena_usage, TE_ARENA_BUMP, TE_ARENA_FREE_LIST,
+};
 pub use config::{te_config, te_config_init};
 pub use engine::{
     te_current_task_cancelled, te_current_worker_index, te_default_engine_shutdown, te_engine, te_engine_free,
