@@ -94,6 +94,10 @@ struct GroupDeleter {
   void operator()(te_group *group) const noexcept { te_group_free(group); }
 };
 
+struct ArenaDeleter {
+  void operator()(te_arena *arena) const noexcept { te_arena_destroy(arena); }
+};
+
 // Thread hooks kept alive as long as the engine that calls them.
 struct Hooks {
   std::function<void(std::uint32_t)> on_start;
@@ -525,6 +529,46 @@ class TaskGroup {
   // Declared before group_ so that it outlives the tasks (group_ waits for them).
   std::unique_ptr<detail::FirstException> errors_;
   std::unique_ptr<te_group, detail::GroupDeleter> group_;
+};
+
+// An allocator over one fixed region (see te_arena_new): a lock-free bump arena
+// whose memory returns all at once on reset(), or a free list whose free() gives
+// blocks back. alloc() and free() may be called from several threads at once.
+class Arena {
+ public:
+  enum class Kind : std::uint32_t { Bump = TE_ARENA_BUMP, FreeList = TE_ARENA_FREE_LIST };
+
+  Arena(Kind kind, std::size_t capacity) {
+    te_arena *arena = nullptr;
+    detail::check(te_arena_new(static_cast<std::uint32_t>(kind), capacity, &arena));
+    arena_.reset(arena);
+  }
+
+  Arena(Arena &&) noexcept = default;
+  Arena &operator=(Arena &&) noexcept = default;
+  Arena(const Arena &) = delete;
+  Arena &operator=(const Arena &) = delete;
+
+  te_arena *raw() const noexcept { return arena_.get(); }
+
+  // Uninitialised memory; throws Error(TE_ERR_NO_MEMORY) when the region is full.
+  void *alloc(std::size_t size, std::size_t align = alignof(std::max_align_t)) {
+    void *p = nullptr;
+    detail::check(te_arena_alloc(raw(), size, align, &p));
+    return p;
+  }
+  // Throws Error(TE_ERR_INVALID) for a pointer the arena did not hand out.
+  void free(void *p) { detail::check(te_arena_free(raw(), p)); }
+  // Takes everything back; no other thread may use the arena meanwhile.
+  void reset() { detail::check(te_arena_reset(raw())); }
+  te_arena_usage stats() const {
+    te_arena_usage usage;
+    detail::check(te_arena_stats(raw(), &usage));
+    return usage;
+  }
+
+ private:
+  std::unique_ptr<te_arena, detail::ArenaDeleter> arena_;
 };
 
 // ---- kernels on the default engine (see the Engine methods of the same names) ----

@@ -342,6 +342,29 @@ void test_kernels() {
   CHECK(e && e->status() == TE_ERR_UTF8);
 }
 
+void test_arena() {
+  static_assert(!std::is_copy_constructible_v<taskengine::Arena>);
+  taskengine::Arena bump(taskengine::Arena::Kind::Bump, 4096);
+  void *p = bump.alloc(100, 64);
+  CHECK(p != nullptr && reinterpret_cast<std::uintptr_t>(p) % 64 == 0);
+  std::memset(p, 1, 100);
+  CHECK(bump.stats().allocations == 1);
+  auto e = expect_throw<taskengine::Error>([&] { bump.alloc(1 << 20); });
+  CHECK(e && e->status() == TE_ERR_NO_MEMORY);
+  bump.reset();
+  CHECK(bump.stats().used == 0);
+
+  taskengine::Arena list(taskengine::Arena::Kind::FreeList, 1 << 16);
+  std::vector<void *> blocks;
+  for (int i = 0; i < 10; ++i) blocks.push_back(list.alloc(32 + 16 * static_cast<std::size_t>(i)));
+  for (void *b : blocks) list.free(b);
+  CHECK(list.stats().free_blocks == 1);
+  e = expect_throw<taskengine::Error>([&] { list.free(blocks[0]); });  // double free
+  CHECK(e && e->status() == TE_ERR_INVALID);
+  taskengine::Arena moved(std::move(list));
+  CHECK(list.raw() == nullptr && moved.stats().invalid_frees == 1);  // NOLINT: moved-from
+}
+
 void test_second_translation_unit() { CHECK(second_tu_sum(1000) == 999 * 1000 / 2); }
 
 void test_misc() {
@@ -375,6 +398,7 @@ int main() {
   RUN(test_parallel_for);
   RUN(test_parallel_reduce);
   RUN(test_kernels);
+  RUN(test_arena);
   RUN(test_second_translation_unit);
   RUN(test_misc);
   taskengine::shutdown_default_engine();
