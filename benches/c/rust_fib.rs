@@ -1,8 +1,7 @@
 //! The Rust side of the C benchmark's fib(32): `Engine::join` with one task per
 //! call, on an engine with one worker per CPU, started from outside the pool as
 //! benches/c/bench.c starts te_join. Prints the best of TE_BENCH_REPS runs
-//! (default 5) in milliseconds; bench.c runs it between its own fib runs so that
-//! both sides see the same machine load.
+//! (default 5) in milliseconds; bench.c runs it right after its own fib runs.
 
 use std::hint::black_box;
 use std::time::Instant;
