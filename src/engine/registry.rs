@@ -270,6 +270,11 @@ impl Registry {
     /// Stops accepting outside work and wakes every worker so it drains and exits.
     pub(crate) fn terminate(&self) {
         self.terminating.store(true, SeqCst);
+        if self.is_forked_away() {
+            // A forked child: the parent's threads are not here to wake, and a lock
+            // one of them held at fork time would never be released. Touch none.
+            return;
+        }
         self.sleep.wake_all();
         let _guard = super::sync::std_lock(&self.room.0);
         self.room.1.notify_all();
