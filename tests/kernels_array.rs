@@ -162,6 +162,16 @@ proptest! {
         let got = sum_f64(&v).unwrap();
         if let Some(want) = nonfinite_sum(&v) {
             prop_assert!(same_f64(got, want), "got {got}, want {want}");
+        } else if !exact_sum(&v).is_finite() {
+            // Near f64::MAX the reference itself overflows: sum exactly at a
+            // smaller scale (exact for values this large), then the true sum is
+            // beyond the range, so the kernel must give the infinity of its sign
+            // (or f64::MAX when the true sum sits within an ulp of the edge).
+            let scale = 2f64.powi(-16);
+            let scaled = exact_sum(&v.iter().map(|x| x * scale).collect::<Vec<_>>());
+            let bound = f64::MAX * scale;
+            prop_assert!(scaled.abs() >= bound * (1.0 - 4.0 * f64::EPSILON), "reference overflowed below the range edge");
+            prop_assert!(got.abs() >= f64::MAX && got.signum() == scaled.signum(), "got {got}, true sum {scaled:e} * 2^16");
         } else {
             let exact = exact_sum(&v);
             let abs: f64 = v.iter().map(|x| x.abs()).sum();
@@ -290,4 +300,14 @@ fn sorts_around_the_radix_threshold() {
         sort_i64(&mut got).unwrap();
         assert_eq!(got, want, "len {len}");
     }
+}
+
+#[test]
+fn sum_f64_of_finite_values_past_the_range_is_an_infinity() {
+    // Found by the property test: the exact sum is below -f64::MAX.
+    let v = [-2.3509789000000016e307, -1.5625952450000009e308];
+    assert_eq!(sum_f64(&v).unwrap(), f64::NEG_INFINITY);
+    assert_eq!(sum_f64(&[f64::MAX, f64::MAX]).unwrap(), f64::INFINITY);
+    // Cancelling after the overflow point must not poison the result.
+    assert_eq!(sum_f64(&[f64::MAX, f64::MAX, -f64::MAX]).unwrap(), f64::MAX);
 }
