@@ -1,6 +1,6 @@
 //! BumpArena: properties (alignment, no overlap, contents kept), exhaustion, huge sizes,
-//! frees, reset, the `GlobalAlloc` interface, and a concurrent stress test under a
-//! watchdog.
+//! frees, reset, the `GlobalAlloc` interface, and concurrent stress and stampede tests
+//! under a watchdog.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::ptr::NonNull;
@@ -13,6 +13,10 @@ use taskengine::EngineError;
 
 /// Property-test cases; far fewer under Miri, which runs a thousand times slower.
 const CASES: u32 = if cfg!(miri) { 4 } else { 64 };
+
+/// How long the stress tests may take before they count as hung. Under Miri, which is
+/// about a thousand times slower, only a much longer wait means anything.
+const WATCHDOG_SECS: u64 = if cfg!(miri) { 900 } else { 30 };
 
 /// Runs `f` on its own thread and fails the test if it has not finished in `secs`.
 fn watchdog<F: FnOnce() + Send + 'static>(secs: u64, f: F) {
@@ -270,7 +274,7 @@ fn from_static_uses_the_given_buffer() {
 /// threads saw.
 #[test]
 fn stress_four_threads_until_full() {
-    watchdog(30, || {
+    watchdog(WATCHDOG_SECS, || {
         let arena = Arc::new(BumpArena::new(if cfg!(miri) { 16 << 10 } else { 1 << 20 }).unwrap());
         let threads: Vec<_> = (0..4u8)
             .map(|t| {
@@ -321,7 +325,7 @@ fn stress_four_threads_until_full() {
 #[test]
 fn stampede_hands_out_each_byte_once() {
     const PER_THREAD: usize = if cfg!(miri) { 500 } else { 100_000 };
-    watchdog(30, || {
+    watchdog(WATCHDOG_SECS, || {
         let arena = Arc::new(BumpArena::new(4 * PER_THREAD * 8).unwrap());
         let start = Arc::new(std::sync::Barrier::new(4));
         let threads: Vec<_> = (0..4)
