@@ -111,10 +111,7 @@ mod tests {
             EngineError::Shutdown,
             EngineError::Cancelled,
             EngineError::Timeout,
-            EngineError::TaskFailed {
-                code: 3,
-                message: String::new(),
-            },
+            EngineError::TaskFailed { code: 3, message: String::new() },
             EngineError::Panic(String::new()),
             EngineError::Utf8 { valid_up_to: 0 },
             EngineError::QueueFull,

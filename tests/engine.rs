@@ -267,9 +267,16 @@ fn wait_timeout_from_inside_a_worker() {
 #[test]
 fn two_hundred_engines_with_work_in_flight_leave_no_threads() {
     watchdog(120, "engines_loop", || {
-        let before = thread_count();
+        // A unique prefix: other tests run engines in this process at the same time.
+        let prefix = "e200loop";
         for i in 0..200 {
-            let e = engine(1 + i % 3);
+            let e = Engine::new(engine_config! { workers: 1 + i % 3, thread_name_prefix: prefix }).unwrap();
+            // Threads name themselves once running: wait until all are visible.
+            let t0 = Instant::now();
+            while threads_named(prefix) != 1 + i % 3 {
+                assert!(t0.elapsed() < Duration::from_secs(5), "workers never showed up");
+                std::thread::yield_now();
+            }
             let g = TaskGroup::new(&e).unwrap();
             let done = Arc::new(AtomicUsize::new(0));
             for _ in 0..20 {
@@ -284,7 +291,7 @@ fn two_hundred_engines_with_work_in_flight_leave_no_threads() {
             assert_eq!(done.load(Ordering::Relaxed), 20);
             assert_eq!(g.wait(), Ok(()));
         }
-        assert_eq!(thread_count(), before, "threads left behind");
+        assert_eq!(threads_named(prefix), 0, "threads left behind");
     });
 }
 
@@ -662,7 +669,7 @@ fn thread_names_hooks_and_stack_size() {
         let st = Arc::clone(&stopped);
         cfg.on_thread_stop = Some(Arc::new(move |i| st.lock().unwrap().push(i)));
         let e = Engine::new(cfg).unwrap();
-        let deep = e.spawn(|| Engine::current_worker_index()).unwrap();
+        let deep = e.spawn(Engine::current_worker_index).unwrap();
         assert!(deep.wait().unwrap().is_some_and(|i| i < 3));
         drop(e);
         // Drop returned: every stop hook has run.
@@ -697,5 +704,78 @@ fn default_engine_is_shared() {
         let mine = engine(3);
         let h = mine.spawn(|| Engine::current().unwrap().workers()).unwrap();
         assert_eq!(h.wait().unwrap(), 3);
+    });
+}
+
+/// Counts drops, to prove every task's closure is dropped exactly once, run or not.
+struct DropCounter(Arc<AtomicUsize>);
+impl Drop for DropCounter {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn destructors_run_once_for_run_and_cancelled_tasks_small_and_large() {
+    watchdog(30, "destructors", || {
+        let e = engine(2);
+        let drops = Arc::new(AtomicUsize::new(0));
+        let g = TaskGroup::new(&e).unwrap();
+        let gate = Arc::new(Barrier::new(3));
+        let started = Arc::new(AtomicUsize::new(0));
+        for _ in 0..2 {
+            let (gate, started) = (Arc::clone(&gate), Arc::clone(&started));
+            g.spawn(move || {
+                started.fetch_add(1, Ordering::SeqCst);
+                gate.wait();
+            })
+            .unwrap();
+        }
+        // Both workers busy, so everything below stays queued until the cancel.
+        while started.load(Ordering::SeqCst) < 2 {
+            std::thread::yield_now();
+        }
+        let ran = Arc::new(AtomicUsize::new(0));
+        for i in 0..200 {
+            let d = DropCounter(Arc::clone(&drops));
+            let ran = Arc::clone(&ran);
+            if i % 2 == 0 {
+                // Small: stored inline in the task record.
+                g.spawn(move || {
+                    let _keep = &d;
+                    ran.fetch_add(1, Ordering::SeqCst);
+                })
+                .unwrap();
+            } else {
+                // Large: boxed.
+                let big = [7u64; 16];
+                g.spawn(move || {
+                    let _keep = (&d, big);
+                    ran.fetch_add(1, Ordering::SeqCst);
+                })
+                .unwrap();
+            }
+        }
+        g.cancel();
+        gate.wait();
+        let _ = g.wait();
+        assert_eq!(ran.load(Ordering::SeqCst), 0);
+        assert_eq!(drops.load(Ordering::SeqCst), 200, "each skipped closure dropped once");
+        // And for tasks that do run.
+        let g = TaskGroup::new(&e).unwrap();
+        for i in 0..200 {
+            let d = DropCounter(Arc::clone(&drops));
+            let big = [i as u64; 16];
+            if i % 2 == 0 {
+                g.spawn(move || drop(d)).unwrap();
+            } else {
+                g.spawn(move || {
+                    let _keep = (&d, big);
+                })
+                .unwrap();
+            }
+        }
+        g.wait().unwrap();
+        assert_eq!(drops.load(Ordering::SeqCst), 400);
     });
 }

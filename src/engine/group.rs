@@ -4,6 +4,8 @@
 //! is a *ticket*: a job that, when run, takes tasks from the group's queue until it
 //! is empty. At most one ticket per worker is outstanding, so spawning a million
 //! tasks from outside costs a million queue pushes but only a handful of wake-ups.
+//! Small closures are stored inline in the task record, so spawning one costs no
+//! allocation of its own.
 //! The queue also makes two things cheap that deques cannot do:
 //! * cancellation drains the queue, so pending tasks never run and are counted;
 //! * a waiting worker runs its own group's tasks first, and an *isolated* wait runs
@@ -12,12 +14,14 @@
 use std::any::Any;
 use std::cell::Cell;
 use std::ffi::c_void;
+use std::mem::{align_of, size_of, ManuallyDrop, MaybeUninit};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
 use std::sync::atomic::{fence, AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crossbeam_queue::SegQueue;
+use crossbeam_utils::CachePadded;
 
 use super::job::{Job, JobRef};
 use super::latch::Event;
@@ -38,22 +42,81 @@ pub(crate) enum Failure {
 }
 
 type BoxedTask = Box<dyn FnOnce() -> std::result::Result<(), Failure> + Send>;
+type TaskResult = std::result::Result<(), Failure>;
+
+/// Closures up to this many words are stored in the task record itself.
+const INLINE_WORDS: usize = 3;
+
+/// A small closure stored in place, with the two functions that know its type.
+struct InlineClosure {
+    storage: MaybeUninit<[usize; INLINE_WORDS]>,
+    call: unsafe fn(*mut u8) -> TaskResult,
+    drop_in_place: unsafe fn(*mut u8),
+}
+
+impl InlineClosure {
+    /// Stores `f` inline, or gives it back when it does not fit.
+    fn new<F: FnOnce() -> TaskResult + Send>(f: F) -> std::result::Result<Self, F> {
+        if size_of::<F>() > size_of::<[usize; INLINE_WORDS]>() || align_of::<F>() > align_of::<usize>() {
+            return Err(f);
+        }
+        unsafe fn call<F: FnOnce() -> TaskResult>(p: *mut u8) -> TaskResult {
+            // SAFETY: `p` holds a live F written by `new`; it is read out once
+            // (the record is ManuallyDrop'd by `run`).
+            unsafe { p.cast::<F>().read()() }
+        }
+        unsafe fn drop_in_place<F>(p: *mut u8) {
+            // SAFETY: `p` holds a live F that was never run.
+            unsafe { p.cast::<F>().drop_in_place() }
+        }
+        let mut storage = MaybeUninit::<[usize; INLINE_WORDS]>::uninit();
+        // SAFETY: checked above that F fits the storage in size and alignment.
+        unsafe { storage.as_mut_ptr().cast::<F>().write(f) };
+        Ok(InlineClosure { storage, call: call::<F>, drop_in_place: drop_in_place::<F> })
+    }
+
+    fn run(self) -> TaskResult {
+        let mut this = ManuallyDrop::new(self);
+        // SAFETY: the closure is live; ManuallyDrop stops Drop from dropping it again.
+        unsafe { (this.call)(this.storage.as_mut_ptr().cast()) }
+    }
+}
+
+impl Drop for InlineClosure {
+    fn drop(&mut self) {
+        // SAFETY: only reached for a closure that was never run (`run` forgets self).
+        unsafe { (self.drop_in_place)(self.storage.as_mut_ptr().cast()) }
+    }
+}
 
 enum TaskBody {
     Raw { func: RawTaskFn, arg: *mut c_void },
-    Closure(BoxedTask),
+    Inline(InlineClosure),
+    Boxed(BoxedTask),
+}
+
+impl TaskBody {
+    fn closure<F: FnOnce() -> TaskResult + Send + 'static>(f: F) -> TaskBody {
+        match InlineClosure::new(f) {
+            Ok(inline) => TaskBody::Inline(inline),
+            Err(f) => TaskBody::Boxed(Box::new(f)),
+        }
+    }
 }
 
 struct QueuedTask {
     body: TaskBody,
-    /// Submitted from outside the pool: counts against the queue capacity.
-    external: bool,
+    /// Submitted from outside the pool into a bounded engine: holds a queue slot.
+    holds_slot: bool,
 }
 
 // SAFETY: closures are `Send` by their bound. A raw task's `arg` is handed to us by
 // a C caller whose contract (documented on `te_group_spawn`) is that the task may
 // run on any thread.
 unsafe impl Send for QueuedTask {}
+
+/// Finished tasks a ticket counts before publishing them in one atomic add.
+const FINISH_BATCH: usize = 64;
 
 thread_local! {
     /// The group whose task this thread is running, for `current_task_cancelled`.
@@ -62,15 +125,20 @@ thread_local! {
 
 pub(crate) struct GroupInner {
     pub(crate) registry: Arc<Registry>,
+    /// Pending tasks: a lock-free queue, so the spawner (at its tail) and the
+    /// tickets (at its head) do not fight over one lock or one cache line.
     queue: SegQueue<QueuedTask>,
+    /// Tickets out (queued or running); at most `ticket_limit`.
     tickets: AtomicUsize,
     ticket_limit: usize,
-    /// Tasks spawned and not yet finished (queued or running).
-    unfinished: AtomicUsize,
+    /// Tasks ever spawned / finished; the group is idle when they are equal. Two
+    /// counters on their own lines, so spawners and finishers do not contend.
+    spawned: CachePadded<AtomicUsize>,
+    finished: CachePadded<AtomicUsize>,
     cancelled: AtomicBool,
     skipped: AtomicUsize,
     failed: AtomicBool,
-    failure: Mutex<Option<(EngineError, Option<Box<dyn Any + Send>>)>>,
+    failure: Mutex<Option<EngineError>>,
     event: Event,
 }
 
@@ -83,7 +151,8 @@ impl GroupInner {
             queue: SegQueue::new(),
             tickets: AtomicUsize::new(0),
             ticket_limit,
-            unfinished: AtomicUsize::new(0),
+            spawned: CachePadded::new(AtomicUsize::new(0)),
+            finished: CachePadded::new(AtomicUsize::new(0)),
             cancelled: AtomicBool::new(false),
             skipped: AtomicUsize::new(0),
             failed: AtomicBool::new(false),
@@ -98,17 +167,23 @@ impl GroupInner {
         }
         let registry = &*self.registry;
         let worker = WorkerThread::current_of(registry);
-        if worker.is_none() {
-            registry.check_alive()?;
-            registry.reserve_external(block)?;
-        } else if let Some(c) = worker.and_then(WorkerThread::counters) {
-            bump(&c.submitted);
-        }
-        // Counted before it is visible, so a waiter never sees zero early.
-        self.unfinished.fetch_add(1, AcqRel);
-        self.queue.push(QueuedTask { body, external: worker.is_none() });
-        // Pairs with the fence in `run_ticket`'s exit: either that ticket sees our
-        // task, or we see its ticket gone and issue a new one.
+        let holds_slot = match worker {
+            None => {
+                registry.check_alive()?;
+                registry.reserve_external(block)?
+            }
+            Some(w) => {
+                if let Some(c) = w.counters() {
+                    bump(&c.submitted);
+                }
+                false
+            }
+        };
+        // Counted before it is visible, so a waiter never sees the group idle early.
+        self.spawned.fetch_add(1, AcqRel);
+        self.queue.push(QueuedTask { body, holds_slot });
+        // Pairs with the fence in the ticket's retirement (`execute`): either that
+        // ticket sees our task, or we see it gone and issue a new one.
         fence(SeqCst);
         if self.tickets.load(SeqCst) < self.ticket_limit && self.acquire_ticket() {
             let job = self.ticket();
@@ -120,7 +195,7 @@ impl GroupInner {
                 None => registry.inject(job),
             };
             if let Err(err) = pushed {
-                // Shut down under our feet: reclaim the ticket and the task.
+                // Shut down under our feet: nothing will run the queue any more.
                 // SAFETY: the ticket was never queued, so the reference it took in
                 // `ticket()` is still ours to give back.
                 unsafe { Arc::decrement_strong_count(Arc::as_ptr(self)) };
@@ -129,7 +204,8 @@ impl GroupInner {
                 return Err(err);
             }
         }
-        // A worker asleep in `wait` on this group can run the task now.
+        // A waiter asleep on this group (an isolated one runs nothing else) can run
+        // the task now. Cheap when nobody waits: a fence and a load.
         self.event.notify(registry);
         Ok(())
     }
@@ -152,9 +228,10 @@ impl GroupInner {
         unsafe { JobRef::new(raw) }
     }
 
-    /// Runs (or, once cancelled, skips) one task, then accounts for it.
+    /// Runs (or, once cancelled, skips) one task. The caller accounts for it
+    /// with `finish`.
     fn run_task(&self, worker: &WorkerThread, task: QueuedTask) {
-        if task.external {
+        if task.holds_slot {
             self.registry.release_external();
         }
         if self.cancelled.load(Relaxed) {
@@ -172,10 +249,8 @@ impl GroupInner {
                     }
                     Err(payload) => Err(Failure::Panic(payload)),
                 },
-                TaskBody::Closure(f) => match unwind::halt_unwinding(f) {
-                    Ok(result) => result,
-                    Err(payload) => Err(Failure::Panic(payload)),
-                },
+                TaskBody::Inline(f) => unwind::halt_unwinding(|| f.run()).unwrap_or_else(|p| Err(Failure::Panic(p))),
+                TaskBody::Boxed(f) => unwind::halt_unwinding(f).unwrap_or_else(|p| Err(Failure::Panic(p))),
             };
             CURRENT_GROUP.with(|c| c.set(previous));
             if let Err(failure) = outcome {
@@ -188,22 +263,30 @@ impl GroupInner {
         if let Some(c) = worker.counters() {
             bump(&c.completed);
         }
-        self.finish_one();
     }
 
-    fn finish_one(&self) {
-        // AcqRel: the waiter that sees zero must see every task's effects.
-        if self.unfinished.fetch_sub(1, AcqRel) == 1 {
+    /// Publishes `count` finished tasks and wakes waiters if the group went idle.
+    fn finish(&self, count: usize) {
+        if count == 0 {
+            return;
+        }
+        // AcqRel: a waiter that sees the group idle must see every task's effects.
+        let finished = self.finished.fetch_add(count, AcqRel) + count;
+        if finished == self.spawned.load(Acquire) {
             self.event.notify(&self.registry);
         }
+    }
+
+    fn pop(&self) -> Option<QueuedTask> {
+        self.queue.pop()
     }
 
     fn record_failure(&self, failure: Failure) {
         let mut slot = lock(&self.failure);
         if slot.is_none() {
             *slot = Some(match failure {
-                Failure::Error(err) => (err, None),
-                Failure::Panic(payload) => (EngineError::Panic(panic_message(&*payload)), Some(payload)),
+                Failure::Error(err) => err,
+                Failure::Panic(payload) => EngineError::Panic(panic_message(&*payload)),
             });
             self.failed.store(true, Release);
         }
@@ -211,14 +294,16 @@ impl GroupInner {
 
     /// Drops every queued task unrun (cancellation or shutdown).
     fn drain_skipping(&self) {
+        let mut count = 0;
         while let Some(task) = self.queue.pop() {
-            if task.external {
+            if task.holds_slot {
                 self.registry.release_external();
             }
-            self.skipped.fetch_add(1, Relaxed);
             drop(task);
-            self.finish_one();
+            count += 1;
         }
+        self.skipped.fetch_add(count, Relaxed);
+        self.finish(count);
     }
 
     pub(crate) fn cancel(&self) {
@@ -227,7 +312,15 @@ impl GroupInner {
     }
 
     pub(crate) fn is_done(&self) -> bool {
-        self.unfinished.load(Acquire) == 0
+        // `finished` first: `spawned` only grows, so equality means nothing was
+        // outstanding when `finished` was read.
+        let finished = self.finished.load(Acquire);
+        finished == self.spawned.load(Acquire)
+    }
+
+    fn outstanding(&self) -> usize {
+        let finished = self.finished.load(Acquire);
+        self.spawned.load(Acquire).saturating_sub(finished)
     }
 
     /// Waits for every task; the result of the group.
@@ -250,7 +343,7 @@ impl GroupInner {
 
     pub(crate) fn result(&self) -> Result<()> {
         if self.failed.load(Acquire) {
-            if let Some((err, _)) = &*lock(&self.failure) {
+            if let Some(err) = &*lock(&self.failure) {
                 return Err(err.clone());
             }
         }
@@ -258,11 +351,6 @@ impl GroupInner {
             return Err(EngineError::Cancelled);
         }
         Ok(())
-    }
-
-    /// The first panic's payload, for `scope` to re-raise.
-    pub(crate) fn take_panic(&self) -> Option<Box<dyn Any + Send>> {
-        lock(&self.failure).as_mut().and_then(|(_, payload)| payload.take())
     }
 }
 
@@ -275,17 +363,24 @@ impl Job for GroupInner {
         // SAFETY: tickets are made by `ticket()` from Arc::into_raw; each runs once.
         let group = unsafe { Arc::from_raw(this.cast::<GroupInner>()) };
         let worker = WorkerThread::current().expect("tickets run on workers");
+        let mut unpublished = 0;
         loop {
             while let Some(task) = group.queue.pop() {
                 group.run_task(worker, task);
+                unpublished += 1;
+                if unpublished == FINISH_BATCH {
+                    group.finish(unpublished);
+                    unpublished = 0;
+                }
             }
             group.tickets.fetch_sub(1, SeqCst);
             // Pairs with the fence in `spawn_task`; see there.
             fence(SeqCst);
             if group.queue.is_empty() || !group.acquire_ticket() {
-                return;
+                break;
             }
         }
+        group.finish(unpublished);
     }
 }
 
@@ -298,9 +393,10 @@ impl Waitable for GroupWait<'_> {
         self.group.is_done()
     }
     fn run_own_work(&self, worker: &WorkerThread) -> bool {
-        match self.group.queue.pop() {
+        match self.group.pop() {
             Some(task) => {
                 self.group.run_task(worker, task);
+                self.group.finish(1);
                 true
             }
             None => false,
@@ -353,16 +449,16 @@ impl TaskGroup {
 
     /// Like [`TaskGroup::spawn`], but fails with `QueueFull` instead of waiting.
     pub fn try_spawn<F: FnOnce() + Send + 'static>(&self, f: F) -> Result<()> {
-        let body = TaskBody::Closure(Box::new(move || {
+        let body = TaskBody::closure(move || {
             f();
             Ok(())
-        }));
+        });
         self.inner.spawn_task(body, false)
     }
 
     /// Spawns a task that can fail; its first error becomes the group's result.
     pub fn spawn_fallible<F: FnOnce() -> Result<()> + Send + 'static>(&self, f: F) -> Result<()> {
-        let body = TaskBody::Closure(Box::new(move || f().map_err(Failure::Error)));
+        let body = TaskBody::closure(move || f().map_err(Failure::Error));
         self.inner.spawn_task(body, true)
     }
 
@@ -417,12 +513,12 @@ impl TaskGroup {
 
     /// Tasks spawned and not yet finished.
     pub fn pending(&self) -> usize {
-        self.inner.unfinished.load(Acquire)
+        self.inner.outstanding()
     }
 
     /// The first failure, if any task has failed so far.
     pub fn failure(&self) -> Option<EngineError> {
-        lock(&self.inner.failure).as_ref().map(|(e, _)| e.clone())
+        lock(&self.inner.failure).clone()
     }
 
     #[allow(dead_code)]
@@ -448,22 +544,4 @@ pub fn current_task_cancelled() -> bool {
     // SAFETY: set by `run_task` to a group kept alive by the running ticket or
     // waiter for the whole task, and restored before that ends.
     unsafe { ptr.as_ref() }.is_some_and(|g| g.cancelled.load(Relaxed))
-}
-
-/// Spawns a closure that may borrow `'scope` data into a group (for `Scope`).
-///
-/// # Safety
-/// The caller must wait for the group before `'scope` ends.
-pub(crate) unsafe fn spawn_scoped<'scope, F>(group: &Arc<GroupInner>, f: F) -> Result<()>
-where
-    F: FnOnce() + Send + 'scope,
-{
-    let boxed: Box<dyn FnOnce() -> std::result::Result<(), Failure> + Send + 'scope> = Box::new(move || {
-        f();
-        Ok(())
-    });
-    // SAFETY: only the lifetime is changed; the caller waits for the group before
-    // 'scope ends, so the closure never outlives what it borrows.
-    let boxed: BoxedTask = unsafe { std::mem::transmute(boxed) };
-    group.spawn_task(TaskBody::Closure(boxed), true)
 }

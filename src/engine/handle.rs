@@ -67,7 +67,8 @@ trait HandleCore<T>: Send + Sync {
 struct SpawnTask<F, T> {
     shared: Shared<T>,
     func: UnsafeCell<Option<F>>,
-    external: bool,
+    /// Holds a slot of a bounded engine's queue until it starts.
+    holds_slot: bool,
 }
 
 // SAFETY: `func` is only touched by the one thread that wins the PENDING -> RUNNING
@@ -79,7 +80,7 @@ impl<F: FnOnce() -> T + Send, T: Send> SpawnTask<F, T> {
         if self.shared.state.compare_exchange(PENDING, RUNNING, AcqRel, Acquire).is_err() {
             return false;
         }
-        if self.external {
+        if self.holds_slot {
             self.shared.registry.release_external();
         }
         // SAFETY: we won the transition above, so we are the only accessor.
@@ -211,29 +212,29 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let worker = WorkerThread::current_of(registry);
-    match worker {
+    let holds_slot = match WorkerThread::current_of(registry) {
         None => {
             registry.check_alive()?;
-            registry.reserve_external(block)?;
+            registry.reserve_external(block)?
         }
         Some(w) => {
             if let Some(c) = w.counters() {
                 bump(&c.submitted);
             }
+            false
         }
-    }
+    };
     let task = Arc::new(SpawnTask {
         shared: Shared::new(Arc::clone(registry)),
         func: UnsafeCell::new(Some(func)),
-        external: worker.is_none(),
+        holds_slot,
     });
     // SAFETY: the job owns one reference, taken back in `execute`.
     let job = unsafe { JobRef::new(Arc::into_raw(Arc::clone(&task))) };
     if let Err(err) = registry.push(job) {
         // SAFETY: the job was not queued, so its reference is still ours.
         unsafe { drop(Arc::from_raw(Arc::as_ptr(&task))) };
-        if worker.is_none() {
+        if holds_slot {
             registry.release_external();
         }
         return Err(err);

@@ -145,14 +145,29 @@ impl Event {
         if self.sleepers.load(SeqCst) == 0 {
             return;
         }
-        let to_wake = {
-            let mut workers = lock(&self.workers);
-            self.condvar.notify_all();
-            std::mem::take(&mut *workers)
-        };
-        // Woken outside our lock: the sleeper takes its slot lock then ours.
-        for worker in to_wake {
-            registry.sleep.wake_specific(worker);
+        // Woken outside our lock (the sleeper takes its slot lock, then ours), in
+        // batches through a stack buffer so that notifying never allocates.
+        let mut first = true;
+        loop {
+            let mut batch = [0usize; 16];
+            let n = {
+                let mut workers = lock(&self.workers);
+                if first {
+                    self.condvar.notify_all();
+                    first = false;
+                }
+                let n = workers.len().min(batch.len());
+                let from = workers.len() - n;
+                batch[..n].copy_from_slice(&workers[from..]);
+                workers.truncate(from);
+                n
+            };
+            for &worker in &batch[..n] {
+                registry.sleep.wake_specific(worker);
+            }
+            if n < batch.len() {
+                return;
+            }
         }
     }
 

@@ -111,6 +111,7 @@ impl Engine {
     ///
     /// # Panics
     /// If the engine has been shut down; see [`Engine::try_join`].
+    #[inline]
     pub fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
     where
         A: FnOnce() -> RA + Send,
@@ -125,6 +126,7 @@ impl Engine {
     }
 
     /// [`Engine::join`] that reports a shut-down engine as `Err(Shutdown)`.
+    #[inline]
     pub fn try_join<A, B, RA, RB>(&self, a: A, b: B) -> Result<(RA, RB)>
     where
         A: FnOnce() -> RA + Send,
@@ -152,13 +154,16 @@ impl Engine {
     }
 
     /// [`Engine::scope`] that reports a shut-down engine as `Err(Shutdown)`.
+    #[inline]
     pub fn try_scope<'scope, OP, R>(&self, op: OP) -> Result<R>
     where
         OP: FnOnce(&Scope<'scope>) -> R + Send,
         R: Send,
     {
-        let group = group::GroupInner::new(Arc::clone(&self.registry))?;
-        self.registry.in_worker(move |_, _| scope::run_scope(group, op))
+        if let Some(worker) = WorkerThread::current_of(&self.registry) {
+            return Ok(scope::run_scope(worker, op));
+        }
+        self.registry.in_worker(move |worker, _| scope::run_scope(worker, op))
     }
 
     /// Runs `f` on the pool and returns a handle to its result. From outside the

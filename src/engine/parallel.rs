@@ -142,7 +142,7 @@ pub(crate) fn parallel_for<F>(registry: &Registry, range: Range<usize>, grain: u
 where
     F: Fn(Range<usize>) + Sync + Send,
 {
-    parallel_reduce(registry, range, grain, || (), |r| body(r), |(), ()| ())
+    parallel_reduce(registry, range, grain, || (), body, |(), ()| ())
 }
 
 /// `parallel_for` whose body can fail: the first error is returned and pieces not

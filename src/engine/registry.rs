@@ -189,21 +189,22 @@ impl Registry {
         }
     }
 
-    /// Counts a task submitted from outside against the queue capacity. With
-    /// `block`, waits for room; otherwise fails with `QueueFull`.
-    pub(crate) fn reserve_external(&self, block: bool) -> Result<()> {
+    /// Accounts for a task submitted from outside the pool. With a bounded queue
+    /// it takes a slot (waiting for one if `block`, else failing with `QueueFull`)
+    /// and returns true: the task must give the slot back with `release_external`
+    /// when it starts. Unbounded engines keep no count (no shared counter to bounce).
+    pub(crate) fn reserve_external(&self, block: bool) -> Result<bool> {
         if self.metrics.enabled {
             self.metrics.external_submitted.fetch_add(1, Relaxed);
         }
         if self.queue_capacity == 0 {
-            self.external_pending.fetch_add(1, Relaxed);
-            return Ok(());
+            return Ok(false);
         }
         loop {
             let pending = self.external_pending.load(Relaxed);
             if pending < self.queue_capacity {
                 if self.external_pending.compare_exchange_weak(pending, pending + 1, AcqRel, Relaxed).is_ok() {
-                    return Ok(());
+                    return Ok(true);
                 }
                 continue;
             }
@@ -213,6 +214,7 @@ impl Registry {
             self.check_alive()?;
             let guard = super::sync::std_lock(&self.room.0);
             self.room_waiters.fetch_add(1, SeqCst);
+            std::sync::atomic::fence(SeqCst);
             // Re-check after announcing ourselves (pairs with `release_external`).
             if self.external_pending.load(SeqCst) >= self.queue_capacity && self.is_alive() {
                 let _ = self.room.1.wait_timeout(guard, Duration::from_millis(100));
@@ -224,7 +226,8 @@ impl Registry {
     /// An outside task started (or was dropped): make room for the next one.
     pub(crate) fn release_external(&self) {
         self.external_pending.fetch_sub(1, SeqCst);
-        if self.queue_capacity != 0 && self.room_waiters.load(SeqCst) > 0 {
+        std::sync::atomic::fence(SeqCst);
+        if self.room_waiters.load(SeqCst) > 0 {
             let _guard = super::sync::std_lock(&self.room.0);
             self.room.1.notify_all();
         }
@@ -573,6 +576,15 @@ impl WorkerThread {
             let helping = !timed && !isolated && self.can_take_unrelated_work();
             if helping {
                 if let Some(job) = self.find_work() {
+                    idle = IdleState::new();
+                    self.execute(job);
+                    continue;
+                }
+            } else if !timed && !isolated {
+                // Deep stack: our own deque only. Those jobs were pushed by frames
+                // on this stack, so running them nests no deeper than the program's
+                // own recursion; stealing would nest without bound.
+                if let Some(job) = self.take_local() {
                     idle = IdleState::new();
                     self.execute(job);
                     continue;
