@@ -31,5 +31,9 @@ fn main() {
         .flag_if_supported("-fno-math-errno")
         .compile("te_kernels");
 
-    // Linker settings of the shared library (its SONAME) follow here.
+    // The C ABI's major version: programs linked against libtaskengine.so record
+    // this name and keep working across compatible (same .so.0) releases.
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libtaskengine.so.0");
+    }
 }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use taskengine::{Config, Engine, EngineStats, TaskGroup};
+use taskengine::{kernels, Config, Engine, EngineStats, TaskGroup};
 
 fn fib_serial(n: u64) -> u64 {
     if n < 2 {
@@ -16,12 +16,26 @@ fn fib_serial(n: u64) -> u64 {
     }
 }
 
+/// Below this, forking costs more than it gains: compute serially.
+const FIB_CUTOFF: u64 = 20;
+
 fn fib(e: &Engine, n: u64) -> u64 {
-    if n < 2 {
-        return n;
+    if n <= FIB_CUTOFF {
+        return fib_serial(n);
     }
     let (a, b) = e.join(|| fib(e, n - 1), || fib(e, n - 2));
     a + b
+}
+
+/// A small, real unit of work: a few rounds of a 64-bit mix.
+#[inline(never)]
+fn work(i: u64) -> u64 {
+    let mut x = i ^ 0x9E37_79B9_7F4A_7C15;
+    for _ in 0..200 {
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+    }
+    x >> 40
 }
 
 /// Best of three, so a stray hiccup of the machine does not decide the row.
@@ -66,7 +80,7 @@ fn step<R: PartialEq + std::fmt::Debug>(
     let (engine_t, got) = time(parallel);
     assert_eq!(got, want, "{name}: engine and serial disagree");
     let delta = delta(&e.stats(), &before);
-    print!("{:<60}\r", "");
+    print!("{:<100}\r", "");
     Row { name: name.to_string(), serial: serial_t, engine: engine_t, delta }
 }
 
@@ -81,17 +95,16 @@ fn main() {
 
     rows.push(step(
         &engine,
-        "fork-join fib(32), one task per call",
-        || fib_serial(black_box(32)),
-        || engine.scope(|_| fib(&engine, black_box(32))),
+        "fork-join fib(38), a join per call above n = 20",
+        || fib_serial(black_box(38)),
+        || engine.scope(|_| fib(&engine, black_box(38))),
     ));
 
     const TASKS: u64 = 1_000_000;
-    let work = |i: u64| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 60;
     rows.push(step(
         &engine,
-        "1,000,000 tasks submitted from outside",
-        || (0..TASKS).map(|i| black_box(work(i))).sum::<u64>(),
+        "1,000,000 tasks (~1 us each) submitted from outside",
+        || (0..TASKS).map(|i| black_box(work(black_box(i)))).fold(0u64, u64::wrapping_add),
         || {
             let total = Arc::new(AtomicU64::new(0));
             let group = TaskGroup::new(&engine).unwrap();
@@ -137,6 +150,32 @@ fn main() {
                 )
                 .unwrap()
                 .to_bits()
+        },
+    ));
+
+    let ints: Vec<i64> = (0..100_000_000i64).map(|i| (i.wrapping_mul(0x9E37_79B9) % 1_000_003) - 500_000).collect();
+    rows.push(step(
+        &engine,
+        "sum of 1e8 int64 (C kernel; the engine splits, C sums)",
+        || kernels::sum_i64(&ints).unwrap(),
+        || kernels::par_sum_i64(&engine, &ints).unwrap(),
+    ));
+    drop(ints);
+
+    let unsorted: Vec<i64> =
+        (0..10_000_000u64).map(|i| (i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (i >> 7)) as i64).collect();
+    rows.push(step(
+        &engine,
+        "sort of 1e7 random int64 (parallel radix sort)",
+        || {
+            let mut v = unsorted.clone();
+            kernels::sort_i64(&mut v).unwrap();
+            v
+        },
+        || {
+            let mut v = unsorted.clone();
+            kernels::par_sort_i64(&engine, &mut v).unwrap();
+            v
         },
     ));
 

@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use taskengine::{Config, Engine, TaskGroup};
+use taskengine::{kernels, Config, Engine, TaskGroup};
 
 fn main() -> Result<(), taskengine::EngineError> {
     let engine = Engine::new(Config::with_workers(4))?;
@@ -20,7 +20,13 @@ fn main() -> Result<(), taskengine::EngineError> {
     group.wait()?;
     println!("100 tasks in a group: {} ran", ran.load(Ordering::Relaxed));
 
-    let sum = engine.parallel_reduce(1..1_000_001, 0, || 0u64, |r| r.map(|i| i as u64).sum(), |a, b| a + b)?;
-    println!("sum of 1..=1000000 = {sum}");
+    let numbers: Vec<i64> = (1..=1_000_000).collect();
+    println!("sum of 1..=1000000 = {}", kernels::par_sum_i64(&engine, &numbers)?);
+
+    let mut values = vec![5i64, -3, 9, 0, 2];
+    kernels::par_sort_i64(&engine, &mut values)?;
+    println!("sorted: {values:?}");
+
+    println!("fnv1a64(\"hello\") = {:#018x}", kernels::fnv1a64(b"hello")?);
     Ok(())
 }

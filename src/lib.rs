@@ -17,6 +17,7 @@
 pub mod alloc;
 pub mod engine;
 pub mod error;
+pub mod ffi;
 pub mod kernels;
 
 pub use engine::{

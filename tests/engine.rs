@@ -779,3 +779,19 @@ fn destructors_run_once_for_run_and_cancelled_tasks_small_and_large() {
         assert_eq!(drops.load(Ordering::SeqCst), 400);
     });
 }
+
+#[test]
+fn sleeping_workers_rejoin_fork_join_work_after_an_idle_period() {
+    // After every worker has gone to sleep, one outside submission wakes one worker;
+    // the forks it then pushes must wake the others, or later runs stay serial.
+    watchdog(60, "rejoin", || {
+        let e = engine(2);
+        for round in 0..5 {
+            std::thread::sleep(Duration::from_millis(50));
+            let before = e.stats().stolen;
+            e.scope(|_| fib(&e, 24));
+            let stolen = e.stats().stolen - before;
+            assert!(stolen > 0, "round {round}: no work was stolen, the other worker never woke");
+        }
+    });
+}

@@ -32,8 +32,9 @@ use super::unwind;
 use super::Engine;
 use crate::error::{panic_message, EngineError, Result};
 
-/// A C task: `func(arg)`, 0 = success.
-pub(crate) type RawTaskFn = unsafe extern "C" fn(*mut c_void) -> i32;
+/// A C task: `func(arg)`, 0 = success. "C-unwind" so that a Rust callback that
+/// panics unwinds into `run_task`'s catch (a failed task) instead of aborting.
+pub(crate) type RawTaskFn = unsafe extern "C-unwind" fn(*mut c_void) -> i32;
 
 /// Why a task failed.
 pub(crate) enum Failure {
@@ -460,6 +461,13 @@ impl TaskGroup {
     pub fn spawn_fallible<F: FnOnce() -> Result<()> + Send + 'static>(&self, f: F) -> Result<()> {
         let body = TaskBody::closure(move || f().map_err(Failure::Error));
         self.inner.spawn_task(body, true)
+    }
+
+    /// Like [`TaskGroup::spawn_fallible`], but fails with `QueueFull` instead of
+    /// waiting for room (`f` is dropped unrun then).
+    pub fn try_spawn_fallible<F: FnOnce() -> Result<()> + Send + 'static>(&self, f: F) -> Result<()> {
+        let body = TaskBody::closure(move || f().map_err(Failure::Error));
+        self.inner.spawn_task(body, false)
     }
 
     /// Spawns a C task. `block` = wait for room in a bounded queue.

@@ -77,7 +77,9 @@ impl Metrics {
 /// One worker's counters at the time of [`crate::Engine::stats`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WorkerStats {
-    /// Tasks and jobs this worker ran (join halves it ran inline are not counted).
+    /// Units of work this worker ran: group and spawned tasks, scope spawns, async
+    /// polls, and `join` halves it stole (halves run inline by the forking worker
+    /// are not counted).
     pub executed: u64,
     /// Jobs it took from another worker's deque.
     pub stolen: u64,

@@ -270,6 +270,11 @@ impl Registry {
     /// Stops accepting outside work and wakes every worker so it drains and exits.
     pub(crate) fn terminate(&self) {
         self.terminating.store(true, SeqCst);
+        if self.is_forked_away() {
+            // A forked child: the parent's threads are not here to wake, and a lock
+            // one of them held at fork time would never be released. Touch none.
+            return;
+        }
         self.sleep.wake_all();
         let _guard = super::sync::std_lock(&self.room.0);
         self.room.1.notify_all();
@@ -462,6 +467,13 @@ impl WorkerThread {
             if !retry {
                 return None;
             }
+        }
+    }
+
+    /// Counts one unit of user work run on this thread, if it is a worker.
+    pub(crate) fn count_executed() {
+        if let Some(c) = WorkerThread::current().and_then(WorkerThread::counters) {
+            bump(&c.executed);
         }
     }
 

@@ -53,6 +53,7 @@ where
         // SAFETY: the scope outlives every job it spawned: run_scope does not return
         // before `pending` reaches zero, which needs this job's decrement below.
         let scope = unsafe { &*scope };
+        WorkerThread::count_executed();
         if let Err(payload) = unwind::halt_unwinding(|| func(scope)) {
             scope.record_panic(payload);
         }

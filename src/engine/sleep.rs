@@ -204,12 +204,16 @@ impl Sleep {
 
     /// A job was pushed onto a worker's own deque. That worker is awake and will run
     /// it eventually, so a missed wake-up costs parallelism, never progress: skip the
-    /// fence and only wake someone when workers are visibly sleepy.
+    /// fence, and wake someone only when workers are visibly sleepy or asleep.
     #[inline]
     pub(crate) fn new_internal_jobs(&self) {
         let jec = self.jec.load(Relaxed);
         if jec & 1 == 1 {
             self.bump_and_wake(jec);
+        } else if self.sleeping.load(Relaxed) > 0 {
+            // Workers asleep from an earlier idle period (the counter went even
+            // when the first of them was woken): share the new work with one.
+            self.wake_any();
         }
     }
 

@@ -1,0 +1,670 @@
+// taskengine.hpp: a header-only C++17 wrapper over taskengine.h.
+//
+//   taskengine::Engine engine(4);                     // RAII: freed on scope exit
+//   engine.join([&] { left(); }, [&] { right(); });   // any callables
+//   taskengine::TaskGroup group(engine);
+//   group.spawn([i, &out] { out[i] = work(i); });     // captures welcome
+//   group.wait();                                     // rethrows a task's exception
+//   engine.parallel_for(0, n, [&](std::size_t i) { v[i] *= 2; });
+//   engine.sort(v.data(), v.size());                  // kernels over pointer + size
+//
+// Failures are thrown as taskengine::Error (a std::runtime_error) carrying the
+// te_status. An exception thrown by your callable is caught before it can reach
+// the library and rethrown, as it was, from join(), parallel_for(), wait().
+// Handles are move-only; raw() gives the C handle for calls this wrapper lacks.
+// Functions without an Engine use the default engine (the current worker's engine
+// inside a task).
+#ifndef TASKENGINE_HPP
+#define TASKENGINE_HPP
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#if __cplusplus >= 202002L && defined(__has_include)
+#if __has_include(<span>)
+#include <span>
+#define TASKENGINE_HAS_SPAN 1
+#endif
+#endif
+
+#include "taskengine.h"
+
+namespace taskengine {
+
+// A failed call: what() reads "TE_ERR_...: details"; status() is the te_status.
+class Error : public std::runtime_error {
+ public:
+  Error(te_status status, const std::string &what) : std::runtime_error(what), status_(status) {}
+  te_status status() const noexcept { return status_; }
+
+ private:
+  te_status status_;
+};
+
+namespace detail {
+
+// The code a trampoline returns when the callable threw; the exception itself is
+// kept on the C++ side and rethrown by whoever waits.
+constexpr std::int32_t kThrew = -0x7e000001;
+
+[[noreturn]] inline void throw_status(te_status status) {
+  throw Error(status, std::string(te_status_str(status)) + ": " + te_last_error_message());
+}
+
+inline void check(te_status status) {
+  if (status != TE_OK) throw_status(status);
+}
+
+// The first exception thrown among tasks that may run concurrently.
+class FirstException {
+ public:
+  void capture() noexcept {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!error_) error_ = std::current_exception();
+  }
+  void rethrow_if_any() {
+    std::exception_ptr error;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      error = error_;
+    }
+    if (error) std::rethrow_exception(error);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::exception_ptr error_;
+};
+
+struct EngineDeleter {
+  void operator()(te_engine *engine) const noexcept { te_engine_free(engine); }
+};
+
+struct GroupDeleter {
+  void operator()(te_group *group) const noexcept { te_group_free(group); }
+};
+
+struct ArenaDeleter {
+  void operator()(te_arena *arena) const noexcept { te_arena_destroy(arena); }
+};
+
+// Thread hooks kept alive as long as the engine that calls them.
+struct Hooks {
+  std::function<void(std::uint32_t)> on_start;
+  std::function<void(std::uint32_t)> on_stop;
+
+  // A hook has nobody to report to: its exceptions are swallowed.
+  static void start(void *self, std::uint32_t index) noexcept {
+    try {
+      static_cast<Hooks *>(self)->on_start(index);
+    } catch (...) {
+    }
+  }
+  static void stop(void *self, std::uint32_t index) noexcept {
+    try {
+      static_cast<Hooks *>(self)->on_stop(index);
+    } catch (...) {
+    }
+  }
+};
+
+template <class F>
+struct JoinHalf {
+  F *f;
+  std::exception_ptr error;
+
+  static std::int32_t run(void *self) noexcept {
+    auto *half = static_cast<JoinHalf *>(self);
+    try {
+      (*half->f)();
+      return 0;
+    } catch (...) {
+      half->error = std::current_exception();
+      return kThrew;
+    }
+  }
+};
+
+template <class A, class B>
+void join(te_engine *engine, A &&a, B &&b) {
+  using HalfA = JoinHalf<std::remove_reference_t<A>>;
+  using HalfB = JoinHalf<std::remove_reference_t<B>>;
+  HalfA ha{&a, nullptr};
+  HalfB hb{&b, nullptr};
+  te_status status = te_join(engine, &HalfA::run, &ha, &HalfB::run, &hb);
+  if (ha.error) std::rethrow_exception(ha.error);
+  if (hb.error) std::rethrow_exception(hb.error);
+  check(status);
+}
+
+template <class F>
+struct LoopBody {
+  F *f;
+  FirstException errors;
+
+  static std::int32_t run(void *self, std::size_t begin, std::size_t end) noexcept {
+    auto *body = static_cast<LoopBody *>(self);
+    try {
+      if constexpr (std::is_invocable_v<F &, std::size_t, std::size_t>) {
+        (*body->f)(begin, end);
+      } else {
+        for (std::size_t i = begin; i < end; ++i) (*body->f)(i);
+      }
+      return 0;
+    } catch (...) {
+      body->errors.capture();
+      return kThrew;
+    }
+  }
+};
+
+template <class F>
+void parallel_for(te_engine *engine, std::size_t begin, std::size_t end, F &&body, std::size_t grain) {
+  using Fn = std::remove_reference_t<F>;
+  static_assert(std::is_invocable_v<Fn &, std::size_t> || std::is_invocable_v<Fn &, std::size_t, std::size_t>,
+                "parallel_for body takes (std::size_t index) or (std::size_t begin, std::size_t end)");
+  LoopBody<Fn> loop{&body, {}};
+  te_status status = te_parallel_for(engine, begin, end, grain, &LoopBody<Fn>::run, &loop);
+  loop.errors.rethrow_if_any();
+  check(status);
+}
+
+template <class T, class Map, class Combine>
+struct Reduction {
+  Map *map;
+  Combine *combine;
+  FirstException errors;
+
+  static std::int32_t run_map(void *self, std::size_t begin, std::size_t end, void *acc) noexcept {
+    auto *r = static_cast<Reduction *>(self);
+    try {
+      (*r->map)(*static_cast<T *>(acc), begin, end);
+      return 0;
+    } catch (...) {
+      r->errors.capture();
+      return kThrew;
+    }
+  }
+  static std::int32_t run_combine(void *self, void *acc, const void *other) noexcept {
+    auto *r = static_cast<Reduction *>(self);
+    try {
+      T *a = static_cast<T *>(acc);
+      *a = (*r->combine)(static_cast<const T &>(*a), *static_cast<const T *>(other));
+      return 0;
+    } catch (...) {
+      r->errors.capture();
+      return kThrew;
+    }
+  }
+};
+
+template <class T, class Map, class Combine>
+T parallel_reduce(te_engine *engine, bool deterministic, std::size_t begin, std::size_t end, const T &identity,
+                  Map &&map, Combine &&combine, std::size_t grain) {
+  // The library copies values as bytes, in storage aligned to 16.
+  static_assert(std::is_trivially_copyable_v<T>, "parallel_reduce values must be trivially copyable");
+  static_assert(alignof(T) <= 16, "parallel_reduce values must not need more than 16-byte alignment");
+  using M = std::remove_reference_t<Map>;
+  using C = std::remove_reference_t<Combine>;
+  Reduction<T, M, C> r{&map, &combine, {}};
+  T out = identity;
+  auto reduce = deterministic ? te_parallel_reduce_deterministic : te_parallel_reduce;
+  te_status status = reduce(engine, begin, end, grain, &identity, sizeof(T), &Reduction<T, M, C>::run_map,
+                            &Reduction<T, M, C>::run_combine, &r, &out);
+  r.errors.rethrow_if_any();
+  check(status);
+  return out;
+}
+
+// The kernels' C entry points, picked by element type.
+inline te_status k_sum(te_engine *e, const std::int64_t *d, std::size_t n, std::int64_t *o) { return te_sum_i64(e, d, n, o); }
+inline te_status k_sum(te_engine *e, const double *d, std::size_t n, double *o) { return te_sum_f64(e, d, n, o); }
+inline te_status k_max(te_engine *e, const std::int64_t *d, std::size_t n, std::int64_t *o) { return te_max_i64(e, d, n, o); }
+inline te_status k_max(te_engine *e, const double *d, std::size_t n, double *o) { return te_max_f64(e, d, n, o); }
+inline te_status k_min(te_engine *e, const std::int64_t *d, std::size_t n, std::int64_t *o) { return te_min_i64(e, d, n, o); }
+inline te_status k_min(te_engine *e, const double *d, std::size_t n, double *o) { return te_min_f64(e, d, n, o); }
+inline te_status k_sort(te_engine *e, std::int64_t *d, std::size_t n) { return te_sort_i64(e, d, n); }
+inline te_status k_sort(te_engine *e, std::uint64_t *d, std::size_t n) { return te_sort_u64(e, d, n); }
+inline te_status k_sort(te_engine *e, double *d, std::size_t n) { return te_sort_f64(e, d, n); }
+
+template <class T>
+T sum(te_engine *engine, const T *data, std::size_t len) {
+  T out{};
+  check(k_sum(engine, data, len, &out));
+  return out;
+}
+
+template <class T>
+T max(te_engine *engine, const T *data, std::size_t len) {
+  T out{};
+  check(k_max(engine, data, len, &out));
+  return out;
+}
+
+template <class T>
+T min(te_engine *engine, const T *data, std::size_t len) {
+  T out{};
+  check(k_min(engine, data, len, &out));
+  return out;
+}
+
+template <class T>
+void sort(te_engine *engine, T *data, std::size_t len) {
+  check(k_sort(engine, data, len));
+}
+
+inline int mem_compare(te_engine *engine, const void *a, const void *b, std::size_t len) {
+  std::int32_t out = 0;
+  check(te_mem_compare(engine, a, b, len, &out));
+  return out;
+}
+
+// A text kernel into a std::string: asks for the size first, then fills it.
+using TextKernel = te_status (*)(const char *, std::size_t, char *, std::size_t, std::size_t *);
+
+inline std::string text(TextKernel kernel, std::string_view in) {
+  std::size_t needed = 0;
+  te_status status = kernel(in.data(), in.size(), nullptr, 0, &needed);
+  if (status == TE_OK) return std::string();
+  if (status != TE_ERR_BUFFER_TOO_SMALL) throw_status(status);
+  std::string out(needed, '\0');
+  std::size_t len = 0;
+  check(kernel(in.data(), in.size(), &out[0], out.size(), &len));
+  out.resize(len);
+  return out;
+}
+
+}  // namespace detail
+
+// How an Engine is built; starts from te_config_init's defaults.
+class Config {
+ public:
+  Config() noexcept { te_config_init(&cfg_); }
+
+  Config &workers(std::uint32_t n) noexcept { return cfg_.workers = n, *this; }
+  Config &queue_capacity(std::size_t n) noexcept { return cfg_.queue_capacity = n, *this; }
+  Config &work_stealing(bool on) noexcept { return cfg_.work_stealing = on, *this; }
+  Config &metrics(bool on) noexcept { return cfg_.metrics = on, *this; }
+  Config &stack_size(std::size_t bytes) noexcept { return cfg_.stack_size = bytes, *this; }
+  Config &spin_budget(std::uint32_t rounds) noexcept { return cfg_.spin_budget = rounds, *this; }
+  Config &thread_name_prefix(std::string prefix) { return prefix_ = std::move(prefix), has_prefix_ = true, *this; }
+  // Run on each worker thread as it starts / before it exits; called concurrently.
+  Config &on_thread_start(std::function<void(std::uint32_t)> hook) { return on_start_ = std::move(hook), *this; }
+  Config &on_thread_stop(std::function<void(std::uint32_t)> hook) { return on_stop_ = std::move(hook), *this; }
+
+  const te_config &raw() const noexcept { return cfg_; }
+
+ private:
+  friend class Engine;
+  te_config cfg_;
+  std::string prefix_;
+  bool has_prefix_ = false;
+  std::function<void(std::uint32_t)> on_start_;
+  std::function<void(std::uint32_t)> on_stop_;
+};
+
+// An engine that owns its worker threads: the destructor lets queued work finish
+// and joins every worker.
+class Engine {
+ public:
+  // One worker per CPU.
+  Engine() : Engine(Config()) {}
+  explicit Engine(std::uint32_t workers) : Engine(Config().workers(workers)) {}
+  explicit Engine(const Config &config) {
+    te_config cfg = config.cfg_;
+    if (config.has_prefix_) cfg.thread_name_prefix = config.prefix_.c_str();
+    if (config.on_start_ || config.on_stop_) {
+      hooks_.reset(new detail::Hooks{config.on_start_, config.on_stop_});
+      cfg.hook_arg = hooks_.get();
+      if (hooks_->on_start) cfg.on_thread_start = &detail::Hooks::start;
+      if (hooks_->on_stop) cfg.on_thread_stop = &detail::Hooks::stop;
+    }
+    te_engine *engine = nullptr;
+    detail::check(te_engine_new(&cfg, &engine));
+    engine_.reset(engine);
+  }
+
+  Engine(Engine &&) noexcept = default;
+  Engine &operator=(Engine &&other) noexcept {
+    if (this != &other) {
+      engine_.reset();  // joins our workers while their stop hooks still exist
+      hooks_ = std::move(other.hooks_);
+      engine_ = std::move(other.engine_);
+    }
+    return *this;
+  }
+  Engine(const Engine &) = delete;
+  Engine &operator=(const Engine &) = delete;
+
+  // The C handle, still owned by this object.
+  te_engine *raw() const noexcept { return engine_.get(); }
+
+  std::uint32_t workers() const noexcept { return te_engine_workers(engine_.get()); }
+
+  te_stats stats() const {
+    te_stats s;
+    detail::check(te_engine_stats(engine_.get(), &s));
+    return s;
+  }
+
+  // Runs a() and b(), potentially in parallel; returns when both are done.
+  template <class A, class B>
+  void join(A &&a, B &&b) {
+    detail::join(raw(), std::forward<A>(a), std::forward<B>(b));
+  }
+
+  // body(i) for each i in [begin, end), or body(b, e) on sub-ranges; in parallel.
+  template <class F>
+  void parallel_for(std::size_t begin, std::size_t end, F &&body, std::size_t grain = 0) {
+    detail::parallel_for(raw(), begin, end, std::forward<F>(body), grain);
+  }
+
+  // Folds [begin, end): each piece starts from `identity`, map(acc, b, e) folds
+  // its indexes into acc, combine(left, right) merges neighbours in index order.
+  template <class T, class Map, class Combine>
+  T parallel_reduce(std::size_t begin, std::size_t end, const T &identity, Map &&map, Combine &&combine,
+                    std::size_t grain = 0) {
+    return detail::parallel_reduce(raw(), false, begin, end, identity, std::forward<Map>(map),
+                                   std::forward<Combine>(combine), grain);
+  }
+
+  // As parallel_reduce, with pieces and combining order independent of the
+  // number of workers: floating-point results are bitwise reproducible.
+  template <class T, class Map, class Combine>
+  T parallel_reduce_deterministic(std::size_t begin, std::size_t end, const T &identity, Map &&map,
+                                  Combine &&combine, std::size_t grain = 0) {
+    return detail::parallel_reduce(raw(), true, begin, end, identity, std::forward<Map>(map),
+                                   std::forward<Combine>(combine), grain);
+  }
+
+  // ---- kernels, split across this engine's workers for large inputs ----
+
+  // Sum: int64 exact (Error TE_ERR_OVERFLOW if it does not fit), double compensated.
+  std::int64_t sum(const std::int64_t *data, std::size_t len) { return detail::sum(raw(), data, len); }
+  double sum(const double *data, std::size_t len) { return detail::sum(raw(), data, len); }
+  // Extrema: Error TE_ERR_INVALID for an empty array; doubles ignore NaNs.
+  std::int64_t max(const std::int64_t *data, std::size_t len) { return detail::max(raw(), data, len); }
+  double max(const double *data, std::size_t len) { return detail::max(raw(), data, len); }
+  std::int64_t min(const std::int64_t *data, std::size_t len) { return detail::min(raw(), data, len); }
+  double min(const double *data, std::size_t len) { return detail::min(raw(), data, len); }
+  // Ascending, in place (doubles: NaNs last).
+  void sort(std::int64_t *data, std::size_t len) { detail::sort(raw(), data, len); }
+  void sort(std::uint64_t *data, std::size_t len) { detail::sort(raw(), data, len); }
+  void sort(double *data, std::size_t len) { detail::sort(raw(), data, len); }
+  // memmove (overlap allowed) and memcmp's sign (-1, 0, 1).
+  void mem_copy(void *dst, const void *src, std::size_t len) { detail::check(te_mem_copy(raw(), dst, src, len)); }
+  int mem_compare(const void *a, const void *b, std::size_t len) { return detail::mem_compare(raw(), a, b, len); }
+#ifdef TASKENGINE_HAS_SPAN
+  std::int64_t sum(std::span<const std::int64_t> v) { return sum(v.data(), v.size()); }
+  double sum(std::span<const double> v) { return sum(v.data(), v.size()); }
+  std::int64_t max(std::span<const std::int64_t> v) { return max(v.data(), v.size()); }
+  double max(std::span<const double> v) { return max(v.data(), v.size()); }
+  std::int64_t min(std::span<const std::int64_t> v) { return min(v.data(), v.size()); }
+  double min(std::span<const double> v) { return min(v.data(), v.size()); }
+  void sort(std::span<std::int64_t> v) { sort(v.data(), v.size()); }
+  void sort(std::span<std::uint64_t> v) { sort(v.data(), v.size()); }
+  void sort(std::span<double> v) { sort(v.data(), v.size()); }
+#endif
+
+ private:
+  // Declared before engine_ so that it is destroyed after it: the workers'
+  // stop hooks still use it while the engine shuts down.
+  std::unique_ptr<detail::Hooks> hooks_;
+  std::unique_ptr<te_engine, detail::EngineDeleter> engine_;
+};
+
+// A set of tasks waited for together. The destructor waits for tasks still
+// running (without throwing); call wait() to see failures.
+class TaskGroup {
+ public:
+  // On the default engine (the current worker's engine inside a task).
+  TaskGroup() : TaskGroup(nullptr) {}
+  explicit TaskGroup(Engine &engine) : TaskGroup(engine.raw()) {}
+  explicit TaskGroup(te_engine *engine) : errors_(new detail::FirstException) {
+    te_group *group = nullptr;
+    detail::check(te_group_new(engine, &group));
+    group_.reset(group);
+  }
+
+  TaskGroup(TaskGroup &&) noexcept = default;
+  TaskGroup &operator=(TaskGroup &&other) noexcept {
+    if (this != &other) {
+      group_.reset();  // waits for our tasks while they can still record errors
+      errors_ = std::move(other.errors_);
+      group_ = std::move(other.group_);
+    }
+    return *this;
+  }
+  TaskGroup(const TaskGroup &) = delete;
+  TaskGroup &operator=(const TaskGroup &) = delete;
+
+  te_group *raw() const noexcept { return group_.get(); }
+
+  // Adds f() (a copy or move of it) as a task. Throws Error (TE_ERR_CANCELLED,
+  // TE_ERR_SHUTDOWN) if it cannot be added; waits for room in a bounded queue.
+  template <class F>
+  void spawn(F &&f) {
+    detail::check(spawn_status(std::forward<F>(f), false));
+  }
+
+  // As spawn(), but returns false instead of waiting when the queue is full.
+  template <class F>
+  bool try_spawn(F &&f) {
+    te_status status = spawn_status(std::forward<F>(f), true);
+    if (status == TE_ERR_QUEUE_FULL) return false;
+    detail::check(status);
+    return true;
+  }
+
+  // Waits for every task. Rethrows the first exception a task threw; throws
+  // Error(TE_ERR_CANCELLED) if the group was cancelled.
+  void wait() { finish(te_group_wait(raw())); }
+
+  // Runs only this group's tasks while waiting (see te_group_wait_isolated).
+  void wait_isolated() { finish(te_group_wait_isolated(raw())); }
+
+  // As wait(), but returns false if the tasks are not done within `timeout`.
+  template <class Rep, class Period>
+  bool wait_for(std::chrono::duration<Rep, Period> timeout) {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
+    te_status status = te_group_wait_timeout(raw(), ms < 0 ? 0 : static_cast<std::uint64_t>(ms));
+    if (status == TE_ERR_TIMEOUT) return false;
+    finish(status);
+    return true;
+  }
+
+  // Tasks not started yet never run; running ones may poll task_cancelled().
+  void cancel() { detail::check(te_group_cancel(raw())); }
+  bool cancelled() const noexcept { return te_group_is_cancelled(raw()); }
+  std::size_t skipped() const noexcept { return te_group_skipped(raw()); }
+  std::size_t pending() const noexcept { return te_group_pending(raw()); }
+
+ private:
+  template <class F>
+  struct Task {
+    F f;
+    detail::FirstException *errors;
+
+    static std::int32_t run(void *self) noexcept {
+      auto *task = static_cast<Task *>(self);
+      try {
+        task->f();
+        return 0;
+      } catch (...) {
+        task->errors->capture();
+        return detail::kThrew;
+      }
+    }
+    // Runs once whether or not the task ran (cancellation skips it).
+    static void destroy(void *self) noexcept { delete static_cast<Task *>(self); }
+  };
+
+  template <class F>
+  te_status spawn_status(F &&f, bool try_only) {
+    using T = Task<std::decay_t<F>>;
+    static_assert(std::is_invocable_v<std::decay_t<F> &>, "spawn takes a callable with no arguments");
+    // Ownership passes to the group: T::destroy runs exactly once, after the task
+    // or instead of it (cancelled, refused).
+    T *task = new T{std::forward<F>(f), errors_.get()};
+    return try_only ? te_group_try_spawn_with_cleanup(raw(), &T::run, task, &T::destroy)
+                    : te_group_spawn_with_cleanup(raw(), &T::run, task, &T::destroy);
+  }
+
+  void finish(te_status status) {
+    if (status == TE_OK) return;
+    if (status == TE_ERR_TASK_FAILED) errors_->rethrow_if_any();
+    detail::throw_status(status);
+  }
+
+  // Declared before group_ so that it outlives the tasks (group_ waits for them).
+  std::unique_ptr<detail::FirstException> errors_;
+  std::unique_ptr<te_group, detail::GroupDeleter> group_;
+};
+
+// An allocator over one fixed region (see te_arena_new): a lock-free bump arena
+// whose memory returns all at once on reset(), or a free list whose free() gives
+// blocks back. alloc() and free() may be called from several threads at once.
+class Arena {
+ public:
+  enum class Kind : std::uint32_t { Bump = TE_ARENA_BUMP, FreeList = TE_ARENA_FREE_LIST };
+
+  Arena(Kind kind, std::size_t capacity) {
+    te_arena *arena = nullptr;
+    detail::check(te_arena_new(static_cast<std::uint32_t>(kind), capacity, &arena));
+    arena_.reset(arena);
+  }
+
+  Arena(Arena &&) noexcept = default;
+  Arena &operator=(Arena &&) noexcept = default;
+  Arena(const Arena &) = delete;
+  Arena &operator=(const Arena &) = delete;
+
+  te_arena *raw() const noexcept { return arena_.get(); }
+
+  // Uninitialised memory; throws Error(TE_ERR_NO_MEMORY) when the region is full.
+  void *alloc(std::size_t size, std::size_t align = alignof(std::max_align_t)) {
+    void *p = nullptr;
+    detail::check(te_arena_alloc(raw(), size, align, &p));
+    return p;
+  }
+  // Throws Error(TE_ERR_INVALID) for a pointer the arena did not hand out.
+  void free(void *p) { detail::check(te_arena_free(raw(), p)); }
+  // Takes everything back; no other thread may use the arena meanwhile.
+  void reset() { detail::check(te_arena_reset(raw())); }
+  te_arena_usage stats() const {
+    te_arena_usage usage;
+    detail::check(te_arena_stats(raw(), &usage));
+    return usage;
+  }
+
+ private:
+  std::unique_ptr<te_arena, detail::ArenaDeleter> arena_;
+};
+
+// ---- kernels on the default engine (see the Engine methods of the same names) ----
+
+inline std::int64_t sum(const std::int64_t *data, std::size_t len) { return detail::sum(nullptr, data, len); }
+inline double sum(const double *data, std::size_t len) { return detail::sum(nullptr, data, len); }
+inline std::int64_t max(const std::int64_t *data, std::size_t len) { return detail::max(nullptr, data, len); }
+inline double max(const double *data, std::size_t len) { return detail::max(nullptr, data, len); }
+inline std::int64_t min(const std::int64_t *data, std::size_t len) { return detail::min(nullptr, data, len); }
+inline double min(const double *data, std::size_t len) { return detail::min(nullptr, data, len); }
+inline void sort(std::int64_t *data, std::size_t len) { detail::sort(nullptr, data, len); }
+inline void sort(std::uint64_t *data, std::size_t len) { detail::sort(nullptr, data, len); }
+inline void sort(double *data, std::size_t len) { detail::sort(nullptr, data, len); }
+inline void mem_copy(void *dst, const void *src, std::size_t len) { detail::check(te_mem_copy(nullptr, dst, src, len)); }
+inline int mem_compare(const void *a, const void *b, std::size_t len) { return detail::mem_compare(nullptr, a, b, len); }
+#ifdef TASKENGINE_HAS_SPAN
+inline std::int64_t sum(std::span<const std::int64_t> v) { return sum(v.data(), v.size()); }
+inline double sum(std::span<const double> v) { return sum(v.data(), v.size()); }
+inline std::int64_t max(std::span<const std::int64_t> v) { return max(v.data(), v.size()); }
+inline double max(std::span<const double> v) { return max(v.data(), v.size()); }
+inline std::int64_t min(std::span<const std::int64_t> v) { return min(v.data(), v.size()); }
+inline double min(std::span<const double> v) { return min(v.data(), v.size()); }
+inline void sort(std::span<std::int64_t> v) { sort(v.data(), v.size()); }
+inline void sort(std::span<std::uint64_t> v) { sort(v.data(), v.size()); }
+inline void sort(std::span<double> v) { sort(v.data(), v.size()); }
+#endif
+
+// Math: Error(TE_ERR_OVERFLOW) when the result does not fit.
+inline std::uint64_t factorial(std::uint32_t n) {
+  std::uint64_t out = 0;
+  detail::check(te_factorial(n, &out));
+  return out;
+}
+inline std::uint64_t fibonacci(std::uint32_t n) {
+  std::uint64_t out = 0;
+  detail::check(te_fibonacci(n, &out));
+  return out;
+}
+inline std::uint64_t gcd(std::uint64_t a, std::uint64_t b) {
+  std::uint64_t out = 0;
+  detail::check(te_gcd(a, b, &out));
+  return out;
+}
+inline std::uint64_t lcm(std::uint64_t a, std::uint64_t b) {
+  std::uint64_t out = 0;
+  detail::check(te_lcm(a, b, &out));
+  return out;
+}
+inline std::uint64_t isqrt(std::uint64_t x) {
+  std::uint64_t out = 0;
+  detail::check(te_isqrt(x, &out));
+  return out;
+}
+inline std::uint64_t fnv1a64(const void *data, std::size_t len) {
+  std::uint64_t out = 0;
+  detail::check(te_hash_fnv1a64(data, len, &out));
+  return out;
+}
+inline std::uint64_t fnv1a64(std::string_view text) { return fnv1a64(text.data(), text.size()); }
+
+// Text: Error(TE_ERR_UTF8) for invalid UTF-8.
+inline std::string utf8_reverse(std::string_view text) { return detail::text(te_utf8_reverse, text); }
+inline std::string utf8_upper(std::string_view text) { return detail::text(te_utf8_upper, text); }
+inline std::string ascii_upper(std::string_view text) { return detail::text(te_ascii_upper, text); }
+
+// ---- on the default engine (the current worker's engine inside a task) ----
+
+template <class A, class B>
+inline void join(A &&a, B &&b) {
+  detail::join(nullptr, std::forward<A>(a), std::forward<B>(b));
+}
+
+template <class F>
+inline void parallel_for(std::size_t begin, std::size_t end, F &&body, std::size_t grain = 0) {
+  detail::parallel_for(nullptr, begin, end, std::forward<F>(body), grain);
+}
+
+template <class T, class Map, class Combine>
+inline T parallel_reduce(std::size_t begin, std::size_t end, const T &identity, Map &&map, Combine &&combine,
+                         std::size_t grain = 0) {
+  return detail::parallel_reduce(nullptr, false, begin, end, identity, std::forward<Map>(map),
+                                 std::forward<Combine>(combine), grain);
+}
+
+// Inside a group task: whether its group was cancelled.
+inline bool task_cancelled() noexcept { return te_current_task_cancelled(); }
+
+// The worker running the caller (0-based), or -1 outside any engine's workers.
+inline int current_worker_index() noexcept { return te_current_worker_index(); }
+
+// Stops the default engine (see te_default_engine_shutdown).
+inline void shutdown_default_engine() noexcept { te_default_engine_shutdown(); }
+
+// The library's version, "MAJOR.MINOR.PATCH".
+inline std::string version() { return te_version(); }
+
+}  // namespace taskengine
+
+#endif  // TASKENGINE_HPP

@@ -1,0 +1,102 @@
+"""taskengine: a work-stealing parallel task engine, from Python.
+
+Native kernels run on all cores, on Python's own buffers (numpy arrays,
+``array.array``, ``bytearray``, ``memoryview``) without copying and with the
+GIL released. Module-level functions use the default engine; an ``Engine`` of
+one's own has methods with the same names::
+
+    import numpy as np
+    import taskengine
+
+    data = np.random.default_rng(1).integers(0, 1 << 40, 10_000_000)
+    taskengine.sort(data)                       # in place, all cores
+    total = taskengine.sum(data)                # exact int
+    with taskengine.Engine(workers=4) as engine:
+        task = engine.spawn(pow, 2, 100)        # any callable, on a worker
+        print(task.wait(), engine.max(data), engine.stats()["executed"])
+
+Kernels: ``sum``, ``max``, ``min``, ``sort`` (int64, uint64, float64 buffers),
+``factorial``, ``fibonacci``, ``gcd``, ``lcm``, ``isqrt``, ``fnv1a64``,
+``reverse``, ``upper`` (str, or UTF-8 bytes).
+
+``Executor`` is a ``concurrent.futures.Executor`` over an engine. Errors are
+``TaskEngineError`` subclasses that also derive from the built-in type Python
+users expect (``ValueError``, ``TypeError``, ``OverflowError``, ...).
+"""
+
+from __future__ import annotations
+
+import atexit
+
+from . import _native
+from ._errors import (
+    ArithmeticOverflowError,
+    DTypeError,
+    EngineMemoryError,
+    EngineShutdownError,
+    InvalidArgumentError,
+    QueueFullError,
+    TaskCancelledError,
+    TaskEngineError,
+    TaskFailedError,
+    TaskPanicError,
+    TaskTimeoutError,
+    Utf8Error,
+)
+from ._executor import Executor
+# `x as x`: sum, max and min are exported although __all__ leaves them out.
+from ._native import (
+    Engine,
+    Task,
+    __version__,
+    default_engine,
+    factorial,
+    fibonacci,
+    fnv1a64,
+    gcd,
+    isqrt,
+    lcm,
+    max as max,
+    min as min,
+    reverse,
+    sort,
+    spawn,
+    sum as sum,
+    upper,
+)
+
+__all__ = [
+    "__version__",
+    "Engine",
+    "Task",
+    "Executor",
+    "default_engine",
+    "spawn",
+    # sum, max and min are left out on purpose: `from taskengine import *` must
+    # not shadow the builtins. They are taskengine.sum, taskengine.max, ...
+    "sort",
+    "factorial",
+    "fibonacci",
+    "gcd",
+    "lcm",
+    "isqrt",
+    "fnv1a64",
+    "reverse",
+    "upper",
+    "TaskEngineError",
+    "InvalidArgumentError",
+    "DTypeError",
+    "ArithmeticOverflowError",
+    "Utf8Error",
+    "EngineShutdownError",
+    "EngineMemoryError",
+    "QueueFullError",
+    "TaskTimeoutError",
+    "TaskCancelledError",
+    "TaskFailedError",
+    "TaskPanicError",
+]
+
+# Runs after threading's exit hooks (which let Executor calls finish): from then
+# on engine workers stay out of the interpreter while it is torn down.
+atexit.register(_native._at_exit)

@@ -1,0 +1,231 @@
+//! Python buffers (numpy arrays, `array.array`, `bytearray`, `memoryview`, ...)
+//! as Rust slices, without copying.
+//!
+//! The item type is read from the buffer's struct-module format here rather
+//! than through `PyBuffer<T>`: we need to tell a wrong type (`TypeError`) from
+//! a wrong layout (`ValueError`), and to accept every spelling of a native
+//! 8-byte item (`q`, `l`, `<q`, `=d`, ...) while refusing a foreign byte order.
+
+use std::ffi::CStr;
+
+use pyo3::buffer::PyUntypedBuffer;
+use pyo3::prelude::*;
+
+use crate::errors::{new_err, Kind};
+
+/// The item types the array kernels handle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DType {
+    I64,
+    U64,
+    F64,
+}
+
+/// What a kernel needs of a buffer besides its item type.
+#[derive(Clone, Copy)]
+pub(crate) enum Access {
+    Read,
+    /// Written in place (implies one dimension: an in-place sort of a 2-D
+    /// buffer would sort it flattened, which nobody means).
+    Write,
+}
+
+/// A buffer held for the length of one kernel call: the exporting object
+/// cannot be resized or freed while we hold it.
+pub(crate) struct Array {
+    buf: PyUntypedBuffer,
+    pub(crate) dtype: DType,
+    len: usize,
+}
+
+/// A read-only view of an [`Array`]'s items.
+pub(crate) enum Items<'a> {
+    I64(&'a [i64]),
+    U64(&'a [u64]),
+    F64(&'a [f64]),
+}
+
+/// A writable view of an [`Array`]'s items.
+pub(crate) enum ItemsMut<'a> {
+    I64(&'a mut [i64]),
+    U64(&'a mut [u64]),
+    F64(&'a mut [f64]),
+}
+
+/// The item type a struct-module format names, if it is a native-order
+/// 8-byte integer or float (`itemsize` is checked by the caller).
+fn dtype_of(format: &CStr) -> Option<DType> {
+    let (order, code) = match format.to_bytes() {
+        [code] => (b'@', *code),
+        [order, code] => (*order, *code),
+        _ => return None,
+    };
+    let native = match order {
+        b'@' | b'=' => true,
+        b'<' => cfg!(target_endian = "little"),
+        b'>' | b'!' => cfg!(target_endian = "big"),
+        _ => false,
+    };
+    if !native {
+        return None;
+    }
+    match code {
+        b'q' | b'l' | b'n' => Some(DType::I64),
+        b'Q' | b'L' | b'N' => Some(DType::U64),
+        b'd' => Some(DType::F64),
+        _ => None,
+    }
+}
+
+/// Gets `obj`'s buffer for the kernel `func`, checking item type, layout and,
+/// for `Access::Write`, writability.
+pub(crate) fn array(py: Python<'_>, func: &str, obj: &Bound<'_, PyAny>, access: Access) -> PyResult<Array> {
+    let buf = PyUntypedBuffer::get(obj).map_err(|_| {
+        new_err(
+            py,
+            Kind::DType,
+            format!(
+                "{func}() needs a buffer of int64, uint64 or float64 (a numpy array, array.array, memoryview), got {}",
+                obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
+            ),
+        )
+    })?;
+    let dtype = match dtype_of(buf.format()) {
+        Some(dtype) if buf.item_size() == 8 => dtype,
+        _ => {
+            return Err(new_err(
+                py,
+                Kind::DType,
+                format!(
+                    "{func}() needs int64, uint64 or float64 items in native byte order, got format '{}' ({} bytes)",
+                    buf.format().to_string_lossy(),
+                    buf.item_size()
+                ),
+            ))
+        }
+    };
+    if !buf.is_c_contiguous() {
+        return Err(new_err(
+            py,
+            Kind::InvalidArgument,
+            format!("{func}() needs a C-contiguous buffer (copy it first, e.g. numpy.ascontiguousarray)"),
+        ));
+    }
+    let len = buf.item_count();
+    if len > 0 && (buf.buf_ptr() as usize) % 8 != 0 {
+        return Err(new_err(py, Kind::InvalidArgument, format!("{func}() needs a buffer aligned to 8 bytes")));
+    }
+    if let Access::Write = access {
+        if buf.readonly() {
+            return Err(new_err(
+                py,
+                Kind::InvalidArgument,
+                format!("{func}() works in place and needs a writable buffer; this one is read-only"),
+            ));
+        }
+        if buf.dimensions() > 1 {
+            return Err(new_err(
+                py,
+                Kind::InvalidArgument,
+                format!("{func}() needs a one-dimensional buffer, got {} dimensions", buf.dimensions()),
+            ));
+        }
+    }
+    Ok(Array { buf, dtype, len })
+}
+
+impl Array {
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The items, read-only.
+    pub(crate) fn items(&self) -> Items<'_> {
+        let ptr = self.buf.buf_ptr();
+        let len = self.len;
+        // SAFETY: (all three arms) `array()` checked that the buffer is
+        // C-contiguous with `len` items of 8 bytes of this type, and 8-byte
+        // aligned when non-empty; an empty slice is made without the pointer,
+        // which may be NULL. The exporter keeps the memory alive and unmoved
+        // while `self.buf` is held, which outlives the borrow of `self`. Other
+        // threads may write the same memory only through their own buffer
+        // exports, outside what Rust can see: the same contract numpy and
+        // every GIL-releasing extension have with their callers.
+        unsafe {
+            match self.dtype {
+                DType::I64 => Items::I64(slice(ptr.cast(), len)),
+                DType::U64 => Items::U64(slice(ptr.cast(), len)),
+                DType::F64 => Items::F64(slice(ptr.cast(), len)),
+            }
+        }
+    }
+
+    /// The items, writable; only for an `Array` got with `Access::Write`.
+    pub(crate) fn items_mut(&mut self) -> ItemsMut<'_> {
+        assert!(!self.buf.readonly(), "items_mut on a read-only buffer");
+        let ptr = self.buf.buf_ptr();
+        let len = self.len;
+        // SAFETY: as in `items`, and the exporter granted write access (not
+        // read-only, checked above); `&mut self` keeps this the only view we hand out.
+        unsafe {
+            match self.dtype {
+                DType::I64 => ItemsMut::I64(slice_mut(ptr.cast(), len)),
+                DType::U64 => ItemsMut::U64(slice_mut(ptr.cast(), len)),
+                DType::F64 => ItemsMut::F64(slice_mut(ptr.cast(), len)),
+            }
+        }
+    }
+}
+
+/// # Safety
+/// When `len > 0`, `ptr` points to `len` initialized, aligned `T`s that stay
+/// valid and unmodified by Rust code for `'a`.
+unsafe fn slice<'a, T>(ptr: *const T, len: usize) -> &'a [T] {
+    if len == 0 {
+        return &[];
+    }
+    // SAFETY: forwarded from this function's contract.
+    unsafe { std::slice::from_raw_parts(ptr, len) }
+}
+
+/// # Safety
+/// As for [`slice`], plus: writable, and no other reference to it exists for `'a`.
+unsafe fn slice_mut<'a, T>(ptr: *mut T, len: usize) -> &'a mut [T] {
+    if len == 0 {
+        return &mut [];
+    }
+    // SAFETY: forwarded from this function's contract.
+    unsafe { std::slice::from_raw_parts_mut(ptr, len) }
+}
+
+/// Raw bytes of any C-contiguous buffer (`bytes`, `bytearray`, arrays of any
+/// type), for hashing.
+pub(crate) struct Bytes {
+    buf: PyUntypedBuffer,
+}
+
+pub(crate) fn bytes(py: Python<'_>, func: &str, obj: &Bound<'_, PyAny>) -> PyResult<Bytes> {
+    let buf = PyUntypedBuffer::get(obj).map_err(|_| {
+        new_err(
+            py,
+            Kind::DType,
+            format!(
+                "{func}() needs str or a bytes-like object, got {}",
+                obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
+            ),
+        )
+    })?;
+    if !buf.is_c_contiguous() {
+        return Err(new_err(py, Kind::InvalidArgument, format!("{func}() needs a C-contiguous buffer")));
+    }
+    Ok(Bytes { buf })
+}
+
+impl Bytes {
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        // SAFETY: C-contiguous (checked in `bytes`), so `len_bytes` bytes from
+        // `buf_ptr` are the buffer's memory, kept alive while `self.buf` is held;
+        // bytes need no alignment. Concurrent writers: see `Array::items`.
+        unsafe { slice(self.buf.buf_ptr().cast::<u8>(), self.buf.len_bytes()) }
+    }
+}

@@ -1,0 +1,382 @@
+//! `taskengine.Engine`: an engine of one's own, or a handle to the default one.
+
+use std::ops::Deref;
+use std::sync::mpsc;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyTuple};
+use taskengine::engine::DEFAULT_SPIN_BUDGET;
+use taskengine::{Config, Engine, EngineError, EngineStats};
+
+use crate::errors::{guard, new_err, IntoPyResult, Kind};
+use crate::kernels::{self, On};
+use crate::task::{self, PyTask};
+use crate::wait;
+
+/// An engine for the length of one call. For the default engine this resolves
+/// `Engine::global()` each time, which is what makes a forked child build its own.
+pub(crate) enum Lease {
+    Global(Engine),
+    Owned(Arc<Engine>),
+}
+
+impl Deref for Lease {
+    type Target = Engine;
+    fn deref(&self) -> &Engine {
+        match self {
+            Lease::Global(engine) => engine,
+            Lease::Owned(engine) => engine,
+        }
+    }
+}
+
+impl Lease {
+    pub(crate) fn global(py: Python<'_>) -> PyResult<Lease> {
+        Engine::global().map(Lease::Global).py_err(py)
+    }
+}
+
+enum Backing {
+    /// The process-wide default engine (never closed from Python).
+    Default,
+    /// An engine this object owns; `None` once closed.
+    Owned(RwLock<Option<Arc<Engine>>>),
+}
+
+/// A pool of worker threads that runs kernels and Python callables.
+///
+/// ``Engine()`` starts one worker per CPU; leaving a ``with`` block (or
+/// ``close()``) lets queued work finish and joins every worker thread.
+#[pyclass(module = "taskengine", name = "Engine", frozen)]
+pub(crate) struct PyEngine {
+    backing: Backing,
+    /// For an owned engine: its worker count (still readable after `close`).
+    workers: usize,
+}
+
+impl PyEngine {
+    pub(crate) fn default_handle() -> PyEngine {
+        PyEngine { backing: Backing::Default, workers: 0 }
+    }
+
+    /// The engine to run on, or `EngineShutdownError` once it is closed.
+    pub(crate) fn lease(&self, py: Python<'_>) -> PyResult<Lease> {
+        match &self.backing {
+            Backing::Default => Lease::global(py),
+            Backing::Owned(slot) => {
+                let engine = slot.read().unwrap_or_else(PoisonError::into_inner).clone();
+                match engine {
+                    // A parent's engine inherited through fork() has no threads here.
+                    Some(engine) if engine.is_alive() => Ok(Lease::Owned(engine)),
+                    _ => Err(crate::errors::to_pyerr(py, EngineError::Shutdown)),
+                }
+            }
+        }
+    }
+}
+
+fn non_negative(py: Python<'_>, name: &str, value: i64) -> PyResult<usize> {
+    usize::try_from(value).map_err(|_| new_err(py, Kind::InvalidArgument, format!("{name} must be >= 0, got {value}")))
+}
+
+#[pymethods]
+impl PyEngine {
+    /// Starts an engine.
+    ///
+    /// ``workers``: threads (``None`` or 0: one per CPU). ``queue_capacity``: tasks
+    /// submitted from outside that may wait to start (0: unbounded).
+    /// ``work_stealing``, ``metrics``: on by default. ``spin``: search rounds an
+    /// idle worker spins before it sleeps. ``thread_name_prefix``: workers are
+    /// named ``{prefix}-{index}``. ``stack_size``: bytes per worker (0: default).
+    #[new]
+    #[pyo3(signature = (workers=None, queue_capacity=0, work_stealing=true, metrics=true, spin=None,
+                        thread_name_prefix=None, stack_size=0))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        workers: Option<i64>,
+        queue_capacity: i64,
+        work_stealing: bool,
+        metrics: bool,
+        spin: Option<i64>,
+        thread_name_prefix: Option<String>,
+        stack_size: i64,
+    ) -> PyResult<PyEngine> {
+        guard(py, || {
+            let mut config = Config {
+                workers: non_negative(py, "workers", workers.unwrap_or(0))?,
+                queue_capacity: non_negative(py, "queue_capacity", queue_capacity)?,
+                work_stealing,
+                metrics,
+                stack_size: non_negative(py, "stack_size", stack_size)?,
+                ..Config::default()
+            };
+            if let Some(spin) = spin {
+                config.spin_budget = u32::try_from(spin)
+                    .map_err(|_| new_err(py, Kind::InvalidArgument, format!("spin must be in 0..2**32, got {spin}")))?;
+            }
+            if let Some(prefix) = thread_name_prefix {
+                config.thread_name_prefix = prefix;
+            }
+            let engine = py.detach(|| Engine::new(config)).py_err(py)?;
+            let workers = engine.workers();
+            Ok(PyEngine { backing: Backing::Owned(RwLock::new(Some(Arc::new(engine)))), workers })
+        })
+    }
+
+    /// Number of worker threads.
+    #[getter]
+    fn workers(&self, py: Python<'_>) -> PyResult<usize> {
+        match &self.backing {
+            Backing::Default => Ok(Lease::global(py)?.workers()),
+            Backing::Owned(_) => Ok(self.workers),
+        }
+    }
+
+    /// True once ``close()`` has run (never for the default engine).
+    #[getter]
+    fn closed(&self) -> bool {
+        match &self.backing {
+            Backing::Default => false,
+            Backing::Owned(slot) => slot.read().unwrap_or_else(PoisonError::into_inner).is_none(),
+        }
+    }
+
+    /// A snapshot of the engine's counters, as a dict; ``per_worker`` holds one
+    /// dict per worker.
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        guard(py, || {
+            let lease = self.lease(py)?;
+            let workers = lease.workers();
+            stats_dict(py, workers, &lease.stats())
+        })
+    }
+
+    /// Shuts the engine down: queued work finishes and every worker thread is
+    /// joined before this returns. Later calls raise ``EngineShutdownError``.
+    /// Safe to call twice; does nothing on the default engine's handle.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        guard(py, || {
+            let Backing::Owned(slot) = &self.backing else { return Ok(()) };
+            let Some(engine) = slot.write().unwrap_or_else(PoisonError::into_inner).take() else { return Ok(()) };
+            shut_down(py, engine)
+        })
+    }
+
+    /// Same as ``close()``.
+    fn shutdown(&self, py: Python<'_>) -> PyResult<()> {
+        self.close(py)
+    }
+
+    /// Runs ``func(*args, **kwargs)`` on a worker (taking the GIL for the call) and
+    /// returns a ``Task`` to wait on.
+    #[pyo3(signature = (func, /, *args, **kwargs))]
+    fn spawn(
+        &self,
+        py: Python<'_>,
+        func: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<PyTask> {
+        guard(py, || task::spawn(py, self.lease(py)?, func, args, kwargs))
+    }
+
+    // ---- the kernels, on this engine (see the module-level functions) ----
+
+    /// The sum of a buffer of int64, uint64 or float64 (exact for integers).
+    #[pyo3(signature = (data, /))]
+    fn sum(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        guard(py, || kernels::sum(py, On::Engine(self), data))
+    }
+
+    /// The largest item of a non-empty buffer of int64, uint64 or float64.
+    #[pyo3(signature = (data, /))]
+    fn max(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        guard(py, || kernels::extremum(py, On::Engine(self), data, true))
+    }
+
+    /// The smallest item of a non-empty buffer of int64, uint64 or float64.
+    #[pyo3(signature = (data, /))]
+    fn min(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        guard(py, || kernels::extremum(py, On::Engine(self), data, false))
+    }
+
+    /// Sorts a writable one-dimensional buffer of int64, uint64 or float64 in place.
+    #[pyo3(signature = (data, /))]
+    fn sort(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        guard(py, || kernels::sort(py, On::Engine(self), data))
+    }
+
+    /// ``n!`` for ``0 <= n <= 20``.
+    #[pyo3(signature = (n, /))]
+    fn factorial(&self, py: Python<'_>, n: i64) -> PyResult<u64> {
+        guard(py, || kernels::factorial(py, On::Engine(self), n))
+    }
+
+    /// The Fibonacci number ``F(n)`` for ``0 <= n <= 93``.
+    #[pyo3(signature = (n, /))]
+    fn fibonacci(&self, py: Python<'_>, n: i64) -> PyResult<u64> {
+        guard(py, || kernels::fibonacci(py, On::Engine(self), n))
+    }
+
+    /// The greatest common divisor of ``|a|`` and ``|b|``.
+    #[pyo3(signature = (a, b, /))]
+    fn gcd(&self, py: Python<'_>, a: i128, b: i128) -> PyResult<u64> {
+        guard(py, || kernels::gcd(py, On::Engine(self), a, b))
+    }
+
+    /// The least common multiple of ``|a|`` and ``|b|``.
+    #[pyo3(signature = (a, b, /))]
+    fn lcm(&self, py: Python<'_>, a: i128, b: i128) -> PyResult<u64> {
+        guard(py, || kernels::lcm(py, On::Engine(self), a, b))
+    }
+
+    /// ``floor(sqrt(x))``, exact, for ``0 <= x < 2**64``.
+    #[pyo3(signature = (x, /))]
+    fn isqrt(&self, py: Python<'_>, x: i128) -> PyResult<u64> {
+        guard(py, || kernels::isqrt(py, On::Engine(self), x))
+    }
+
+    /// The 64-bit FNV-1a hash of a bytes-like object, or of a str's UTF-8.
+    #[pyo3(signature = (data, /))]
+    fn fnv1a64(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<u64> {
+        guard(py, || kernels::fnv1a64(py, On::Engine(self), data))
+    }
+
+    /// The text reversed by code point: str in, str out; UTF-8 bytes in, bytes out.
+    #[pyo3(signature = (text, /))]
+    fn reverse<'py>(&self, py: Python<'py>, text: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        guard(py, || kernels::reverse(py, On::Engine(self), text))
+    }
+
+    /// The text upper-cased (full Unicode mapping, ``"ß"`` becomes ``"SS"``):
+    /// str in, str out; UTF-8 bytes in, bytes out.
+    #[pyo3(signature = (text, /))]
+    fn upper<'py>(&self, py: Python<'py>, text: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        guard(py, || kernels::upper(py, On::Engine(self), text))
+    }
+
+    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc_info))]
+    fn __exit__(&self, py: Python<'_>, _exc_info: &Bound<'_, PyTuple>) -> PyResult<bool> {
+        self.close(py)?;
+        Ok(false)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> String {
+        match &self.backing {
+            Backing::Default => match Lease::global(py) {
+                Ok(lease) => format!("<taskengine.Engine default workers={}>", lease.workers()),
+                Err(_) => "<taskengine.Engine default (shut down)>".to_string(),
+            },
+            Backing::Owned(_) if self.closed() => format!("<taskengine.Engine workers={} closed>", self.workers),
+            Backing::Owned(_) => format!("<taskengine.Engine workers={}>", self.workers),
+        }
+    }
+
+    /// The default spin budget (search rounds before an idle worker sleeps).
+    #[classattr]
+    const DEFAULT_SPIN: u32 = DEFAULT_SPIN_BUDGET;
+}
+
+impl Drop for PyEngine {
+    fn drop(&mut self) {
+        if let Backing::Owned(slot) = &self.backing {
+            if let Some(engine) = slot.write().unwrap_or_else(PoisonError::into_inner).take() {
+                if wait::finalizing() {
+                    // Interpreter teardown: like daemon threads, the workers are
+                    // left to the process exit rather than waited for (one may be
+                    // in a callable that would need the interpreter to finish).
+                    std::mem::forget(engine);
+                } else {
+                    // Workers may be running Python callables that need the GIL.
+                    Python::attach(|py| py.detach(|| drop(engine)));
+                }
+            }
+        }
+    }
+}
+
+/// Waits until `engine` is the last reference (another thread may hold a lease
+/// for a call in flight; it lets go when that call returns), then shuts it down.
+fn join_last(mut engine: Arc<Engine>) {
+    loop {
+        match Arc::try_unwrap(engine) {
+            Ok(engine) => return engine.shutdown(),
+            Err(shared) => {
+                engine = shared;
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
+    }
+}
+
+/// Shuts `engine` down with the GIL released (its workers may be running Python
+/// callables). From outside the pool the join runs on a helper thread so that a
+/// long shutdown (a worker still in a slow callable) stays interruptible.
+fn shut_down(py: Python<'_>, engine: Arc<Engine>) -> PyResult<()> {
+    if Engine::current_worker_index().is_some() {
+        // On a worker, perhaps of this very engine: its join skips the current
+        // thread, whereas a helper thread would wait for us forever.
+        py.detach(|| join_last(engine));
+        return Ok(());
+    }
+    let (engine_tx, engine_rx) = mpsc::channel::<Arc<Engine>>();
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let spawned = std::thread::Builder::new().name("taskengine-close".into()).spawn(move || {
+        if let Ok(engine) = engine_rx.recv() {
+            join_last(engine);
+        }
+        let _ = done_tx.send(());
+    });
+    if spawned.is_err() {
+        // No thread to spare: join here, uninterruptibly.
+        py.detach(|| join_last(engine));
+        return Ok(());
+    }
+    // The helper is blocked in recv(), so the send cannot fail.
+    let _ = engine_tx.send(engine);
+    wait::wait_interruptibly(py, None, move |slice| match done_rx.recv_timeout(slice) {
+        Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => Some(()),
+        Err(mpsc::RecvTimeoutError::Timeout) => None,
+    })?;
+    Ok(())
+}
+
+const WORKER_KEYS: [&str; 6] = ["executed", "stolen", "steal_attempts", "injector_pops", "sleeps", "wakes"];
+
+fn stats_dict<'py>(py: Python<'py>, workers: usize, stats: &EngineStats) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    dict.set_item("workers", workers)?;
+    dict.set_item("metrics_enabled", stats.metrics_enabled)?;
+    for (key, value) in [
+        ("submitted", stats.submitted),
+        ("completed", stats.completed),
+        ("pending", stats.pending),
+        ("queued_jobs", stats.queued_jobs),
+        ("executed", stats.executed),
+        ("stolen", stats.stolen),
+        ("steal_attempts", stats.steal_attempts),
+        ("injector_pops", stats.injector_pops),
+        ("sleeps", stats.sleeps),
+        ("wakes", stats.wakes),
+    ] {
+        dict.set_item(key, value)?;
+    }
+    let per_worker = PyList::empty(py);
+    for w in &stats.workers {
+        let entry = PyDict::new(py);
+        for (key, value) in
+            WORKER_KEYS.iter().zip([w.executed, w.stolen, w.steal_attempts, w.injector_pops, w.sleeps, w.wakes])
+        {
+            entry.set_item(*key, value)?;
+        }
+        per_worker.append(entry)?;
+    }
+    dict.set_item("per_worker", per_worker)?;
+    Ok(dict)
+}

@@ -1,0 +1,141 @@
+//! From `EngineError` (and Rust panics) to the Python exceptions of
+//! `taskengine._errors`.
+//!
+//! The classes are defined in Python because several derive from two bases
+//! (`TaskEngineError` and a built-in such as `ValueError` or `UnicodeDecodeError`),
+//! which `create_exception!` cannot express. They are looked up once per process.
+
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyType;
+use taskengine::EngineError;
+
+/// The exception classes, in the order of [`Kind`].
+static CLASSES: PyOnceLock<Vec<Py<PyType>>> = PyOnceLock::new();
+
+/// Which `taskengine._errors` class an error becomes.
+#[derive(Clone, Copy)]
+pub(crate) enum Kind {
+    Base,
+    InvalidArgument,
+    DType,
+    Overflow,
+    Utf8,
+    Shutdown,
+    Memory,
+    QueueFull,
+    Timeout,
+    Cancelled,
+    TaskFailed,
+    Panic,
+}
+
+const NAMES: [&str; 12] = [
+    "TaskEngineError",
+    "InvalidArgumentError",
+    "DTypeError",
+    "ArithmeticOverflowError",
+    "Utf8Error",
+    "EngineShutdownError",
+    "EngineMemoryError",
+    "QueueFullError",
+    "TaskTimeoutError",
+    "TaskCancelledError",
+    "TaskFailedError",
+    "TaskPanicError",
+];
+
+fn class(py: Python<'_>, kind: Kind) -> PyResult<&Bound<'_, PyType>> {
+    let classes = CLASSES.get_or_try_init(py, || -> PyResult<_> {
+        let module = py.import("taskengine._errors")?;
+        NAMES.iter().map(|name| Ok(module.getattr(*name)?.cast_into::<PyType>()?.unbind())).collect()
+    })?;
+    Ok(classes[kind as usize].bind(py))
+}
+
+/// A `taskengine` exception of `kind` with a message.
+pub(crate) fn new_err(py: Python<'_>, kind: Kind, message: impl Into<String>) -> PyErr {
+    let message = message.into();
+    match class(py, kind).and_then(|cls| cls.call1((message.clone(),))) {
+        Ok(instance) => PyErr::from_value(instance),
+        // Only when the package is broken (the module cannot be imported).
+        Err(err) => {
+            let fallback = PyRuntimeError::new_err(message);
+            fallback.set_cause(py, Some(err));
+            fallback
+        }
+    }
+}
+
+/// The Python exception for an engine error.
+pub(crate) fn to_pyerr(py: Python<'_>, err: EngineError) -> PyErr {
+    let kind = match &err {
+        EngineError::Null | EngineError::Invalid(_) => Kind::InvalidArgument,
+        EngineError::Overflow => Kind::Overflow,
+        EngineError::NoMemory => Kind::Memory,
+        EngineError::Shutdown => Kind::Shutdown,
+        EngineError::Cancelled => Kind::Cancelled,
+        EngineError::Timeout => Kind::Timeout,
+        EngineError::TaskFailed { .. } => Kind::TaskFailed,
+        EngineError::Panic(_) => Kind::Panic,
+        EngineError::QueueFull => Kind::QueueFull,
+        // Utf8 needs the input (see `utf8_error`); BufferTooSmall cannot happen
+        // (we size every output): both are still TaskEngineErrors.
+        _ => Kind::Base,
+    };
+    new_err(py, kind, err.to_string())
+}
+
+/// A `UnicodeDecodeError`-compatible `Utf8Error` for `obj`, whose bytes are
+/// `input`, valid up to `valid_up_to`.
+pub(crate) fn utf8_error(py: Python<'_>, obj: &Bound<'_, PyAny>, input: &[u8], valid_up_to: usize) -> PyErr {
+    // Point at the offending sequence the way Python's own decoder does.
+    let rest = input.get(valid_up_to..).unwrap_or_default();
+    let (end, reason) = match std::str::from_utf8(rest) {
+        Err(e) => match e.error_len() {
+            Some(n) => (valid_up_to + n, "invalid UTF-8 sequence"),
+            None => (input.len(), "unexpected end of data"),
+        },
+        // The kernel and std disagree; still report the kernel's position.
+        Ok(_) => ((valid_up_to + 1).min(input.len()), "invalid UTF-8"),
+    };
+    match class(py, Kind::Utf8).and_then(|cls| cls.call1(("utf-8", obj, valid_up_to, end, reason))) {
+        Ok(instance) => PyErr::from_value(instance),
+        Err(err) => err,
+    }
+}
+
+/// Runs the body of a Python-facing function, turning a Rust panic into
+/// `TaskPanicError`: PyO3 would raise `PanicException`, which derives from
+/// `BaseException` and so slips past `except Exception`.
+pub(crate) fn guard<R>(py: Python<'_>, body: impl FnOnce() -> PyResult<R>) -> PyResult<R> {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(result) => result,
+        Err(payload) => Err(new_err(py, Kind::Panic, format!("taskengine panicked: {}", panic_text(&*payload)))),
+    }
+}
+
+pub(crate) fn panic_text(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_string()
+    }
+}
+
+/// Extension for `Result<T, EngineError>`.
+pub(crate) trait IntoPyResult<T> {
+    fn py_err(self, py: Python<'_>) -> PyResult<T>;
+}
+
+impl<T> IntoPyResult<T> for Result<T, EngineError> {
+    fn py_err(self, py: Python<'_>) -> PyResult<T> {
+        self.map_err(|e| to_pyerr(py, e))
+    }
+}

@@ -1,0 +1,165 @@
+//! `taskengine._native`: the extension module behind the `taskengine` package.
+//!
+//! The package (`python/taskengine/__init__.py`) re-exports what users need;
+//! this module is private. Layout: `engine` (the `Engine` class), `kernels`
+//! (the kernels on Python objects, over `buffers`), `task`
+//! (Python callables on the workers), `wait` (GIL-free, interruptible waits),
+//! `errors` (the exception mapping and the panic boundary).
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod buffers;
+mod engine;
+mod errors;
+mod kernels;
+mod task;
+mod wait;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+mod _native {
+    use pyo3::prelude::*;
+    use pyo3::types::{PyDict, PyTuple};
+
+    #[pymodule_export]
+    use super::engine::PyEngine;
+    #[pymodule_export]
+    use super::task::PyTask;
+
+    use super::engine::Lease;
+    use super::errors::guard;
+
+    /// A handle to the process-wide default engine (one worker per CPU, or
+    /// ``TASKENGINE_WORKERS``), which the module-level functions use. It is built
+    /// on first use, rebuilt in a forked child, and never closed from Python.
+    #[pyfunction]
+    fn default_engine() -> PyEngine {
+        PyEngine::default_handle()
+    }
+
+    /// Runs ``func(*args, **kwargs)`` on a worker of the default engine and
+    /// returns a ``Task`` to wait on.
+    #[pyfunction]
+    #[pyo3(signature = (func, /, *args, **kwargs))]
+    fn spawn(
+        py: Python<'_>,
+        func: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<super::task::PyTask> {
+        guard(py, || super::task::spawn(py, Lease::global(py)?, func, args, kwargs))
+    }
+
+    use super::kernels::{self, On};
+
+    /// The sum of a buffer of int64, uint64 or float64 (numpy array,
+    /// array.array, memoryview, ...), on the default engine. Integers are summed
+    /// exactly (``ArithmeticOverflowError`` when the sum does not fit);
+    /// float64 with compensation.
+    #[pyfunction]
+    #[pyo3(signature = (data, /))]
+    fn sum(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        guard(py, || kernels::sum(py, On::Default, data))
+    }
+
+    /// The largest item of a non-empty buffer of int64, uint64 or float64
+    /// (NaNs are ignored unless all items are NaN).
+    #[pyfunction]
+    #[pyo3(signature = (data, /))]
+    fn max(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        guard(py, || kernels::extremum(py, On::Default, data, true))
+    }
+
+    /// The smallest item of a non-empty buffer of int64, uint64 or float64.
+    #[pyfunction]
+    #[pyo3(signature = (data, /))]
+    fn min(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        guard(py, || kernels::extremum(py, On::Default, data, false))
+    }
+
+    /// Sorts a writable, C-contiguous, one-dimensional buffer of int64, uint64
+    /// or float64 in place (float64: NaNs last), on the default engine.
+    #[pyfunction]
+    #[pyo3(signature = (data, /))]
+    fn sort(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        guard(py, || kernels::sort(py, On::Default, data))
+    }
+
+    /// ``n!`` for ``0 <= n <= 20`` (``ArithmeticOverflowError`` above).
+    #[pyfunction]
+    #[pyo3(signature = (n, /))]
+    fn factorial(py: Python<'_>, n: i64) -> PyResult<u64> {
+        guard(py, || kernels::factorial(py, On::Default, n))
+    }
+
+    /// The Fibonacci number ``F(n)`` (``F(0) = 0``) for ``0 <= n <= 93``.
+    #[pyfunction]
+    #[pyo3(signature = (n, /))]
+    fn fibonacci(py: Python<'_>, n: i64) -> PyResult<u64> {
+        guard(py, || kernels::fibonacci(py, On::Default, n))
+    }
+
+    /// The greatest common divisor of ``|a|`` and ``|b|`` (each below 2**64).
+    #[pyfunction]
+    #[pyo3(signature = (a, b, /))]
+    fn gcd(py: Python<'_>, a: i128, b: i128) -> PyResult<u64> {
+        guard(py, || kernels::gcd(py, On::Default, a, b))
+    }
+
+    /// The least common multiple of ``|a|`` and ``|b|``.
+    #[pyfunction]
+    #[pyo3(signature = (a, b, /))]
+    fn lcm(py: Python<'_>, a: i128, b: i128) -> PyResult<u64> {
+        guard(py, || kernels::lcm(py, On::Default, a, b))
+    }
+
+    /// ``floor(sqrt(x))``, exact, for ``0 <= x < 2**64``.
+    #[pyfunction]
+    #[pyo3(signature = (x, /))]
+    fn isqrt(py: Python<'_>, x: i128) -> PyResult<u64> {
+        guard(py, || kernels::isqrt(py, On::Default, x))
+    }
+
+    /// The 64-bit FNV-1a hash of a bytes-like object, or of a str's UTF-8.
+    #[pyfunction]
+    #[pyo3(signature = (data, /))]
+    fn fnv1a64(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<u64> {
+        guard(py, || kernels::fnv1a64(py, On::Default, data))
+    }
+
+    /// The text reversed by code point: str in, str out; UTF-8 bytes in, bytes
+    /// out (invalid UTF-8 raises ``Utf8Error``, a ``UnicodeDecodeError``).
+    #[pyfunction]
+    #[pyo3(signature = (text, /))]
+    fn reverse<'py>(py: Python<'py>, text: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        guard(py, || kernels::reverse(py, On::Default, text))
+    }
+
+    /// The text upper-cased with the full Unicode mapping (``"ß"`` becomes
+    /// ``"SS"``): str in, str out; UTF-8 bytes in, bytes out.
+    #[pyfunction]
+    #[pyo3(signature = (text, /))]
+    fn upper<'py>(py: Python<'py>, text: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        guard(py, || kernels::upper(py, On::Default, text))
+    }
+
+    /// Called by the package's ``atexit`` hook: from now on workers do not enter
+    /// the interpreter (tasks that have not started fail with
+    /// ``EngineShutdownError``).
+    #[pyfunction]
+    fn _at_exit() {
+        super::wait::set_finalizing();
+    }
+
+    /// Panics inside native code. Exists so that the test suite can check the
+    /// panic boundary: the result must be a ``TaskPanicError``.
+    #[pyfunction]
+    fn _panic(py: Python<'_>, message: &str) -> PyResult<()> {
+        guard(py, || panic!("{message}"))
+    }
+
+    #[pymodule_init]
+    fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        m.add("__version__", env!("CARGO_PKG_VERSION"))
+    }
+}

@@ -1,0 +1,220 @@
+//! Engines: create, free, inspect; the default engine; the calling worker.
+
+use super::boundary::{catch_panic, status};
+use super::config::{config_from_c, te_config};
+use super::ptr::{engine_arg, Out};
+use super::status::te_status;
+use crate::error::EngineError;
+use crate::{current_task_cancelled, Engine};
+
+/// An engine: a pool of worker threads and its queues. Made by te_engine_new,
+/// released by te_engine_free. Every function taking a `te_engine *` may be called
+/// from any thread, concurrently, while the engine is alive.
+pub struct te_engine {
+    pub(crate) engine: Engine,
+}
+
+/// Starts an engine configured by `*cfg` (NULL = defaults) and stores it in `*out`.
+///
+/// Fails with TE_ERR_NULL if `out` is NULL; TE_ERR_INVALID if `cfg->size` is not
+/// from te_config_init, `workers` is above 4096, `stack_size` is below 65536 (and
+/// not 0), or a thread cannot be started; TE_ERR_UTF8 if `thread_name_prefix` is
+/// not UTF-8. On failure `*out` is not written. `cfg` is only read during the call
+/// (the hooks and `hook_arg` are kept). Release the engine with te_engine_free.
+///
+/// # Safety
+/// `cfg` must be NULL or an initialised `te_config`; `out` must be NULL or
+/// writable. The hooks must be safe to call from the engine's worker threads.
+#[no_mangle]
+pub unsafe extern "C" fn te_engine_new(cfg: *const te_config, out: *mut *mut te_engine) -> te_status {
+    status(|| {
+        // SAFETY: NULL or writable (caller's contract).
+        let out = unsafe { Out::new(out) }?;
+        // SAFETY: NULL or a te_config (caller's contract).
+        let config = unsafe { config_from_c(cfg) }?;
+        let engine = Engine::new(config)?;
+        out.write(Box::into_raw(Box::new(te_engine { engine })));
+        Ok(())
+    })
+}
+
+/// Shuts `engine` down and releases it: queued work still runs, then every worker
+/// thread runs its stop hook and exits before this returns, so the library may be
+/// unloaded right after. Groups made on it that are still alive get
+/// TE_ERR_SHUTDOWN for new tasks (free them too). NULL is a no-op. Must not be
+/// called from one of the engine's own tasks.
+///
+/// # Safety
+/// `engine` must be NULL or come from te_engine_new and not have been freed, and
+/// no other thread may be using it during or after this call.
+#[no_mangle]
+pub unsafe extern "C" fn te_engine_free(engine: *mut te_engine) {
+    catch_panic(|| {
+        if engine.is_null() {
+            return;
+        }
+        // SAFETY: made by Box::into_raw in te_engine_new and not freed yet (the
+        // caller's contract); ownership comes back to us exactly once.
+        let handle = unsafe { Box::from_raw(engine) };
+        drop(handle);
+    })
+}
+
+/// The number of worker threads of `engine` (NULL = the current/default engine).
+/// Returns 0 if the default engine was shut down, or on an internal error.
+/// Thread-safe.
+///
+/// # Safety
+/// `engine` must be NULL or a live engine.
+#[no_mangle]
+pub unsafe extern "C" fn te_engine_workers(engine: *const te_engine) -> u32 {
+    catch_panic(|| {
+        // SAFETY: NULL or live (caller's contract).
+        match unsafe { engine_arg(engine) } {
+            Ok(e) => e.workers() as u32,
+            Err(_) => 0,
+        }
+    })
+}
+
+/// A snapshot of an engine's counters, filled by te_engine_stats. Per-worker
+/// counters are summed here; they are 0 when the engine was built with `metrics`
+/// false. Counters are read without stopping the workers, so a snapshot taken
+/// while work runs may be slightly inconsistent.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct te_stats {
+    /// Number of worker threads.
+    pub workers: u32,
+    /// Whether counters are kept (te_config.metrics).
+    pub metrics_enabled: bool,
+    /// Tasks submitted through spawns and groups.
+    pub submitted: u64,
+    /// Of those, how many finished (including those skipped by cancellation).
+    pub completed: u64,
+    /// Submitted and not finished yet (queued or running).
+    pub pending: u64,
+    /// Jobs waiting in the engine's queues right now.
+    pub queued_jobs: u64,
+    /// Tasks and jobs run by the workers.
+    pub executed: u64,
+    /// Jobs taken from another worker's queue.
+    pub stolen: u64,
+    /// Attempts to steal.
+    pub steal_attempts: u64,
+    /// Batches taken from the queue of outside submissions.
+    pub injector_pops: u64,
+    /// Times a worker went to sleep for lack of work.
+    pub sleeps: u64,
+    /// Times a worker was woken.
+    pub wakes: u64,
+}
+
+/// One worker's counters, filled by te_engine_worker_stats.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct te_worker_stats {
+    /// Tasks and jobs this worker ran.
+    pub executed: u64,
+    /// Jobs it took from another worker's queue.
+    pub stolen: u64,
+    /// Times it tried to steal.
+    pub steal_attempts: u64,
+    /// Batches it took from the queue of outside submissions.
+    pub injector_pops: u64,
+    /// Times it went to sleep.
+    pub sleeps: u64,
+    /// Times it was woken.
+    pub wakes: u64,
+}
+
+/// Writes a snapshot of `engine`'s counters (NULL = the current/default engine)
+/// to `*out`. TE_ERR_NULL if `out` is NULL; TE_ERR_SHUTDOWN if `engine` is NULL
+/// and the default engine was shut down. Thread-safe.
+///
+/// # Safety
+/// `engine` must be NULL or a live engine; `out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn te_engine_stats(engine: *const te_engine, out: *mut te_stats) -> te_status {
+    status(|| {
+        // SAFETY: NULL or writable (caller's contract).
+        let out = unsafe { Out::new(out) }?;
+        // SAFETY: NULL or live (caller's contract).
+        let engine = unsafe { engine_arg(engine) }?;
+        let s = engine.stats();
+        out.write(te_stats {
+            workers: s.workers.len() as u32,
+            metrics_enabled: s.metrics_enabled,
+            submitted: s.submitted,
+            completed: s.completed,
+            pending: s.pending,
+            queued_jobs: s.queued_jobs,
+            executed: s.executed,
+            stolen: s.stolen,
+            steal_attempts: s.steal_attempts,
+            injector_pops: s.injector_pops,
+            sleeps: s.sleeps,
+            wakes: s.wakes,
+        });
+        Ok(())
+    })
+}
+
+/// Writes worker `worker`'s counters (0 <= worker < te_engine_workers) of `engine`
+/// (NULL = the current/default engine) to `*out`. TE_ERR_INVALID for an index out
+/// of range, TE_ERR_NULL if `out` is NULL. Thread-safe.
+///
+/// # Safety
+/// `engine` must be NULL or a live engine; `out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn te_engine_worker_stats(
+    engine: *const te_engine,
+    worker: u32,
+    out: *mut te_worker_stats,
+) -> te_status {
+    status(|| {
+        // SAFETY: NULL or writable (caller's contract).
+        let out = unsafe { Out::new(out) }?;
+        // SAFETY: NULL or live (caller's contract).
+        let engine = unsafe { engine_arg(engine) }?;
+        let s = engine.stats();
+        let w = s.workers.get(worker as usize).ok_or_else(|| {
+            EngineError::invalid(format!("worker index {worker} out of range (engine has {})", s.workers.len()))
+        })?;
+        out.write(te_worker_stats {
+            executed: w.executed,
+            stolen: w.stolen,
+            steal_attempts: w.steal_attempts,
+            injector_pops: w.injector_pops,
+            sleeps: w.sleeps,
+            wakes: w.wakes,
+        });
+        Ok(())
+    })
+}
+
+/// Shuts the default engine (the one a NULL `engine` argument means outside a
+/// worker) down: its queued work finishes and its threads are joined before this
+/// returns. Afterwards a NULL engine argument outside a worker gives
+/// TE_ERR_SHUTDOWN (in a child process after fork() a new default engine is
+/// built). Call it before unloading the library. Safe to call more than once, and
+/// if the default engine was never started. Must not be called from a task
+/// running on the default engine.
+#[no_mangle]
+pub extern "C" fn te_default_engine_shutdown() {
+    catch_panic(Engine::shutdown_global)
+}
+
+/// The index (0-based) of the worker thread running the caller, in whichever
+/// engine; -1 on a thread that is not a worker.
+#[no_mangle]
+pub extern "C" fn te_current_worker_index() -> i32 {
+    catch_panic(|| Engine::current_worker_index().map_or(-1, |i| i as i32))
+}
+
+/// True when called from a group task whose group has been cancelled: a long task
+/// polls this to stop early. False anywhere else.
+#[no_mangle]
+pub extern "C" fn te_current_task_cancelled() -> bool {
+    catch_panic(current_task_cancelled)
+}

@@ -1,0 +1,333 @@
+//! Task groups: spawn C tasks, wait, cancel, read the first failure.
+
+use std::ffi::{c_char, c_void, CString};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use super::boundary::{catch_panic, status};
+use super::engine::te_engine;
+use super::ptr::{engine_arg, try_ref, Out, UserArg};
+use super::status::te_status;
+use super::task::{task_result, te_task_fn};
+use crate::error::{EngineError, Result};
+use crate::TaskGroup;
+
+/// A set of tasks that are waited for, cancelled and reported on together. Made by
+/// te_group_new, released by te_group_free. All group functions may be called from
+/// any thread, concurrently, including from the group's own tasks (except
+/// te_group_free, and a wait from inside one of the group's own tasks, which would
+/// wait for itself).
+pub struct te_group {
+    group: TaskGroup,
+    /// The first failure's message as C text, made once on request.
+    message: OnceLock<CString>,
+}
+
+/// Creates an empty group on `engine` (NULL = the current/default engine) and
+/// stores it in `*out`. TE_ERR_NULL if `out` is NULL; TE_ERR_SHUTDOWN if the engine
+/// was shut down. On failure `*out` is not written.
+///
+/// # Safety
+/// `engine` must be NULL or a live engine; `out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn te_group_new(engine: *mut te_engine, out: *mut *mut te_group) -> te_status {
+    status(|| {
+        // SAFETY: NULL or writable (caller's contract).
+        let out = unsafe { Out::new(out) }?;
+        // SAFETY: NULL or live (caller's contract).
+        let engine = unsafe { engine_arg(engine) }?;
+        let group = TaskGroup::new(&engine)?;
+        out.write(Box::into_raw(Box::new(te_group { group, message: OnceLock::new() })));
+        Ok(())
+    })
+}
+
+/// # Safety
+/// `group` must be NULL or a live group.
+unsafe fn group_ref<'a>(group: *const te_group) -> Result<&'a TaskGroup> {
+    // SAFETY: NULL or live for the call (the caller's contract).
+    unsafe { try_ref(group) }.map(|g| &g.group)
+}
+
+/// Adds the task `fn(arg)` to `group`; it runs on one of the engine's workers.
+/// A non-zero return fails the group with TE_ERR_TASK_FAILED (the first failure
+/// is kept: te_group_failure). From outside the workers, with a bounded
+/// `queue_capacity`, waits for room.
+///
+/// TE_ERR_NULL if `group` or `fn` is NULL; TE_ERR_CANCELLED if the group was
+/// cancelled; TE_ERR_SHUTDOWN if its engine was shut down. A task that was not
+/// added never runs.
+///
+/// # Safety
+/// `group` must be a live group. `fn(arg)` must be safe to call once from any
+/// thread, and `arg` must stay valid until the task has run (te_group_wait).
+#[no_mangle]
+pub unsafe extern "C" fn te_group_spawn(group: *mut te_group, r#fn: te_task_fn, arg: *mut c_void) -> te_status {
+    // SAFETY: forwarded contract.
+    status(|| unsafe { spawn(group, r#fn, arg, true) })
+}
+
+/// As te_group_spawn, but when a bounded submission queue is full returns
+/// TE_ERR_QUEUE_FULL at once instead of waiting (the task is not added).
+///
+/// # Safety
+/// As te_group_spawn.
+#[no_mangle]
+pub unsafe extern "C" fn te_group_try_spawn(group: *mut te_group, r#fn: te_task_fn, arg: *mut c_void) -> te_status {
+    // SAFETY: forwarded contract.
+    status(|| unsafe { spawn(group, r#fn, arg, false) })
+}
+
+/// Frees a task's argument: called once, on any thread.
+pub type te_cleanup_fn = Option<unsafe extern "C-unwind" fn(arg: *mut c_void)>;
+
+/// A task argument owned by the library, handed to its cleanup when dropped.
+struct OwnedArg {
+    arg: UserArg,
+    cleanup: unsafe extern "C-unwind" fn(*mut c_void),
+}
+
+impl Drop for OwnedArg {
+    fn drop(&mut self) {
+        // This drop can run inside the engine's cancellation loop, which must not
+        // unwind; a panicking Rust cleanup is contained (and its arg leaked).
+        // SAFETY: te_group_spawn_with_cleanup's contract: cleanup(arg) may be called
+        // once, on any thread; this is the once.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe { (self.cleanup)(self.arg.get()) }));
+    }
+}
+
+/// As te_group_spawn, but the group owns `arg` from this call on: `cleanup(arg)`
+/// runs exactly once, after `fn(arg)` returns, or instead of it when the task
+/// never runs (the group was cancelled before it started, or this call failed).
+/// Use it for per-task arguments allocated on the heap, which would otherwise
+/// leak when a cancellation skips their task. Costs one small allocation more
+/// than te_group_spawn. TE_ERR_NULL if `group`, `fn` or `cleanup` is NULL (a
+/// non-NULL `cleanup` still runs then).
+///
+/// # Safety
+/// As te_group_spawn; `cleanup(arg)` must be safe to call once from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn te_group_spawn_with_cleanup(
+    group: *mut te_group,
+    r#fn: te_task_fn,
+    arg: *mut c_void,
+    cleanup: te_cleanup_fn,
+) -> te_status {
+    // SAFETY: forwarded contract.
+    status(|| unsafe { spawn_owned(group, r#fn, arg, cleanup, true) })
+}
+
+/// As te_group_spawn_with_cleanup, but when a bounded submission queue is full
+/// returns TE_ERR_QUEUE_FULL at once (and `cleanup(arg)` has run).
+///
+/// # Safety
+/// As te_group_spawn_with_cleanup.
+#[no_mangle]
+pub unsafe extern "C" fn te_group_try_spawn_with_cleanup(
+    group: *mut te_group,
+    r#fn: te_task_fn,
+    arg: *mut c_void,
+    cleanup: te_cleanup_fn,
+) -> te_status {
+    // SAFETY: forwarded contract.
+    status(|| unsafe { spawn_owned(group, r#fn, arg, cleanup, false) })
+}
+
+/// # Safety
+/// As te_group_spawn_with_cleanup.
+unsafe fn spawn_owned(
+    group: *mut te_group,
+    func: te_task_fn,
+    arg: *mut c_void,
+    cleanup: te_cleanup_fn,
+    block: bool,
+) -> Result<()> {
+    let cleanup = cleanup.ok_or(EngineError::Null)?;
+    // Owned from here on: every early return below runs the cleanup.
+    let owned = OwnedArg { arg: UserArg::new(arg), cleanup };
+    let func = func.ok_or(EngineError::Null)?;
+    // SAFETY: NULL or live (caller's contract).
+    let group = unsafe { group_ref(group) }?;
+    let task = move || {
+        // SAFETY: runs once on some worker (caller's contract); `owned` is dropped
+        // right after, calling the cleanup.
+        let code = unsafe { func(owned.arg.get()) };
+        drop(owned);
+        task_result(code)
+    };
+    if block {
+        group.spawn_fallible(task)
+    } else {
+        group.try_spawn_fallible(task)
+    }
+}
+
+/// # Safety
+/// As te_group_spawn.
+unsafe fn spawn(group: *mut te_group, func: te_task_fn, arg: *mut c_void, block: bool) -> Result<()> {
+    // SAFETY: NULL or live (caller's contract).
+    let group = unsafe { group_ref(group) }?;
+    let func = func.ok_or(EngineError::Null)?;
+    // SAFETY: the caller promised func(arg) may run once on any thread while the
+    // group is alive and `arg` valid (te_group_spawn's contract).
+    unsafe { group.spawn_raw(func, arg, block) }
+}
+
+/// Waits until every task of `group` has finished (or been skipped by
+/// cancellation). On a worker thread the caller runs tasks meanwhile.
+///
+/// Returns TE_OK; else the group's first failure: TE_ERR_TASK_FAILED (a task
+/// returned non-zero), TE_ERR_PANIC; else TE_ERR_CANCELLED if it was cancelled;
+/// TE_ERR_SHUTDOWN for a group inherited through fork(). May be called again.
+///
+/// # Safety
+/// `group` must be NULL or a live group.
+#[no_mangle]
+pub unsafe extern "C" fn te_group_wait(group: *mut te_group) -> te_status {
+    // SAFETY: NULL or live (caller's contract).
+    status(|| unsafe { group_ref(group) }?.wait())
+}
+
+/// As te_group_wait, giving up with TE_ERR_TIMEOUT after `timeout_ms`
+/// milliseconds; the tasks keep running and the group can be waited for again.
+///
+/// # Safety
+/// `group` must be NULL or a live group.
+#[no_mangle]
+pub unsafe extern "C" fn te_group_wait_timeout(group: *mut te_group, timeout_ms: u64) -> te_status {
+    // SAFETY: NULL or live (caller's contract).
+    status(|| unsafe { group_ref(group) }?.wait_timeout(Duration::from_millis(timeout_ms)))
+}
+
+/// As te_group_wait, but a worker that waits here runs only this group's own
+/// tasks, never unrelated work: a task holding a lock can wait without the lock
+/// being re-entered by stolen work.
+///
+/// # Safety
+/// `group` must be NULL or a live group.
+#[no_mangle]
+pub unsafe extern "C" fn te_group_wait_isolated(group: *mut te_group) -> te_status {
+    // SAFETY: NULL or live (caller's contract).
+    status(|| unsafe { group_ref(group) }?.wait_isolated())
+}
+
+/// Cancels `group`: tasks not started yet never run (they are counted by
+/// te_group_skipped), running tasks can poll te_current_task_cancelled, later
+/// spawns fail with TE_ERR_CANCELLED and waits return TE_ERR_CANCELLED (unless a
+/// task failed first). TE_ERR_NULL if `group` is NULL.
+///
+/// # Safety
+/// `group` must be NULL or a live group.
+#[no_mangle]
+pub unsafe extern "C" fn te_group_cancel(group: *mut te_group) -> te_status {
+    status(|| {
+        // SAFETY: NULL or live (caller's contract).
+        unsafe { group_ref(group) }?.cancel();
+        Ok(())
+    })
+}
+
+/// Whether te_group_cancel was called on `group`; false for NULL.
+///
+/// # Safety
+/// `group` must be NULL or a live group.
+#[no_mangle]
+pub unsafe extern "C" fn te_group_is_cancelled(group: *const te_group) -> bool {
+    // SAFETY: NULL or live (caller's contract).
+    catch_panic(|| unsafe { group_ref(group) }.is_ok_and(TaskGroup::is_cancelled))
+}
+
+/// How many tasks of `group` were dropped unrun because it was cancelled; 0 for
+/// NULL.
+///
+/// # Safety
+/// `group` must be NULL or a live group.
+#[no_mangle]
+pub unsafe extern "C" fn te_group_skipped(group: *const te_group) -> usize {
+    // SAFETY: NULL or live (caller's contract).
+    catch_panic(|| unsafe { group_ref(group) }.map_or(0, TaskGroup::skipped))
+}
+
+/// How many tasks of `group` were added and have not finished yet; 0 for NULL.
+///
+/// # Safety
+/// `group` must be NULL or a live group.
+#[no_mangle]
+pub unsafe extern "C" fn te_group_pending(group: *const te_group) -> usize {
+    // SAFETY: NULL or live (caller's contract).
+    catch_panic(|| unsafe { group_ref(group) }.map_or(0, TaskGroup::pending))
+}
+
+/// Reports the group's first failure so far: `*out_status` receives its status
+/// (TE_OK if no task failed, else TE_ERR_TASK_FAILED or TE_ERR_PANIC) and
+/// `*out_code` the non-zero code the task returned (0 if none, or for a panic).
+/// Cancellation is not a failure. TE_ERR_NULL if any pointer is NULL.
+///
+/// # Safety
+/// `group` must be NULL or a live group; the outputs NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn te_group_failure(
+    group: *const te_group,
+    out_status: *mut te_status,
+    out_code: *mut i32,
+) -> te_status {
+    status(|| {
+        // SAFETY: NULL or live (caller's contract).
+        let group = unsafe { group_ref(group) }?;
+        // SAFETY: NULL or writable (caller's contract).
+        let (out_status, out_code) = unsafe { (Out::new(out_status)?, Out::new(out_code)?) };
+        let (s, code) = match group.failure() {
+            None => (te_status::TE_OK, 0),
+            Some(err @ EngineError::TaskFailed { code, .. }) => (te_status::from(&err), code),
+            Some(err) => (te_status::from(&err), 0),
+        };
+        out_status.write(s);
+        out_code.write(code);
+        Ok(())
+    })
+}
+
+/// The message of the group's first failure as NUL-terminated UTF-8, or NULL if
+/// no task has failed (or `group` is NULL). The text belongs to the group and
+/// stays valid until te_group_free.
+///
+/// # Safety
+/// `group` must be NULL or a live group.
+#[no_mangle]
+pub unsafe extern "C" fn te_group_failure_message(group: *const te_group) -> *const c_char {
+    catch_panic(|| {
+        // SAFETY: NULL or live (caller's contract).
+        let Ok(handle) = (unsafe { try_ref(group) }) else { return std::ptr::null() };
+        // The first failure never changes once set, so caching its text is exact.
+        let Some(err) = handle.group.failure() else { return std::ptr::null() };
+        let text = handle.message.get_or_init(|| {
+            let mut bytes = err.to_string().into_bytes();
+            bytes.retain(|&b| b != 0);
+            CString::new(bytes).unwrap_or_default()
+        });
+        text.as_ptr()
+    })
+}
+
+/// Releases `group`. First waits for every task already added to finish (their
+/// results are dropped: read them with te_group_wait before), so no task still
+/// uses its `arg` when this returns. NULL is a no-op. Must not be called from one
+/// of the group's own tasks.
+///
+/// # Safety
+/// `group` must be NULL or come from te_group_new and not have been freed; no
+/// other thread may use it during or after this call.
+#[no_mangle]
+pub unsafe extern "C" fn te_group_free(group: *mut te_group) {
+    catch_panic(|| {
+        if group.is_null() {
+            return;
+        }
+        // SAFETY: made by Box::into_raw in te_group_new and not freed yet (the
+        // caller's contract); ownership comes back exactly once.
+        let handle = unsafe { Box::from_raw(group) };
+        // Only its completion matters here, not its result.
+        let _ = handle.group.wait();
+    })
+}

@@ -1,0 +1,60 @@
+//! The C ABI: every `te_` function of `include/taskengine.h`.
+//!
+//! Layout (after rustls-ffi): `boundary` (the one panic boundary), `status` (the
+//! status enum and its single mapping from [`crate::EngineError`]), `last_error`
+//! (per-thread message), `ptr` (every pointer from C is checked and converted
+//! there), then one file per object family.
+//!
+//! The rules every export follows, stated once (the header's preamble repeats them
+//! for C readers):
+//! * a function that can fail returns `te_status` (`TE_OK == 0`) and writes its
+//!   results through out-pointers, only on success;
+//! * a NULL where a pointer is required is `TE_ERR_NULL`; `(NULL, 0)` is a valid
+//!   empty buffer; a length whose byte size cannot exist is `TE_ERR_INVALID`;
+//! * nothing unwinds into C: a panic becomes `TE_ERR_PANIC` (or the documented
+//!   default of a function that returns no status);
+//! * integers from C are validated before they become Rust enums;
+//! * an `engine` argument may be NULL: the engine of the worker running the call,
+//!   else the default engine.
+#![allow(non_camel_case_types)]
+
+mod arena;
+mod boundary;
+mod config;
+mod engine;
+mod group;
+mod kernels;
+mod last_error;
+mod ptr;
+mod status;
+mod task;
+mod version;
+
+pub use arena::{
+    te_arena, te_arena_alloc, te_arena_destroy, te_arena_free, te_arena_new, te_arena_reset, te_arena_stats,
+    te_arena_usage, TE_ARENA_BUMP, TE_ARENA_FREE_LIST,
+};
+pub use config::{te_config, te_config_init};
+pub use engine::{
+    te_current_task_cancelled, te_current_worker_index, te_default_engine_shutdown, te_engine, te_engine_free,
+    te_engine_new, te_engine_stats, te_engine_worker_stats, te_engine_workers, te_stats, te_worker_stats,
+};
+pub use group::{
+    te_cleanup_fn, te_group, te_group_cancel, te_group_failure, te_group_failure_message, te_group_free,
+    te_group_is_cancelled, te_group_new, te_group_pending, te_group_skipped, te_group_spawn,
+    te_group_spawn_with_cleanup, te_group_try_spawn, te_group_wait, te_group_wait_isolated, te_group_wait_timeout,
+};
+pub use kernels::{
+    te_ascii_upper, te_factorial, te_fibonacci, te_gcd, te_hash_fnv1a64, te_isqrt, te_lcm, te_max_f64,
+    te_max_f64_serial, te_max_i64, te_max_i64_serial, te_mem_compare, te_mem_compare_serial, te_mem_copy,
+    te_mem_copy_serial, te_min_f64, te_min_f64_serial, te_min_i64, te_min_i64_serial, te_sort_f64, te_sort_f64_serial,
+    te_sort_i64, te_sort_i64_serial, te_sort_u64, te_sort_u64_serial, te_sqrt, te_sum_f64, te_sum_f64_serial,
+    te_sum_i64, te_sum_i64_serial, te_utf8_reverse, te_utf8_upper,
+};
+pub use last_error::te_last_error_message;
+pub use status::{te_status, te_status_str, StatusArg};
+pub use task::{
+    te_join, te_parallel_for, te_parallel_reduce, te_parallel_reduce_deterministic, te_range_fn, te_reduce_combine_fn,
+    te_reduce_map_fn, te_spawn, te_task_fn,
+};
+pub use version::{te_version, TE_VERSION_MAJOR, TE_VERSION_MINOR, TE_VERSION_PATCH};

@@ -1,0 +1,164 @@
+//! `te_status`: the one status enum of the C ABI, and its one mapping from
+//! [`EngineError`].
+
+use std::ffi::{c_char, CStr};
+
+use crate::error::EngineError;
+
+/// The result of every `te_` function that can fail. `TE_OK` is 0; the numbers are
+/// part of the ABI and never change. `te_status_str` names a status and
+/// `te_last_error_message` gives the details of the calling thread's last failure.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum te_status {
+    /// Success.
+    TE_OK = 0,
+    /// A required pointer argument was NULL.
+    TE_ERR_NULL = 1,
+    /// An argument was out of range (a bad length, size, index, flag or range).
+    TE_ERR_INVALID = 2,
+    /// The exact result does not fit its type.
+    TE_ERR_OVERFLOW = 3,
+    /// Memory could not be allocated.
+    TE_ERR_NO_MEMORY = 4,
+    /// The engine was shut down (or was inherited from the parent through fork()).
+    TE_ERR_SHUTDOWN = 5,
+    /// The group was cancelled.
+    TE_ERR_CANCELLED = 6,
+    /// A wait gave up after its timeout; the work goes on.
+    TE_ERR_TIMEOUT = 7,
+    /// A task or callback returned non-zero.
+    TE_ERR_TASK_FAILED = 8,
+    /// A panic was caught inside the library (it never crosses into C).
+    TE_ERR_PANIC = 9,
+    /// Input that must be UTF-8 was not.
+    TE_ERR_UTF8 = 10,
+    /// A bounded submission queue was full and the call was not allowed to wait.
+    TE_ERR_QUEUE_FULL = 11,
+    /// An output buffer was too small; the size needed was reported.
+    TE_ERR_BUFFER_TOO_SMALL = 12,
+}
+
+/// Every status, indexed by its number.
+const ALL: [te_status; 13] = [
+    te_status::TE_OK,
+    te_status::TE_ERR_NULL,
+    te_status::TE_ERR_INVALID,
+    te_status::TE_ERR_OVERFLOW,
+    te_status::TE_ERR_NO_MEMORY,
+    te_status::TE_ERR_SHUTDOWN,
+    te_status::TE_ERR_CANCELLED,
+    te_status::TE_ERR_TIMEOUT,
+    te_status::TE_ERR_TASK_FAILED,
+    te_status::TE_ERR_PANIC,
+    te_status::TE_ERR_UTF8,
+    te_status::TE_ERR_QUEUE_FULL,
+    te_status::TE_ERR_BUFFER_TOO_SMALL,
+];
+
+impl te_status {
+    /// The status numbered `code`, if there is one (codes from C are validated here,
+    /// never transmuted).
+    pub fn from_code(code: i32) -> Option<te_status> {
+        usize::try_from(code).ok().and_then(|i| ALL.get(i)).copied()
+    }
+
+    /// The constant's name, NUL-terminated.
+    pub fn name(self) -> &'static CStr {
+        match self {
+            te_status::TE_OK => c"TE_OK",
+            te_status::TE_ERR_NULL => c"TE_ERR_NULL",
+            te_status::TE_ERR_INVALID => c"TE_ERR_INVALID",
+            te_status::TE_ERR_OVERFLOW => c"TE_ERR_OVERFLOW",
+            te_status::TE_ERR_NO_MEMORY => c"TE_ERR_NO_MEMORY",
+            te_status::TE_ERR_SHUTDOWN => c"TE_ERR_SHUTDOWN",
+            te_status::TE_ERR_CANCELLED => c"TE_ERR_CANCELLED",
+            te_status::TE_ERR_TIMEOUT => c"TE_ERR_TIMEOUT",
+            te_status::TE_ERR_TASK_FAILED => c"TE_ERR_TASK_FAILED",
+            te_status::TE_ERR_PANIC => c"TE_ERR_PANIC",
+            te_status::TE_ERR_UTF8 => c"TE_ERR_UTF8",
+            te_status::TE_ERR_QUEUE_FULL => c"TE_ERR_QUEUE_FULL",
+            te_status::TE_ERR_BUFFER_TOO_SMALL => c"TE_ERR_BUFFER_TOO_SMALL",
+        }
+    }
+}
+
+impl From<&EngineError> for te_status {
+    fn from(err: &EngineError) -> te_status {
+        match err {
+            EngineError::Null => te_status::TE_ERR_NULL,
+            EngineError::Invalid(_) => te_status::TE_ERR_INVALID,
+            EngineError::Overflow => te_status::TE_ERR_OVERFLOW,
+            EngineError::NoMemory => te_status::TE_ERR_NO_MEMORY,
+            EngineError::Shutdown => te_status::TE_ERR_SHUTDOWN,
+            EngineError::Cancelled => te_status::TE_ERR_CANCELLED,
+            EngineError::Timeout => te_status::TE_ERR_TIMEOUT,
+            EngineError::TaskFailed { .. } => te_status::TE_ERR_TASK_FAILED,
+            EngineError::Panic(_) => te_status::TE_ERR_PANIC,
+            EngineError::Utf8 { .. } => te_status::TE_ERR_UTF8,
+            EngineError::QueueFull => te_status::TE_ERR_QUEUE_FULL,
+            EngineError::BufferTooSmall { .. } => te_status::TE_ERR_BUFFER_TOO_SMALL,
+        }
+    }
+}
+
+/// A `te_status` as C hands it over: whatever `int` the caller's enum object holds.
+/// The header spells this parameter type `te_status`; it is read as an integer so
+/// that an out-of-range value is an answer ("unknown"), not undefined behaviour.
+#[repr(transparent)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusArg(pub i32);
+
+/// The name of a status ("TE_OK", "TE_ERR_NULL", ...), or "TE_UNKNOWN_STATUS" for a
+/// value that is not one. The string is static: never NULL, never freed.
+/// Thread-safe.
+#[no_mangle]
+pub extern "C" fn te_status_str(status: StatusArg) -> *const c_char {
+    let name = super::boundary::catch_panic(|| {
+        Some(te_status::from_code(status.0).map_or(c"TE_UNKNOWN_STATUS", te_status::name))
+    });
+    name.unwrap_or(c"TE_UNKNOWN_STATUS").as_ptr()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_mapping_agrees_with_engine_codes() {
+        let all = [
+            EngineError::Null,
+            EngineError::invalid("x"),
+            EngineError::Overflow,
+            EngineError::NoMemory,
+            EngineError::Shutdown,
+            EngineError::Cancelled,
+            EngineError::Timeout,
+            EngineError::TaskFailed { code: 3, message: String::new() },
+            EngineError::Panic(String::new()),
+            EngineError::Utf8 { valid_up_to: 0 },
+            EngineError::QueueFull,
+            EngineError::BufferTooSmall { needed: 1 },
+        ];
+        for err in &all {
+            assert_eq!(te_status::from(err) as i32, err.code(), "{err:?}");
+        }
+        for (i, s) in ALL.iter().enumerate() {
+            assert_eq!(*s as i32, i as i32);
+            assert_eq!(te_status::from_code(i as i32), Some(*s));
+        }
+        assert_eq!(te_status::from_code(-1), None);
+        assert_eq!(te_status::from_code(13), None);
+        assert_eq!(te_status::from_code(i32::MIN), None);
+    }
+
+    #[test]
+    fn names() {
+        // SAFETY: te_status_str returns static NUL-terminated strings.
+        let name = |c| unsafe { CStr::from_ptr(te_status_str(StatusArg(c))) }.to_str().unwrap();
+        assert_eq!(name(0), "TE_OK");
+        assert_eq!(name(12), "TE_ERR_BUFFER_TOO_SMALL");
+        assert_eq!(name(99), "TE_UNKNOWN_STATUS");
+        assert_eq!(name(-5), "TE_UNKNOWN_STATUS");
+    }
+}

@@ -1,0 +1,85 @@
+/* After fork(): the child gets a working default engine, and an engine it
+ * inherited from the parent (whose worker threads do not exist in the child)
+ * answers TE_ERR_SHUTDOWN instead of hanging. Each child reports through its
+ * exit status; a watchdog alarm turns a hang into a failure. */
+#define _POSIX_C_SOURCE 200809L
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+
+static int32_t count_up(void *arg) {
+  atomic_fetch_add((atomic_int *)arg, 1);
+  return 0;
+}
+
+static te_engine *parent_engine;
+
+/* Runs in the child; returns the number of failed checks (0 = all good). */
+static int child_checks(void) {
+  atomic_int counter;
+  te_group *group = NULL;
+  te_stats stats;
+  atomic_init(&counter, 0);
+  alarm(30); /* a hang becomes SIGALRM, a failure */
+  /* The inherited engine reports shutdown, for every kind of call. */
+  CHECK_STATUS(TE_ERR_SHUTDOWN, te_join(parent_engine, count_up, &counter, count_up, &counter));
+  CHECK_STATUS(TE_ERR_SHUTDOWN, te_group_new(parent_engine, &group));
+  CHECK_STATUS(TE_ERR_SHUTDOWN, te_spawn(parent_engine, count_up, &counter));
+  CHECK(atomic_load(&counter) == 0);
+  /* The default engine is rebuilt in the child and works. */
+  CHECK_STATUS(TE_OK, te_join(NULL, count_up, &counter, count_up, &counter));
+  CHECK_STATUS(TE_OK, te_group_new(NULL, &group));
+  CHECK_STATUS(TE_OK, te_group_spawn(group, count_up, &counter));
+  CHECK_STATUS(TE_OK, te_group_wait(group));
+  te_group_free(group);
+  CHECK(atomic_load(&counter) == 3);
+  CHECK_STATUS(TE_OK, te_engine_stats(NULL, &stats));
+  /* A fresh engine in the child works too. */
+  {
+    te_engine *fresh = NULL;
+    CHECK_STATUS(TE_OK, te_engine_new(NULL, &fresh));
+    CHECK_STATUS(TE_OK, te_join(fresh, count_up, &counter, count_up, &counter));
+    te_engine_free(fresh);
+  }
+  CHECK(atomic_load(&counter) == 5);
+  /* Freeing the parent's engine in the child must not wait for its threads. */
+  te_engine_free(parent_engine);
+  te_default_engine_shutdown();
+  return te_failures;
+}
+
+static void test_fork_child_gets_working_engines(void) {
+  atomic_int counter;
+  pid_t pid;
+  int status = 0;
+  te_config cfg;
+  atomic_init(&counter, 0);
+  te_config_init(&cfg);
+  cfg.workers = 2;
+  CHECK_STATUS(TE_OK, te_engine_new(&cfg, &parent_engine));
+  /* Both engines have running workers at fork time. */
+  CHECK_STATUS(TE_OK, te_join(parent_engine, count_up, &counter, count_up, &counter));
+  CHECK_STATUS(TE_OK, te_join(NULL, count_up, &counter, count_up, &counter));
+  fflush(NULL);
+  pid = fork();
+  if (pid == 0) _exit(child_checks() == 0 ? 0 : 1);
+  CHECK(pid > 0);
+  CHECK(waitpid(pid, &status, 0) == pid);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  if (WIFSIGNALED(status)) fprintf(stderr, "child killed by signal %d\n", WTERMSIG(status));
+  /* The parent's engines are unaffected. */
+  CHECK_STATUS(TE_OK, te_join(parent_engine, count_up, &counter, count_up, &counter));
+  CHECK_STATUS(TE_OK, te_join(NULL, count_up, &counter, count_up, &counter));
+  CHECK(atomic_load(&counter) == 8);
+  te_engine_free(parent_engine);
+  te_default_engine_shutdown();
+}
+
+int main(void) {
+  RUN(test_fork_child_gets_working_engines);
+  TEST_DONE();
+}
