@@ -60,10 +60,11 @@ int te_k_max_f64(const double *data, size_t len, double *out);
 
 /*
  * Ascending sorts, in place. With a scratch buffer of len elements (which
- * must not overlap data) an LSD radix sort runs, skipping byte positions
- * where every key has the same byte; with scratch == NULL an in-place
- * introsort (quicksort, heapsort past a depth limit, insertion sort for
- * short runs) runs instead. Both give the same result.
+ * must not overlap data) a radix sort runs: MSD passes on the top key byte
+ * that varies until buckets fit in cache, then LSD passes over the bytes
+ * that vary in each bucket. With scratch == NULL an in-place introsort
+ * (quicksort, heapsort past a depth limit, insertion sort for short runs)
+ * runs instead. Both give the same result.
  */
 int te_k_sort_i64(int64_t *data, size_t len, int64_t *scratch);
 int te_k_sort_u64(uint64_t *data, size_t len, uint64_t *scratch);

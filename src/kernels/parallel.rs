@@ -4,9 +4,10 @@
 //! those of the serial forms. Inputs below a size threshold run serially.
 //!
 //! The sort is a parallel MSD radix pass (per-chunk histograms, then a
-//! parallel scatter into 256 buckets at per-chunk offsets) followed by the
-//! buckets sorted in parallel: small ones by the C LSD radix sort in cache,
-//! large ones by another parallel MSD pass on the next byte.
+//! parallel scatter into 256 buckets at per-chunk offsets, stable) followed
+//! by the buckets sorted in parallel: small ones by the C radix sort in
+//! cache, large ones by another parallel MSD pass on the next byte. Its
+//! result is the serial sort's, bit for bit (the key order is total).
 
 use std::cmp::Ordering;
 use std::ffi::c_int;

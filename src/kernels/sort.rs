@@ -1,5 +1,6 @@
-//! Sorting (`csrc/te_array.h`): an LSD radix sort with scratch memory, and an
-//! in-place introsort when scratch memory cannot be had.
+//! Sorting (`csrc/te_array.h`): a radix sort with scratch memory (MSD passes
+//! down to cache-sized buckets, LSD passes inside them), and an in-place
+//! introsort when scratch memory cannot be had.
 
 use super::{check, raw};
 use crate::Result;
@@ -85,7 +86,7 @@ radix_impl!(f64, te_k_sort_f64, te_k_radix_hist_f64, te_k_radix_scatter_f64, te_
 /// Which algorithm a sort used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SortPath {
-    /// LSD radix sort with scratch memory.
+    /// Radix sort with scratch memory.
     Radix,
     /// In-place introsort (no scratch memory).
     InPlace,
