@@ -12,13 +12,14 @@ CARGO    ?= cargo
 PREFIX   ?= /usr/local
 PYTHON   ?= python3
 RELEASE_DIR := target/release
+HELLO_EXPECTED := target/hello.expected
 
 TEST_TARGETS  :=
 DEMO_TARGETS  :=
 BENCH_TARGETS :=
 CLEAN_TARGETS :=
 
-.PHONY: all lib test test-rust test-loom lint demo demo-rust bench bench-rust clean
+.PHONY: all lib test test-rust test-loom test-hello-rust lint demo demo-rust bench bench-rust clean
 
 all: lib
 
@@ -27,7 +28,7 @@ lib:
 
 -include mk/*.mk
 
-test: lint test-rust test-loom $(TEST_TARGETS)
+test: lint test-rust test-loom test-hello-rust $(TEST_TARGETS)
 	@echo "make test: all suites passed"
 
 lint:
@@ -36,6 +37,15 @@ lint:
 
 test-rust:
 	$(CARGO) test
+
+# Every language's hello prints the same lines (tests/c/hello.expected).
+$(HELLO_EXPECTED): tests/c/hello.expected Cargo.toml
+	@mkdir -p target
+	sed "s/@VERSION@/$$(sed -n 's/^version = \"\(.*\)\"/\1/p' Cargo.toml | head -1)/" tests/c/hello.expected > $@
+
+test-hello-rust: $(HELLO_EXPECTED)
+	$(CARGO) run --quiet --release --example hello > target/hello_rust.out
+	diff -u $(HELLO_EXPECTED) target/hello_rust.out
 
 # The sleep/wake and latch protocols, model-checked (own target dir: different cfg).
 test-loom:

@@ -32,11 +32,12 @@ $(PY_EXT_STAMP): $(PY_VENV_STAMP) $(PY_EXT_INPUTS) $(PY_EXT_FORCE)
 		$(PY_BIN)/maturin develop --release --quiet --manifest-path $(PY_DIR)/Cargo.toml
 	touch $@
 
-test-python: $(PY_EXT_STAMP)
+test-python: $(PY_EXT_STAMP) $(HELLO_EXPECTED)
 	$(VENV_PYTHON) -m pytest $(PY_DIR)/tests
 	$(VENV_PYTHON) -m mypy.stubtest taskengine
 	$(VENV_PYTHON) -m mypy --strict $(PY_DIR)/python/taskengine examples/python $(PY_DIR)/benches
-	$(VENV_PYTHON) examples/python/hello.py
+	$(VENV_PYTHON) examples/python/hello.py > target/hello_python.out
+	diff -u $(HELLO_EXPECTED) target/hello_python.out
 	$(VENV_PYTHON) examples/python/transactions.py
 
 demo-python: $(PY_EXT_STAMP)

@@ -25,3 +25,8 @@ pub use engine::{
     ThreadHook, WorkerStats,
 };
 pub use error::{EngineError, Result};
+
+/// The README's Rust example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctest;
