@@ -206,8 +206,9 @@ impl GroupInner {
             }
         }
         // A waiter asleep on this group (an isolated one runs nothing else) can run
-        // the task now. Cheap when nobody waits: a fence and a load.
-        self.event.notify(registry);
+        // the task now. The SeqCst fence after the push above is the one this
+        // pairing needs (push; fence; load sleepers vs. add sleeper; fence; look).
+        self.event.notify_after_fence(registry);
         Ok(())
     }
 

@@ -142,6 +142,12 @@ impl Event {
     /// Wakes every waiter so it re-checks the condition. Cheap when nobody waits.
     pub(crate) fn notify(&self, registry: &Registry) {
         fence(SeqCst);
+        self.notify_after_fence(registry);
+    }
+
+    /// [`Event::notify`] for a caller that has just issued a SeqCst fence after
+    /// changing the condition (that fence is the one the pairing needs).
+    pub(crate) fn notify_after_fence(&self, registry: &Registry) {
         if self.sleepers.load(SeqCst) == 0 {
             return;
         }
