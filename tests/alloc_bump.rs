@@ -4,9 +4,11 @@
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::ptr::NonNull;
-use std::sync::{mpsc, Arc};
-use std::time::Duration;
+use std::sync::Arc;
 
+mod common;
+
+use common::{watchdog, Rng};
 use proptest::prelude::*;
 use taskengine::alloc::{BumpArena, MAX_ALIGN};
 use taskengine::EngineError;
@@ -17,38 +19,6 @@ const CASES: u32 = if cfg!(miri) { 4 } else { 64 };
 /// How long the stress tests may take before they count as hung. Under Miri, which is
 /// about a thousand times slower, only a much longer wait means anything.
 const WATCHDOG_SECS: u64 = if cfg!(miri) { 900 } else { 30 };
-
-/// Runs `f` on its own thread and fails the test if it has not finished in `secs`.
-fn watchdog<F: FnOnce() + Send + 'static>(secs: u64, f: F) {
-    let (tx, rx) = mpsc::channel();
-    let worker = std::thread::spawn(move || {
-        f();
-        let _ = tx.send(());
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(()) => worker.join().unwrap(),
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("not finished after {secs} s: deadlock?"),
-        // The sender was dropped without sending: `f` panicked; show its panic.
-        Err(mpsc::RecvTimeoutError::Disconnected) => std::panic::resume_unwind(worker.join().unwrap_err()),
-    }
-}
-
-/// SplitMix64: a small deterministic generator for the stress test.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 /// A live allocation in a test: where, how big, and the byte it was filled with.
 #[derive(Clone, Copy, Debug)]
@@ -274,7 +244,7 @@ fn from_static_uses_the_given_buffer() {
 /// threads saw.
 #[test]
 fn stress_four_threads_until_full() {
-    watchdog(WATCHDOG_SECS, || {
+    watchdog(WATCHDOG_SECS, "stress1", || {
         let arena = Arc::new(BumpArena::new(if cfg!(miri) { 16 << 10 } else { 1 << 20 }).unwrap());
         let threads: Vec<_> = (0..4u8)
             .map(|t| {
@@ -325,7 +295,7 @@ fn stress_four_threads_until_full() {
 #[test]
 fn stampede_hands_out_each_byte_once() {
     const PER_THREAD: usize = if cfg!(miri) { 500 } else { 100_000 };
-    watchdog(WATCHDOG_SECS, || {
+    watchdog(WATCHDOG_SECS, "stress2", || {
         let arena = Arc::new(BumpArena::new(4 * PER_THREAD * 8).unwrap());
         let start = Arc::new(std::sync::Barrier::new(4));
         let threads: Vec<_> = (0..4)
