@@ -97,27 +97,32 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+/// One value of every variant, in code order (for tests that must cover them all).
+#[cfg(test)]
+pub(crate) fn one_of_each() -> Vec<EngineError> {
+    vec![
+        EngineError::Null,
+        EngineError::invalid("x"),
+        EngineError::Overflow,
+        EngineError::NoMemory,
+        EngineError::Shutdown,
+        EngineError::Cancelled,
+        EngineError::Timeout,
+        EngineError::TaskFailed { code: 3, message: String::new() },
+        EngineError::Panic(String::new()),
+        EngineError::Utf8 { valid_up_to: 0 },
+        EngineError::QueueFull,
+        EngineError::BufferTooSmall { needed: 1 },
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn codes_are_distinct_and_nonzero() {
-        let all = [
-            EngineError::Null,
-            EngineError::invalid("x"),
-            EngineError::Overflow,
-            EngineError::NoMemory,
-            EngineError::Shutdown,
-            EngineError::Cancelled,
-            EngineError::Timeout,
-            EngineError::TaskFailed { code: 3, message: String::new() },
-            EngineError::Panic(String::new()),
-            EngineError::Utf8 { valid_up_to: 0 },
-            EngineError::QueueFull,
-            EngineError::BufferTooSmall { needed: 1 },
-        ];
-        let codes: Vec<i32> = all.iter().map(EngineError::code).collect();
+        let codes: Vec<i32> = one_of_each().iter().map(EngineError::code).collect();
         assert_eq!(codes, (1..=12).collect::<Vec<_>>());
     }
 

@@ -126,21 +126,7 @@ mod tests {
 
     #[test]
     fn one_mapping_agrees_with_engine_codes() {
-        let all = [
-            EngineError::Null,
-            EngineError::invalid("x"),
-            EngineError::Overflow,
-            EngineError::NoMemory,
-            EngineError::Shutdown,
-            EngineError::Cancelled,
-            EngineError::Timeout,
-            EngineError::TaskFailed { code: 3, message: String::new() },
-            EngineError::Panic(String::new()),
-            EngineError::Utf8 { valid_up_to: 0 },
-            EngineError::QueueFull,
-            EngineError::BufferTooSmall { needed: 1 },
-        ];
-        for err in &all {
+        for err in &crate::error::one_of_each() {
             assert_eq!(te_status::from(err) as i32, err.code(), "{err:?}");
         }
         for (i, s) in ALL.iter().enumerate() {
