@@ -18,35 +18,73 @@ typedef struct {
     uint64_t lo;
 } wide_t;
 
-TE_K_ALWAYS_INLINE wide_t sum_wide_body(const int64_t *d, size_t n)
+/* Adds the 128-bit value (hi, lo) into r. */
+TE_K_ALWAYS_INLINE void wide_add(wide_t *r, int64_t hi, uint64_t lo)
 {
-    uint64_t lo[LANES];
-    int64_t hi[LANES];
+    uint64_t s = r->lo + lo;
+    r->hi += hi + (int64_t)(s < lo);
+    r->lo = s;
+}
+
+/* At most this many elements per block, so that the high-word sums below cannot
+ * overflow: |H| <= n * 2^31 < 2^63 and L < n * 2^32 <= 2^63. */
+#define SUM_BLOCK ((size_t)1 << 31)
+
+/* The exact sum of one block, from two cheap running sums: the wrapping sum S of
+ * the values and the sum H of their high words (x >> 32, as signed). With
+ * L = sum of the low words (x & 0xffffffff), sum = 2^32 H + L exactly, and
+ * 0 <= L < 2^64, so L = S - 2^32 H (mod 2^64) recovers it without tracking a carry
+ * per element. H is summed as unsigned high words minus 2^32 per negative value. */
+TE_K_ALWAYS_INLINE wide_t sum_block(const int64_t *d, size_t n)
+{
+    uint64_t s[LANES], hu[LANES], neg[LANES];
+    uint64_t S = 0, Hu = 0, N = 0, L;
+    int64_t H;
     wide_t r = {0, 0};
     size_t i = 0, k;
     for (k = 0; k < LANES; k++) {
-        lo[k] = 0;
-        hi[k] = 0;
+        s[k] = 0;
+        hu[k] = 0;
+        neg[k] = 0;
     }
-    /* hi += sign extension of x (0 or -1) plus the carry out of lo + x. */
     for (; i + LANES <= n; i += LANES) {
         for (k = 0; k < LANES; k++) {
             uint64_t x = (uint64_t)d[i + k];
-            uint64_t s = lo[k] + x;
-            hi[k] += (int64_t)(s < x) - (int64_t)(x >> 63);
-            lo[k] = s;
+            s[k] += x;
+            hu[k] += x >> 32;
+            neg[k] += x >> 63;
         }
     }
     for (; i < n; i++) {
         uint64_t x = (uint64_t)d[i];
-        uint64_t s = lo[0] + x;
-        hi[0] += (int64_t)(s < x) - (int64_t)(x >> 63);
-        lo[0] = s;
+        S += x;
+        Hu += x >> 32;
+        N += x >> 63;
     }
     for (k = 0; k < LANES; k++) {
-        uint64_t s = r.lo + lo[k];
-        r.hi += hi[k] + (int64_t)(s < lo[k]);
-        r.lo = s;
+        S += s[k];
+        Hu += hu[k];
+        N += neg[k];
+    }
+    /* The signed high word of x is (x >> 32) - 2^32 when x < 0. */
+    H = (int64_t)(Hu - (N << 32));
+    L = S - ((uint64_t)H << 32);
+    /* 2^32 H as 128 bits: low 64 bits (uint64_t)H << 32, high bits H >> 32. */
+    r.hi = H < 0 ? -(int64_t)((~(uint64_t)H) >> 32) - 1 : (int64_t)((uint64_t)H >> 32);
+    r.lo = (uint64_t)H << 32;
+    wide_add(&r, 0, L);
+    return r;
+}
+
+TE_K_ALWAYS_INLINE wide_t sum_wide_body(const int64_t *d, size_t n)
+{
+    wide_t r = {0, 0};
+    while (n > 0) {
+        size_t m = n < SUM_BLOCK ? n : SUM_BLOCK;
+        wide_t b = sum_block(d, m);
+        wide_add(&r, b.hi, b.lo);
+        d += m;
+        n -= m;
     }
     return r;
 }
