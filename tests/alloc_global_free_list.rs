@@ -6,9 +6,11 @@ use std::alloc::{GlobalAlloc, Layout};
 use std::cell::UnsafeCell;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ptr::NonNull;
-use std::sync::{mpsc, Arc, Mutex, Once};
-use std::time::Duration;
+use std::sync::{mpsc, Arc, Mutex};
 
+mod common;
+
+use common::{abort_after, plain_panics};
 use taskengine::alloc::FreeListAllocator;
 
 const HEAP_SIZE: usize = 32 << 20;
@@ -29,35 +31,6 @@ static MEMORY: Memory = Memory(UnsafeCell::new([0; HEAP_SIZE]));
 static ALLOC: FreeListAllocator =
     unsafe { FreeListAllocator::from_raw_parts(NonNull::new_unchecked(MEMORY.0.get().cast()), HEAP_SIZE) };
 
-/// Prints panic messages straight to stderr, without a backtrace: symbolising one
-/// (when `RUST_BACKTRACE` is set) parses the binary's debug info and needs far more
-/// memory than this heap has, which would turn a failed assertion into an unreadable
-/// allocation failure.
-fn plain_panics() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        std::panic::set_hook(Box::new(|info| {
-            let msg = format!("{info}\n");
-            // SAFETY: writes an initialised buffer of the given length to stderr.
-            unsafe { libc::write(2, msg.as_ptr().cast(), msg.len()) };
-        }))
-    });
-}
-
-/// Aborts the process if the test has not finished in time: a deadlock inside the global
-/// allocator would block any allocating watchdog, so this one allocates nothing after it
-/// starts.
-fn watchdog(secs: u64) {
-    std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_secs(secs));
-        let msg = b"watchdog: the global-allocator test did not finish in time\n";
-        // SAFETY: writes a static buffer of the given length to stderr.
-        unsafe { libc::write(2, msg.as_ptr().cast(), msg.len()) };
-        std::process::abort();
-    });
-}
-
-/// Allocation-heavy work whose result does not depend on where memory comes from.
 fn work(seed: u64) -> u64 {
     let mut sum = 0u64;
     for round in 0..20u64 {
@@ -82,7 +55,7 @@ fn work(seed: u64) -> u64 {
 #[test]
 fn real_work_runs_on_the_free_list() {
     plain_panics();
-    watchdog(30);
+    abort_after(30);
     // A first pass lets std set up its one-time state (thread-local keys, lazy locks).
     work(0);
     let before = ALLOC.stats();

@@ -476,7 +476,6 @@ impl TaskGroup {
     /// # Safety
     /// `func(arg)` must be safe to call once, from any thread, at any time before
     /// the group is waited for.
-    #[allow(dead_code)] // used by the C ABI layer
     pub(crate) unsafe fn spawn_raw(&self, func: RawTaskFn, arg: *mut c_void, block: bool) -> Result<()> {
         self.inner.spawn_task(TaskBody::Raw { func, arg }, block)
     }
@@ -528,11 +527,6 @@ impl TaskGroup {
     /// The first failure, if any task has failed so far.
     pub fn failure(&self) -> Option<EngineError> {
         lock(&self.inner.failure).clone()
-    }
-
-    #[allow(dead_code)]
-    pub(crate) fn inner(&self) -> &Arc<GroupInner> {
-        &self.inner
     }
 }
 

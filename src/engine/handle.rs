@@ -301,16 +301,19 @@ impl<T: Send + 'static> FutureTask<T> {
         }
     }
 
-    fn push_job(self: &Arc<Self>) {
+    /// Queues a poll. If the engine is gone, the task ends with `Shutdown`.
+    fn push_job(self: &Arc<Self>) -> Result<()> {
         // SAFETY: the job owns one reference, taken back in `execute`.
         let job = unsafe { JobRef::new(Arc::into_raw(Arc::clone(self))) };
-        if self.shared.registry.push(job).is_err() {
+        let pushed = self.shared.registry.push(job);
+        if let Err(err) = &pushed {
             // SAFETY: not queued; the reference is still ours.
             unsafe { drop(Arc::from_raw(Arc::as_ptr(self))) };
             *lock(&self.future) = None;
             self.schedule.store(FINISHED, SeqCst);
-            self.shared.complete(Err(EngineError::Shutdown));
+            self.shared.complete(Err(err.clone()));
         }
+        pushed
     }
 }
 
@@ -329,7 +332,8 @@ impl<T: Send + 'static> Wake for FutureTask<T> {
             match self.schedule.compare_exchange_weak(state, next, AcqRel, Acquire) {
                 Ok(_) => {
                     if next == SCHEDULED {
-                        self.push_job();
+                        // A failure completes the task with the error.
+                        let _ = self.push_job();
                     }
                     return;
                 }
@@ -369,10 +373,7 @@ where
         schedule: AtomicU8::new(SCHEDULED),
         future: Mutex::new(Some(Box::pin(future))),
     });
-    task.push_job();
-    if let Some(Err(EngineError::Shutdown)) = lock(&task.shared.result).as_ref().map(|r| r.as_ref().map(|_| ())) {
-        return Err(EngineError::Shutdown);
-    }
+    task.push_job()?;
     Ok(TaskHandle { core: Arc::new(FutureCore(task)) })
 }
 

@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
 use std::time::Instant;
 
 use super::job::Latch;
-use super::registry::Registry;
+use super::registry::{Registry, Waitable};
 use super::sync::{fence, lock, AtomicUsize, Condvar, Mutex};
 
 const UNSET: usize = 0;
@@ -56,6 +56,19 @@ impl CoreLatch {
     #[inline]
     pub(crate) fn set_and_check_sleeping(&self) -> bool {
         self.state.swap(SET, SeqCst) == SLEEPING
+    }
+}
+
+/// A worker waits on a latch by sleeping on it (registered in its state).
+impl Waitable for CoreLatch {
+    fn is_done(&self) -> bool {
+        self.probe()
+    }
+    fn register(&self, _worker: usize) -> bool {
+        self.register_sleep()
+    }
+    fn unregister(&self, _worker: usize) {
+        self.unregister_sleep()
     }
 }
 

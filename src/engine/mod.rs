@@ -32,8 +32,6 @@ pub use handle::{block_on, TaskHandle};
 pub use metrics::{EngineStats, WorkerStats};
 pub use scope::Scope;
 
-#[allow(unused_imports)]
-pub(crate) use group::RawTaskFn;
 use registry::{Registry, WorkerThread};
 
 use crate::error::{EngineError, Result};
@@ -160,9 +158,6 @@ impl Engine {
         OP: FnOnce(&Scope<'scope>) -> R + Send,
         R: Send,
     {
-        if let Some(worker) = WorkerThread::current_of(&self.registry) {
-            return Ok(scope::run_scope(worker, op));
-        }
         self.registry.in_worker(move |worker, _| scope::run_scope(worker, op))
     }
 

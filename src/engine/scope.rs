@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicPtr, AtomicUsize};
 
 use super::job::{Job, JobRef};
 use super::latch::CoreLatch;
-use super::registry::{Registry, Waitable, WorkerThread};
+use super::registry::{Registry, WorkerThread};
 use super::unwind;
 
 /// Spawns tasks that may borrow anything that outlives the `scope` call.
@@ -113,20 +113,6 @@ impl<'scope> Scope<'scope> {
     }
 }
 
-struct ScopeWait<'a>(&'a CoreLatch);
-
-impl Waitable for ScopeWait<'_> {
-    fn is_done(&self) -> bool {
-        self.0.probe()
-    }
-    fn register(&self, _worker: usize) -> bool {
-        self.0.register_sleep()
-    }
-    fn unregister(&self, _worker: usize) {
-        self.0.unregister_sleep()
-    }
-}
-
 /// Runs `op` with a fresh scope on `worker`, waits for every spawned task, and
 /// re-raises the first panic (the op's own first).
 pub(crate) fn run_scope<'scope, OP, R>(worker: &WorkerThread, op: OP) -> R
@@ -145,7 +131,7 @@ where
     // SAFETY: `scope` is live in this frame; the op's own count is released here.
     unsafe { Scope::job_completed(&scope) };
     // Always wait, even after a panic: spawned tasks borrow from frames above us.
-    worker.wait_until(&ScopeWait(&scope.latch), false, None);
+    worker.wait_for_latch(&scope.latch);
     let spawned_panic = scope.panic.swap(ptr::null_mut(), Acquire);
     let spawned_panic = if spawned_panic.is_null() {
         None

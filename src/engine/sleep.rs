@@ -273,15 +273,8 @@ impl Sleep {
             self.wake_specific(index);
         }
     }
-
-    /// Blocked general sleepers right now (for tests and stats).
-    #[allow(dead_code)]
-    pub(crate) fn sleeping(&self) -> usize {
-        self.sleeping.load(Relaxed)
-    }
 }
 
-#[cfg(not(loom))]
 fn wait_timeout<'a>(
     cv: &Condvar,
     guard: super::sync::MutexGuard<'a, bool>,
@@ -290,19 +283,6 @@ fn wait_timeout<'a>(
     match cv.wait_timeout(guard, dur) {
         Ok((g, _)) => g,
         Err(p) => p.into_inner().0,
-    }
-}
-
-#[cfg(loom)]
-fn wait_timeout<'a>(
-    cv: &Condvar,
-    guard: super::sync::MutexGuard<'a, bool>,
-    _dur: std::time::Duration,
-) -> super::sync::MutexGuard<'a, bool> {
-    // loom has no time: a timed wait is modelled as a wait.
-    match cv.wait(guard) {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
     }
 }
 

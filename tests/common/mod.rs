@@ -78,3 +78,30 @@ impl Rng {
         }
     }
 }
+
+/// For binaries whose global allocator is under test: prints panic messages
+/// straight to stderr without a backtrace (symbolising one needs far more memory
+/// than a test heap has, which would turn a failed assertion into an unreadable
+/// allocation failure).
+pub fn plain_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            let msg = format!("{info}\n");
+            // SAFETY: writes an initialised buffer of the given length to stderr.
+            unsafe { libc::write(2, msg.as_ptr().cast(), msg.len()) };
+        }))
+    });
+}
+
+/// Aborts the process if the test has not finished in `secs`. Allocates nothing
+/// once started: a hang inside the global allocator would block an allocating one.
+pub fn abort_after(secs: u64) {
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(secs));
+        let msg = b"watchdog: the global-allocator test did not finish in time\n";
+        // SAFETY: writes a static buffer of the given length to stderr.
+        unsafe { libc::write(2, msg.as_ptr().cast(), msg.len()) };
+        std::process::abort();
+    });
+}
