@@ -783,15 +783,27 @@ fn destructors_run_once_for_run_and_cancelled_tasks_small_and_large() {
 #[test]
 fn sleeping_workers_rejoin_fork_join_work_after_an_idle_period() {
     // After every worker has gone to sleep, one outside submission wakes one worker;
-    // the forks it then pushes must wake the others, or later runs stay serial.
+    // the fork it then pushes must wake another, or later runs stay serial. The
+    // forking side holds its worker until the other half has run elsewhere, so the
+    // test does not depend on how fast a sleeping thread gets a core.
     watchdog(60, "rejoin", || {
         let e = engine(2);
         for round in 0..5 {
             std::thread::sleep(Duration::from_millis(50));
             let before = e.stats().stolen;
-            e.scope(|_| fib(&e, 24));
-            let stolen = e.stats().stolen - before;
-            assert!(stolen > 0, "round {round}: no work was stolen, the other worker never woke");
+            let other_half_ran = AtomicBool::new(false);
+            let (seen, ()) = e.join(
+                || {
+                    let deadline = Instant::now() + Duration::from_secs(10);
+                    while !other_half_ran.load(Ordering::Acquire) && Instant::now() < deadline {
+                        std::thread::yield_now();
+                    }
+                    other_half_ran.load(Ordering::Acquire)
+                },
+                || other_half_ran.store(true, Ordering::Release),
+            );
+            assert!(seen, "round {round}: the forked half never ran, the other worker never woke");
+            assert!(e.stats().stolen > before, "round {round}: the forked half was not stolen");
         }
     });
 }

@@ -75,6 +75,10 @@ pub(crate) struct Registry {
     room: (Mutex<()>, Condvar),
     on_thread_start: Option<ThreadHook>,
     on_thread_stop: Option<ThreadHook>,
+    /// Workers past their start-up; `new` waits for all of them, so no worker is
+    /// still inside thread start-up (and its allocations) when the engine is handed
+    /// out: a `fork()` right after creation cannot catch one holding a lock.
+    started: (Mutex<usize>, Condvar),
 }
 
 thread_local! {
@@ -123,6 +127,7 @@ impl Registry {
             room: (Mutex::new(()), Condvar::new()),
             on_thread_start: config.on_thread_start.clone(),
             on_thread_stop: config.on_thread_stop.clone(),
+            started: (Mutex::new(0), Condvar::new()),
         });
         for (index, deque) in deques.into_iter().enumerate() {
             let mut builder = std::thread::Builder::new().name(format!("{}-{index}", config.thread_name_prefix));
@@ -138,7 +143,22 @@ impl Registry {
                 }
             }
         }
+        registry.wait_until_started(workers);
         Ok(registry)
+    }
+
+    fn wait_until_started(&self, workers: usize) {
+        let (count, cond) = &self.started;
+        let mut started = super::sync::std_lock(count);
+        while *started < workers {
+            started = cond.wait(started).unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+    }
+
+    fn mark_started(&self) {
+        let (count, cond) = &self.started;
+        *super::sync::std_lock(count) += 1;
+        cond.notify_all();
     }
 
     pub(crate) fn num_workers(&self) -> usize {
@@ -319,6 +339,15 @@ fn worker_main(registry: Arc<Registry>, index: usize, deque: Worker<JobRef>) {
         registry,
     };
     WORKER_THREAD.with(|t| t.set(&worker));
+    // A thread's first steal registers it with crossbeam's epoch collector, which
+    // allocates: do it now, so that it is part of start-up. Only this thread pushes
+    // to its deque, so it is empty here; a job found anyway goes back.
+    if let Steal::Success(job) = worker.registry.stealers[index].steal() {
+        worker.push(job);
+    }
+    // Before the user's hook, as Rayon does: a hook that waits for the engine
+    // being built must not deadlock its construction.
+    worker.registry.mark_started();
     if let Some(hook) = &worker.registry.on_thread_start {
         // A failing hook must not take the worker down with it.
         let _ = unwind::halt_unwinding(|| hook(index));
