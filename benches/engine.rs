@@ -1,7 +1,8 @@
 //! Scheduler benchmarks: taskengine beside Rayon and serial code, in one run.
 //!
 //! fib(30) with a task per call by `join`; 1,000,000 tiny tasks submitted from
-//! outside the pool then waited; nqueens(12) with a task per placement;
+//! outside the pool then waited (and the same with task records from the heap
+//! instead of the engine's pools); nqueens(12) with a task per placement;
 //! `parallel_for` over 1e7 doubles. Ratios: `make bench` prints them (see
 //! `scripts/bench_summary.py`).
 
@@ -129,6 +130,49 @@ fn bench_spawn(c: &mut Criterion, te: &Engine, pool: &rayon::ThreadPool) {
     g.finish();
 }
 
+/// 1,000,000 spawns from outside, with task records and queue blocks recycled (the
+/// default) and taken from the heap (`task_pool_capacity: 0`, how spawning worked
+/// before the pools): a group of small closures, and detached `Engine::spawn`s.
+fn bench_spawn_records(c: &mut Criterion, n: usize) {
+    static DONE: AtomicUsize = AtomicUsize::new(0);
+    let pooled = Engine::new(Config::with_workers(n)).unwrap();
+    let heap = Engine::new(Config { task_pool_capacity: 0, ..Config::with_workers(n) }).unwrap();
+    let mut g = c.benchmark_group("spawn_1m_group_records");
+    g.sample_size(10).measurement_time(Duration::from_secs(8));
+    for (name, engine) in [("taskengine", &pooled), ("heap_records", &heap)] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let group = TaskGroup::new(engine).unwrap();
+                for i in 0..TASKS {
+                    group
+                        .spawn(move || {
+                            DONE.fetch_add(black_box(i) & 1, Ordering::Relaxed);
+                        })
+                        .unwrap();
+                }
+                group.wait().unwrap();
+            })
+        });
+    }
+    g.finish();
+    let mut g = c.benchmark_group("spawn_1m_detached_records");
+    g.sample_size(10).measurement_time(Duration::from_secs(8));
+    for (name, engine) in [("taskengine", &pooled), ("heap_records", &heap)] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                DONE.store(0, Ordering::SeqCst);
+                for _ in 0..TASKS {
+                    drop(engine.spawn(|| DONE.fetch_add(1, Ordering::AcqRel)).unwrap());
+                }
+                while DONE.load(Ordering::Acquire) < TASKS {
+                    std::thread::yield_now();
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
 fn nq_ok(cols: u32, d1: u32, d2: u32, n: usize, row: usize, c: usize) -> Option<(u32, u32, u32)> {
     let (bc, b1, b2) = (1u32 << c, 1u32 << (row + c), 1u32 << (row + n - c));
     if cols & bc != 0 || d1 & b1 != 0 || d2 & b2 != 0 {
@@ -239,6 +283,7 @@ fn benches(c: &mut Criterion) {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(n).build().unwrap();
     bench_fib(c, &te, &pool);
     bench_spawn(c, &te, &pool);
+    bench_spawn_records(c, n);
     bench_nqueens(c, &te, &pool);
     bench_parallel_for(c, &te, &pool);
 }

@@ -259,6 +259,13 @@ typedef struct te_config {
    idle engine always ends up asleep, using no CPU; 0 sleeps at once.
    */
   uint32_t spin_budget;
+  /*
+   Task records (and queue space for as many tasks) the engine keeps for reuse
+   once made, so that spawning in steady state does not allocate (default
+   131072). Memory is taken as bursts need it and kept until te_engine_free;
+   tasks beyond this many in flight at once are allocated. 0 = always allocate.
+   */
+  size_t task_pool_capacity;
 } te_config;
 
 /*

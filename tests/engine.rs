@@ -807,3 +807,32 @@ fn sleeping_workers_rejoin_fork_join_work_after_an_idle_period() {
         }
     });
 }
+
+#[test]
+fn outside_submissions_start_in_the_order_they_came_on_one_worker() {
+    // The worker takes outside jobs in batches into its LIFO deque; the batch must
+    // still start oldest first.
+    watchdog(60, "fifo", || {
+        let e = engine(1);
+        let gate = Arc::new(Barrier::new(2));
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let g = Arc::clone(&gate);
+        let first = e
+            .spawn(move || {
+                g.wait();
+            })
+            .unwrap();
+        let handles: Vec<_> = (0..200)
+            .map(|i| {
+                let order = Arc::clone(&order);
+                e.spawn(move || order.lock().unwrap().push(i)).unwrap()
+            })
+            .collect();
+        gate.wait();
+        first.wait().unwrap();
+        for h in handles {
+            h.wait().unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), (0..200).collect::<Vec<_>>());
+    });
+}

@@ -31,7 +31,15 @@ pub struct Config {
     pub on_thread_start: Option<ThreadHook>,
     /// Runs on each worker thread after its last task, before it exits.
     pub on_thread_stop: Option<ThreadHook>,
+    /// Task records (and queue space for as many tasks) the engine keeps for reuse
+    /// once made, so that spawning in steady state does not touch the heap. Memory
+    /// is taken as a burst needs it and kept until the engine is dropped; tasks
+    /// beyond this many in flight at once use the heap. 0 = always the heap.
+    pub task_pool_capacity: usize,
 }
+
+/// Default [`Config::task_pool_capacity`]: room for 131,072 tasks in flight.
+pub const DEFAULT_TASK_POOL_CAPACITY: usize = 1 << 17;
 
 /// Default search rounds before sleeping: long enough to catch the next fork of a
 /// busy fork-join computation, short enough that idling costs microseconds.
@@ -49,6 +57,7 @@ impl Default for Config {
             stack_size: 0,
             on_thread_start: None,
             on_thread_stop: None,
+            task_pool_capacity: DEFAULT_TASK_POOL_CAPACITY,
         }
     }
 }
@@ -81,6 +90,7 @@ impl fmt::Debug for Config {
             .field("stack_size", &self.stack_size)
             .field("on_thread_start", &self.on_thread_start.is_some())
             .field("on_thread_stop", &self.on_thread_stop.is_some())
+            .field("task_pool_capacity", &self.task_pool_capacity)
             .finish()
     }
 }
@@ -88,7 +98,7 @@ impl fmt::Debug for Config {
 /// Builds a [`Config`] from `key: value` pairs; keys left out keep their defaults.
 ///
 /// Keys: `workers`, `queue_size`, `enable_work_stealing`, `enable_metrics`, `spin`,
-/// `thread_name_prefix`, `stack_size`.
+/// `thread_name_prefix`, `stack_size`, `task_pool`.
 ///
 /// ```
 /// let cfg = taskengine::engine_config! { workers: 2, queue_size: 64, enable_metrics: false };
@@ -128,6 +138,9 @@ macro_rules! engine_config {
     (@set $cfg:ident, stack_size: $v:expr $(, $($rest:tt)*)?) => {
         $cfg.stack_size = $v; $crate::engine_config!(@set $cfg $(, $($rest)*)?);
     };
+    (@set $cfg:ident, task_pool: $v:expr $(, $($rest:tt)*)?) => {
+        $cfg.task_pool_capacity = $v; $crate::engine_config!(@set $cfg $(, $($rest)*)?);
+    };
     (@set $cfg:ident, $key:ident : $($rest:tt)*) => {
         ::core::compile_error!(::core::concat!("engine_config!: unknown key `", ::core::stringify!($key), "`"))
     };
@@ -145,14 +158,16 @@ mod tests {
 
     #[test]
     fn macro_sets_only_named_keys() {
-        let cfg = crate::engine_config! { spin: 3, enable_work_stealing: false, thread_name_prefix: "x" };
+        let cfg = crate::engine_config! { spin: 3, enable_work_stealing: false, thread_name_prefix: "x", task_pool: 0 };
         assert_eq!(cfg.spin_budget, 3);
+        assert_eq!(cfg.task_pool_capacity, 0);
         assert!(!cfg.work_stealing);
         assert_eq!(cfg.thread_name_prefix, "x");
         assert_eq!(cfg.workers, 0);
         assert!(cfg.metrics);
         let empty = crate::engine_config! {};
         assert_eq!(empty.spin_budget, DEFAULT_SPIN_BUDGET);
+        assert_eq!(empty.task_pool_capacity, DEFAULT_TASK_POOL_CAPACITY);
     }
 
     #[test]

@@ -20,12 +20,12 @@ use std::sync::atomic::{fence, AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crossbeam_queue::SegQueue;
 use crossbeam_utils::CachePadded;
 
 use super::job::{Job, JobRef};
 use super::latch::Event;
 use super::metrics::bump;
+use super::queue::BlockQueue;
 use super::registry::{Registry, Waitable, WorkerThread};
 use super::sync::std_lock as lock;
 use super::unwind;
@@ -105,7 +105,7 @@ impl TaskBody {
     }
 }
 
-struct QueuedTask {
+pub(crate) struct QueuedTask {
     body: TaskBody,
     /// Submitted from outside the pool into a bounded engine: holds a queue slot.
     holds_slot: bool,
@@ -127,8 +127,9 @@ thread_local! {
 pub(crate) struct GroupInner {
     pub(crate) registry: Arc<Registry>,
     /// Pending tasks: a lock-free queue, so the spawner (at its tail) and the
-    /// tickets (at its head) do not fight over one lock or one cache line.
-    queue: SegQueue<QueuedTask>,
+    /// tickets (at its head) do not fight over one lock or one cache line. Its
+    /// blocks come from, and go back to, the engine's pool.
+    queue: BlockQueue<QueuedTask>,
     /// Tickets out (queued or running); at most `ticket_limit`.
     tickets: AtomicUsize,
     ticket_limit: usize,
@@ -147,9 +148,10 @@ impl GroupInner {
     pub(crate) fn new(registry: Arc<Registry>) -> Result<Arc<GroupInner>> {
         registry.check_alive()?;
         let ticket_limit = registry.num_workers();
+        let queue = BlockQueue::new(Arc::clone(&registry.group_blocks));
         Ok(Arc::new(GroupInner {
             registry,
-            queue: SegQueue::new(),
+            queue,
             tickets: AtomicUsize::new(0),
             ticket_limit,
             spawned: CachePadded::new(AtomicUsize::new(0)),

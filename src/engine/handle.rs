@@ -2,9 +2,12 @@
 
 use std::cell::UnsafeCell;
 use std::future::Future;
+use std::marker::PhantomData;
+use std::mem::{align_of, size_of, ManuallyDrop, MaybeUninit};
 use std::pin::Pin;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, SeqCst};
-use std::sync::atomic::{AtomicBool, AtomicU8};
+use std::ptr::NonNull;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
@@ -12,6 +15,7 @@ use std::time::{Duration, Instant};
 use super::job::{Job, JobRef};
 use super::latch::Event;
 use super::metrics::bump;
+use super::pool::Slot;
 use super::registry::{Registry, Waitable, WorkerThread};
 use super::sync::std_lock as lock;
 use super::unwind;
@@ -20,98 +24,221 @@ use crate::error::{panic_message, EngineError, Result};
 const PENDING: u8 = 0;
 const RUNNING: u8 = 1;
 const DONE: u8 = 2;
+/// Done, and the handle has taken the result out.
+const TAKEN: u8 = 3;
 
-/// What a handle and its task share.
-struct Shared<T> {
-    registry: Arc<Registry>,
+/// How a task's end is announced: its state, the workers and threads waiting for
+/// it, and the waker of a handle being `.await`ed.
+struct Completion {
     state: AtomicU8,
-    result: Mutex<Option<Result<T>>>,
     event: Event,
     waker: Mutex<Option<Waker>>,
 }
 
-impl<T> Shared<T> {
-    fn new(registry: Arc<Registry>) -> Self {
-        Shared {
-            registry,
-            state: AtomicU8::new(PENDING),
-            result: Mutex::new(None),
-            event: Event::new(),
-            waker: Mutex::new(None),
-        }
+impl Completion {
+    fn new() -> Self {
+        Completion { state: AtomicU8::new(PENDING), event: Event::new(), waker: Mutex::new(None) }
     }
 
-    fn complete(&self, result: Result<T>) {
-        *lock(&self.result) = Some(result);
+    /// Call after the result is stored.
+    fn complete(&self, registry: &Registry) {
         // SeqCst: ordered with the waker registration in `poll` and the Event's fence.
         self.state.store(DONE, SeqCst);
-        self.event.notify(&self.registry);
+        self.event.notify(registry);
         if let Some(waker) = lock(&self.waker).take() {
             waker.wake();
         }
     }
 
     fn is_done(&self) -> bool {
-        self.state.load(Acquire) == DONE
+        self.state.load(Acquire) >= DONE
     }
 }
 
-/// The type-erased side of a spawned task that its handle needs.
-trait HandleCore<T>: Send + Sync {
-    fn shared(&self) -> &Shared<T>;
-    /// Runs the task here if nobody has started it (a waiter helping itself).
-    fn try_run_here(&self) -> bool;
+/// Words of a task record that hold the closure, and later its result, in place.
+/// Bigger ones are boxed there instead.
+const RECORD_WORDS: usize = 6;
+type RecordStorage = MaybeUninit<[usize; RECORD_WORDS]>;
+
+/// Puts `value` in `storage`, in place if it fits, else boxed.
+///
+/// # Safety
+/// `storage` is free to overwrite; read it back with `unstore::<X>` exactly once.
+unsafe fn store<X>(storage: *mut RecordStorage, value: X) {
+    // SAFETY (both arms): storage is valid for RECORD_WORDS words, aligned for usize.
+    if fits_in_place::<X>() {
+        unsafe { storage.cast::<X>().write(value) }
+    } else {
+        unsafe { storage.cast::<*mut X>().write(Box::into_raw(Box::new(value))) }
+    }
 }
 
-/// A closure spawned with [`crate::Engine::spawn`].
-struct SpawnTask<F, T> {
-    shared: Shared<T>,
-    func: UnsafeCell<Option<F>>,
+/// # Safety
+/// `storage` holds an X put there by `store::<X>` and not read back yet.
+unsafe fn unstore<X>(storage: *mut RecordStorage) -> X {
+    // SAFETY (both arms): as `store` left it.
+    if fits_in_place::<X>() {
+        unsafe { storage.cast::<X>().read() }
+    } else {
+        *unsafe { Box::from_raw(storage.cast::<*mut X>().read()) }
+    }
+}
+
+const fn fits_in_place<X>() -> bool {
+    size_of::<X>() <= size_of::<RecordStorage>() && align_of::<X>() <= align_of::<RecordStorage>()
+}
+
+/// A task spawned with [`crate::Engine::spawn`], in a record from the engine's pool
+/// (`Registry::spawn_records`), so that spawning a small closure allocates nothing
+/// once the pool is warm. Shared by the job in the queues and the handle: the last
+/// of the two to let go gives it back.
+pub(crate) struct SpawnRecord {
+    registry: ManuallyDrop<Arc<Registry>>,
+    completion: Completion,
+    /// The job's and the handle's references.
+    refs: AtomicUsize,
     /// Holds a slot of a bounded engine's queue until it starts.
     holds_slot: bool,
+    /// The closure while PENDING, its result once DONE, nothing once TAKEN.
+    storage: UnsafeCell<RecordStorage>,
+    /// Runs the closure from `storage` and stores its `Result<T>` there.
+    run: unsafe fn(*mut RecordStorage),
+    drop_closure: unsafe fn(*mut RecordStorage),
+    drop_result: unsafe fn(*mut RecordStorage),
 }
 
-// SAFETY: `func` is only touched by the one thread that wins the PENDING -> RUNNING
-// transition; F and T are Send.
-unsafe impl<F: Send, T: Send> Sync for SpawnTask<F, T> {}
+type RecordPtr = NonNull<Slot<SpawnRecord>>;
 
-impl<F: FnOnce() -> T + Send, T: Send> SpawnTask<F, T> {
-    fn run_if_pending(&self) -> bool {
-        if self.shared.state.compare_exchange(PENDING, RUNNING, AcqRel, Acquire).is_err() {
-            return false;
+fn record<'a>(ptr: RecordPtr) -> &'a SpawnRecord {
+    // SAFETY: callers hold one of the record's references, so it is live and
+    // initialised (by `spawn`).
+    unsafe { &*Slot::value(ptr) }
+}
+
+/// One reference to a spawn record, typed by its result.
+struct RecordRef<T> {
+    ptr: RecordPtr,
+    _result: PhantomData<fn() -> T>,
+}
+
+// SAFETY: the record's shared parts are atomics and locks; the closure and result
+// inside are Send by `spawn`'s bounds and touched by one thread at a time (the one
+// that won PENDING -> RUNNING, then the handle's owner after DONE).
+unsafe impl<T: Send> Send for RecordRef<T> {}
+// SAFETY: as above; `&RecordRef` only reads the completion state.
+unsafe impl<T: Send> Sync for RecordRef<T> {}
+
+/// Runs the task if nobody has started it; true if this call ran it.
+fn run_if_pending(ptr: RecordPtr) -> bool {
+    let rec = record(ptr);
+    if rec.completion.state.compare_exchange(PENDING, RUNNING, AcqRel, Acquire).is_err() {
+        return false;
+    }
+    if rec.holds_slot {
+        rec.registry.release_external();
+    }
+    // SAFETY: we won the transition above, so we alone touch the storage now.
+    unsafe { (rec.run)(rec.storage.get()) };
+    if let Some(worker) = WorkerThread::current_of(&rec.registry) {
+        if let Some(c) = worker.counters() {
+            bump(&c.executed);
+            bump(&c.completed);
         }
-        if self.holds_slot {
-            self.shared.registry.release_external();
+    }
+    rec.completion.complete(&rec.registry);
+    true
+}
+
+/// Drops one reference; the last one empties the record and gives it back.
+///
+/// # Safety
+/// The caller owns one reference and does not use `ptr` afterwards.
+unsafe fn release(ptr: RecordPtr) {
+    // AcqRel: the last releaser must see everything the other owner did.
+    if record(ptr).refs.fetch_sub(1, AcqRel) != 1 {
+        return;
+    }
+    let rec = Slot::value(ptr);
+    // SAFETY: no references are left, so we own the record; each field is dropped
+    // once and the slot goes back to the pool it came from before the registry (and
+    // with it the pool) can go.
+    unsafe {
+        let storage = (*rec).storage.get();
+        match (*rec).completion.state.load(Relaxed) {
+            PENDING => ((*rec).drop_closure)(storage),
+            DONE => ((*rec).drop_result)(storage),
+            _ => {}
         }
-        // SAFETY: we won the transition above, so we are the only accessor.
-        let func = unsafe { (*self.func.get()).take() }.expect("spawned task ran twice");
-        let result = unwind::halt_unwinding(func).map_err(|p| EngineError::Panic(panic_message(&*p)));
-        if let Some(worker) = WorkerThread::current_of(&self.shared.registry) {
-            if let Some(c) = worker.counters() {
-                bump(&c.executed);
-                bump(&c.completed);
-            }
-        }
-        self.shared.complete(result);
-        true
+        let registry = ManuallyDrop::take(&mut (*rec).registry);
+        std::ptr::drop_in_place(std::ptr::addr_of_mut!((*rec).completion));
+        registry.spawn_records.free(ptr);
+        drop(registry);
     }
 }
 
-impl<F: FnOnce() -> T + Send, T: Send> HandleCore<T> for SpawnTask<F, T> {
-    fn shared(&self) -> &Shared<T> {
-        &self.shared
-    }
-    fn try_run_here(&self) -> bool {
-        self.run_if_pending()
-    }
-}
+struct RecordJob;
 
-impl<F: FnOnce() -> T + Send, T: Send> Job for SpawnTask<F, T> {
+impl Job for RecordJob {
     unsafe fn execute(this: *const ()) {
-        // SAFETY: made by Arc::into_raw in `spawn`; each job runs once.
-        let task = unsafe { Arc::from_raw(this.cast::<Self>()) };
-        // A waiter may have run it already; then this job is a no-op.
-        task.run_if_pending();
+        // SAFETY: made from a record pointer by `spawn`, with the job's reference.
+        let ptr = unsafe { NonNull::new_unchecked(this.cast_mut().cast::<Slot<SpawnRecord>>()) };
+        // A waiter may have run it already; then only the reference goes.
+        run_if_pending(ptr);
+        // SAFETY: the job's reference, used once.
+        unsafe { release(ptr) };
+    }
+}
+
+impl<T> Drop for RecordRef<T> {
+    fn drop(&mut self) {
+        // SAFETY: the handle's reference, dropped once.
+        unsafe { release(self.ptr) }
+    }
+}
+
+enum Core<T> {
+    Task(RecordRef<T>),
+    Future(Arc<FutureTask<T>>),
+}
+
+impl<T: Send + 'static> Core<T> {
+    fn completion(&self) -> &Completion {
+        match self {
+            Core::Task(r) => &record(r.ptr).completion,
+            Core::Future(f) => &f.completion,
+        }
+    }
+
+    fn registry(&self) -> &Arc<Registry> {
+        match self {
+            Core::Task(r) => &record(r.ptr).registry,
+            Core::Future(f) => &f.registry,
+        }
+    }
+
+    /// Runs the task here if nobody has started it (a waiter helping itself).
+    fn try_run_here(&self) -> bool {
+        match self {
+            Core::Task(r) => run_if_pending(r.ptr),
+            Core::Future(f) => f.poll_if_scheduled(),
+        }
+    }
+
+    /// The result, once done; taken once.
+    fn take(&self) -> Result<T> {
+        match self {
+            Core::Task(r) => {
+                let rec = record(r.ptr);
+                // Acquire: the result was stored before DONE was.
+                if rec.completion.state.compare_exchange(DONE, TAKEN, Acquire, Relaxed).is_err() {
+                    return Err(EngineError::invalid("task result already taken"));
+                }
+                // SAFETY: DONE means the storage holds the Result<T> that `run`
+                // stored; TAKEN now says it is gone.
+                unsafe { unstore::<Result<T>>(rec.storage.get()) }
+            }
+            Core::Future(f) => lock(&f.result).take().unwrap_or(Err(EngineError::invalid("task result already taken"))),
+        }
     }
 }
 
@@ -119,7 +246,7 @@ impl<F: FnOnce() -> T + Send, T: Send> Job for SpawnTask<F, T> {
 ///
 /// Dropping the handle detaches the task; it still runs.
 pub struct TaskHandle<T> {
-    core: Arc<dyn HandleCore<T>>,
+    core: Core<T>,
 }
 
 impl<T: Send + 'static> TaskHandle<T> {
@@ -127,14 +254,14 @@ impl<T: Send + 'static> TaskHandle<T> {
     /// itself if nobody has started it, else other work while it waits.
     /// A panic in the task comes back as `Err(Panic)`.
     pub fn wait(self) -> Result<T> {
-        self.wait_deadline(None).and_then(|done| if done { self.take() } else { Err(EngineError::Timeout) })
+        self.wait_deadline(None).and_then(|done| if done { self.core.take() } else { Err(EngineError::Timeout) })
     }
 
     /// Like [`TaskHandle::wait`] but gives up after `timeout`, giving the handle back.
     pub fn wait_timeout(self, timeout: Duration) -> std::result::Result<Result<T>, TaskHandle<T>> {
         let deadline = Instant::now().checked_add(timeout);
         match self.wait_deadline(deadline) {
-            Ok(true) => Ok(self.take()),
+            Ok(true) => Ok(self.core.take()),
             Ok(false) => Err(self),
             Err(e) => Ok(Err(e)),
         }
@@ -142,45 +269,42 @@ impl<T: Send + 'static> TaskHandle<T> {
 
     /// Whether the task has finished.
     pub fn is_finished(&self) -> bool {
-        self.core.shared().is_done()
+        self.core.completion().is_done()
     }
 
     fn wait_deadline(&self, deadline: Option<Instant>) -> Result<bool> {
-        let shared = self.core.shared();
-        if shared.is_done() {
+        let completion = self.core.completion();
+        if completion.is_done() {
             return Ok(true);
         }
-        if shared.registry.is_forked_away() {
+        let registry = self.core.registry();
+        if registry.is_forked_away() {
             return Err(EngineError::Shutdown);
         }
-        Ok(match WorkerThread::current_of(&shared.registry) {
-            Some(worker) => worker.wait_until(&HandleWait { core: &*self.core }, false, deadline),
-            None => shared.event.wait_external(&|| shared.is_done(), deadline),
+        Ok(match WorkerThread::current_of(registry) {
+            Some(worker) => worker.wait_until(&HandleWait { core: &self.core }, false, deadline),
+            None => completion.event.wait_external(&|| completion.is_done(), deadline),
         })
-    }
-
-    fn take(&self) -> Result<T> {
-        lock(&self.core.shared().result).take().unwrap_or(Err(EngineError::invalid("task result already taken")))
     }
 }
 
 struct HandleWait<'a, T> {
-    core: &'a dyn HandleCore<T>,
+    core: &'a Core<T>,
 }
 
-impl<T> Waitable for HandleWait<'_, T> {
+impl<T: Send + 'static> Waitable for HandleWait<'_, T> {
     fn is_done(&self) -> bool {
-        self.core.shared().is_done()
+        self.core.completion().is_done()
     }
     fn run_own_work(&self, _worker: &WorkerThread) -> bool {
         self.core.try_run_here()
     }
     fn register(&self, worker: usize) -> bool {
-        let shared = self.core.shared();
-        shared.event.register_worker(worker, &|| shared.is_done())
+        let completion = self.core.completion();
+        completion.event.register_worker(worker, &|| completion.is_done())
     }
     fn unregister(&self, worker: usize) {
-        self.core.shared().event.unregister_worker(worker)
+        self.core.completion().event.unregister_worker(worker)
     }
 }
 
@@ -188,14 +312,14 @@ impl<T: Send + 'static> Future for TaskHandle<T> {
     type Output = Result<T>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
-        let shared = self.core.shared();
-        if shared.is_done() {
-            return Poll::Ready(self.take());
+        let completion = self.core.completion();
+        if completion.is_done() {
+            return Poll::Ready(self.core.take());
         }
-        *lock(&shared.waker) = Some(cx.waker().clone());
+        *lock(&completion.waker) = Some(cx.waker().clone());
         // Re-check after registering: `complete` stores DONE before taking the waker.
-        if shared.is_done() {
-            return Poll::Ready(self.take());
+        if completion.is_done() {
+            return Poll::Ready(self.core.take());
         }
         Poll::Pending
     }
@@ -203,7 +327,11 @@ impl<T: Send + 'static> Future for TaskHandle<T> {
 
 impl<T> std::fmt::Debug for TaskHandle<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TaskHandle").field("finished", &self.core.shared().is_done()).finish()
+        let completion = match &self.core {
+            Core::Task(r) => &record(r.ptr).completion,
+            Core::Future(t) => &t.completion,
+        };
+        f.debug_struct("TaskHandle").field("finished", &completion.is_done()).finish()
     }
 }
 
@@ -224,22 +352,49 @@ where
             false
         }
     };
-    let task = Arc::new(SpawnTask {
-        shared: Shared::new(Arc::clone(registry)),
-        func: UnsafeCell::new(Some(func)),
-        holds_slot,
-    });
-    // SAFETY: the job owns one reference, taken back in `execute`.
-    let job = unsafe { JobRef::new(Arc::into_raw(Arc::clone(&task))) };
+    unsafe fn run<F: FnOnce() -> T, T>(storage: *mut RecordStorage) {
+        // SAFETY: PENDING storage holds the F that `spawn` stored; it is replaced
+        // by the result, as DONE will say.
+        unsafe {
+            let func = unstore::<F>(storage);
+            let result = unwind::halt_unwinding(func).map_err(|p| EngineError::Panic(panic_message(&*p)));
+            store::<Result<T>>(storage, result);
+        }
+    }
+    unsafe fn drop_stored<X>(storage: *mut RecordStorage) {
+        // SAFETY: the caller says the storage holds an X.
+        drop(unsafe { unstore::<X>(storage) })
+    }
+    let ptr = registry.spawn_records.alloc();
+    let rec = Slot::value(ptr);
+    // SAFETY: a fresh slot of ours: every field is written before the record is
+    // shared (the job is pushed below).
+    unsafe {
+        rec.write(SpawnRecord {
+            registry: ManuallyDrop::new(Arc::clone(registry)),
+            completion: Completion::new(),
+            refs: AtomicUsize::new(2),
+            holds_slot,
+            storage: UnsafeCell::new(MaybeUninit::uninit()),
+            run: run::<F, T>,
+            drop_closure: drop_stored::<F>,
+            drop_result: drop_stored::<Result<T>>,
+        });
+        store::<F>((*rec).storage.get(), func);
+    }
+    // SAFETY: the job holds one of the two references until it runs.
+    let job = unsafe { JobRef::new(ptr.as_ptr().cast_const().cast::<RecordJob>()) };
+    let handle = TaskHandle { core: Core::Task(RecordRef { ptr, _result: PhantomData }) };
     if let Err(err) = registry.push(job) {
-        // SAFETY: the job was not queued, so its reference is still ours.
-        unsafe { drop(Arc::from_raw(Arc::as_ptr(&task))) };
         if holds_slot {
             registry.release_external();
         }
+        // SAFETY: not queued, so the job's reference is ours; the handle drops the
+        // other, and the unrun closure with it.
+        unsafe { release(ptr) };
         return Err(err);
     }
-    Ok(TaskHandle { core: task })
+    Ok(handle)
 }
 
 // ---- async tasks ----
@@ -254,7 +409,9 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// A future driven by the engine's workers; its waker re-queues it.
 struct FutureTask<T> {
-    shared: Shared<T>,
+    registry: Arc<Registry>,
+    completion: Completion,
+    result: Mutex<Option<Result<T>>>,
     schedule: AtomicU8,
     future: Mutex<Option<BoxFuture<T>>>,
 }
@@ -287,31 +444,36 @@ impl<T: Send + 'static> FutureTask<T> {
                     *slot = None;
                     drop(slot);
                     self.schedule.store(FINISHED, SeqCst);
-                    self.shared.complete(Ok(value));
+                    self.finish(Ok(value));
                     return true;
                 }
                 Err(payload) => {
                     *slot = None;
                     drop(slot);
                     self.schedule.store(FINISHED, SeqCst);
-                    self.shared.complete(Err(EngineError::Panic(panic_message(&*payload))));
+                    self.finish(Err(EngineError::Panic(panic_message(&*payload))));
                     return true;
                 }
             }
         }
     }
 
+    fn finish(&self, result: Result<T>) {
+        *lock(&self.result) = Some(result);
+        self.completion.complete(&self.registry);
+    }
+
     /// Queues a poll. If the engine is gone, the task ends with `Shutdown`.
     fn push_job(self: &Arc<Self>) -> Result<()> {
         // SAFETY: the job owns one reference, taken back in `execute`.
         let job = unsafe { JobRef::new(Arc::into_raw(Arc::clone(self))) };
-        let pushed = self.shared.registry.push(job);
+        let pushed = self.registry.push(job);
         if let Err(err) = &pushed {
             // SAFETY: not queued; the reference is still ours.
             unsafe { drop(Arc::from_raw(Arc::as_ptr(self))) };
             *lock(&self.future) = None;
             self.schedule.store(FINISHED, SeqCst);
-            self.shared.complete(Err(err.clone()));
+            self.finish(Err(err.clone()));
         }
         pushed
     }
@@ -351,17 +513,6 @@ impl<T: Send + 'static> Job for FutureTask<T> {
     }
 }
 
-struct FutureCore<T>(Arc<FutureTask<T>>);
-
-impl<T: Send + 'static> HandleCore<T> for FutureCore<T> {
-    fn shared(&self) -> &Shared<T> {
-        &self.0.shared
-    }
-    fn try_run_here(&self) -> bool {
-        self.0.poll_if_scheduled()
-    }
-}
-
 pub(crate) fn spawn_future<Fut>(registry: &Arc<Registry>, future: Fut) -> Result<TaskHandle<Fut::Output>>
 where
     Fut: Future + Send + 'static,
@@ -369,12 +520,14 @@ where
 {
     registry.check_alive()?;
     let task = Arc::new(FutureTask {
-        shared: Shared::new(Arc::clone(registry)),
+        registry: Arc::clone(registry),
+        completion: Completion::new(),
+        result: Mutex::new(None),
         schedule: AtomicU8::new(SCHEDULED),
         future: Mutex::new(Some(Box::pin(future))),
     });
     task.push_job()?;
-    Ok(TaskHandle { core: Arc::new(FutureCore(task)) })
+    Ok(TaskHandle { core: Core::Future(task) })
 }
 
 /// Wakes a thread blocked in `block_on`.

@@ -14,6 +14,8 @@ mod join;
 mod latch;
 mod metrics;
 mod parallel;
+mod pool;
+mod queue;
 mod registry;
 mod scope;
 mod sleep;
@@ -26,7 +28,7 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-pub use config::{Config, ThreadHook, DEFAULT_SPIN_BUDGET};
+pub use config::{Config, ThreadHook, DEFAULT_SPIN_BUDGET, DEFAULT_TASK_POOL_CAPACITY};
 pub use group::{current_task_cancelled, TaskGroup};
 pub use handle::{block_on, TaskHandle};
 pub use metrics::{EngineStats, WorkerStats};

@@ -7,12 +7,14 @@ use std::sync::{Arc, Condvar, Mutex, Once};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_deque::{Injector, Steal, Stealer, Worker};
+use crossbeam_deque::{Steal, Stealer, Worker};
 
 use super::config::{Config, ThreadHook};
 use super::job::{JobRef, StackJob};
 use super::latch::{CoreLatch, LockLatch};
 use super::metrics::{bump, EngineStats, Metrics};
+use super::pool::Pool;
+use super::queue::{BlockPool, BlockQueue, BLOCK_CAP};
 use super::sleep::{IdleState, Sleep, Slept};
 use super::unwind;
 use crate::error::{EngineError, Result};
@@ -22,6 +24,9 @@ use crate::error::{EngineError, Result};
 static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
 static ATFORK: Once = Once::new();
 static NEXT_REGISTRY_ID: AtomicUsize = AtomicUsize::new(1);
+
+/// Most extra jobs a worker moves from the injector to its deque at once.
+const MAX_INJECTOR_BATCH: usize = 32;
 
 extern "C" fn after_fork_in_child() {
     // Async-signal-safe: atomic stores only.
@@ -55,7 +60,11 @@ pub(crate) trait Waitable {
 
 pub(crate) struct Registry {
     pub(crate) id: usize,
-    injector: Injector<JobRef>,
+    /// Jobs from outside the pool. Its blocks, like the group queues' and the
+    /// spawned tasks' records, are recycled: see `pool.rs`.
+    injector: BlockQueue<JobRef>,
+    pub(crate) group_blocks: Arc<BlockPool<super::group::QueuedTask>>,
+    pub(crate) spawn_records: Arc<Pool<super::handle::SpawnRecord>>,
     stealers: Vec<Stealer<JobRef>>,
     pub(crate) sleep: Sleep,
     pub(crate) metrics: Metrics,
@@ -111,7 +120,9 @@ impl Registry {
         let deques: Vec<Worker<JobRef>> = (0..workers).map(|_| Worker::new_lifo()).collect();
         let registry = Arc::new(Registry {
             id: NEXT_REGISTRY_ID.fetch_add(1, Relaxed),
-            injector: Injector::new(),
+            injector: BlockQueue::new(Arc::new(Pool::new(config.task_pool_capacity.div_ceil(BLOCK_CAP)))),
+            group_blocks: Arc::new(Pool::new(config.task_pool_capacity.div_ceil(BLOCK_CAP))),
+            spawn_records: Arc::new(Pool::new(config.task_pool_capacity)),
             stealers: deques.iter().map(Worker::stealer).collect(),
             sleep: Sleep::new(workers),
             metrics: Metrics::new(workers, config.metrics),
@@ -459,22 +470,35 @@ impl WorkerThread {
     }
 
     fn steal_from_injector(&self) -> Option<JobRef> {
-        loop {
-            match self.registry.injector.steal_batch_and_pop(&self.deque) {
-                Steal::Success(job) => {
-                    if let Some(c) = self.counters() {
-                        bump(&c.injector_pops);
-                    }
-                    // We took a batch: others may find part of it in our deque.
-                    if !self.deque.is_empty() {
-                        self.registry.sleep.new_internal_jobs();
-                    }
-                    return Some(job);
+        let injector = &self.registry.injector;
+        let job = injector.pop()?;
+        if let Some(c) = self.counters() {
+            bump(&c.injector_pops);
+        }
+        // Take a share of the rest in one go (half, as crossbeam's batch steal
+        // does), so a burst from outside spreads over the deques. Pushed in reverse:
+        // our deque pops the newest first, and outside jobs should start in the
+        // order they came.
+        let share = (injector.len() / 2).min(MAX_INJECTOR_BATCH);
+        let mut batch = [None::<JobRef>; MAX_INJECTOR_BATCH];
+        let mut taken = 0;
+        while taken < share {
+            match injector.pop() {
+                Some(extra) => {
+                    batch[taken] = Some(extra);
+                    taken += 1;
                 }
-                Steal::Empty => return None,
-                Steal::Retry => std::hint::spin_loop(),
+                None => break,
             }
         }
+        for extra in batch[..taken].iter().rev().flatten() {
+            self.deque.push(*extra);
+        }
+        if taken > 0 {
+            // Others may find part of the batch in our deque.
+            self.registry.sleep.new_internal_jobs();
+        }
+        Some(job)
     }
 
     fn steal_from_others(&self) -> Option<JobRef> {

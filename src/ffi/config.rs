@@ -4,7 +4,7 @@ use std::ffi::{c_char, c_void, CStr};
 use std::mem::size_of;
 use std::sync::Arc;
 
-use crate::engine::DEFAULT_SPIN_BUDGET;
+use crate::engine::{DEFAULT_SPIN_BUDGET, DEFAULT_TASK_POOL_CAPACITY};
 use crate::error::{EngineError, Result};
 use crate::Config;
 
@@ -42,6 +42,11 @@ pub struct te_config {
     /// Rounds an idle worker searches for work before it sleeps (default 64). An
     /// idle engine always ends up asleep, using no CPU; 0 sleeps at once.
     pub spin_budget: u32,
+    /// Task records (and queue space for as many tasks) the engine keeps for reuse
+    /// once made, so that spawning in steady state does not allocate (default
+    /// 131072). Memory is taken as bursts need it and kept until te_engine_free;
+    /// tasks beyond this many in flight at once are allocated. 0 = always allocate.
+    pub task_pool_capacity: usize,
 }
 
 /// The largest `size` accepted from a newer header: generous, but it bounds how
@@ -71,6 +76,7 @@ pub unsafe extern "C" fn te_config_init(cfg: *mut te_config) {
             on_thread_stop: None,
             hook_arg: std::ptr::null_mut(),
             spin_budget: DEFAULT_SPIN_BUDGET,
+            task_pool_capacity: DEFAULT_TASK_POOL_CAPACITY,
         };
         // SAFETY: non-NULL and aligned (checked); writable by the caller's contract.
         unsafe { cfg.write(defaults) }
@@ -113,6 +119,7 @@ struct RawConfig {
     on_thread_stop: Option<unsafe extern "C-unwind" fn(*mut c_void, u32)>,
     hook_arg: *mut c_void,
     spin_budget: u32,
+    task_pool_capacity: usize,
 }
 
 /// Reads a caller's `te_config` (NULL = defaults) into a [`Config`].
@@ -165,6 +172,7 @@ pub(crate) unsafe fn config_from_c(cfg: *const te_config) -> Result<Config> {
             on_thread_stop: std::ptr::addr_of!((*cfg).on_thread_stop).read(),
             hook_arg: std::ptr::addr_of!((*cfg).hook_arg).read(),
             spin_budget: std::ptr::addr_of!((*cfg).spin_budget).read(),
+            task_pool_capacity: std::ptr::addr_of!((*cfg).task_pool_capacity).read(),
         };
         (c, stealing, metrics)
     };
@@ -175,6 +183,7 @@ pub(crate) unsafe fn config_from_c(cfg: *const te_config) -> Result<Config> {
         metrics,
         spin_budget: c.spin_budget,
         stack_size: c.stack_size,
+        task_pool_capacity: c.task_pool_capacity,
         ..Config::default()
     };
     if !c.thread_name_prefix.is_null() {
@@ -211,6 +220,7 @@ mod tests {
         assert!(c.work_stealing && c.metrics);
         assert_eq!(c.thread_name_prefix, "taskengine");
         assert_eq!(c.spin_budget, DEFAULT_SPIN_BUDGET);
+        assert_eq!(c.task_pool_capacity, DEFAULT_TASK_POOL_CAPACITY);
     }
 
     #[test]

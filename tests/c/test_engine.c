@@ -48,7 +48,13 @@ static void test_config_init(void) {
   CHECK(cfg.on_thread_start == NULL && cfg.on_thread_stop == NULL);
   CHECK(cfg.hook_arg == NULL);
   CHECK(cfg.spin_budget > 0);
+  CHECK(cfg.task_pool_capacity == 131072);
   te_config_init(NULL); /* ignored, no crash */
+}
+
+static int32_t count_up(void *arg) {
+  atomic_fetch_add((atomic_int *)arg, 1);
+  return 0;
 }
 
 static void test_engine_new_and_free(void) {
@@ -60,6 +66,19 @@ static void test_engine_new_and_free(void) {
   CHECK(engine != NULL);
   CHECK(te_engine_workers(engine) == 3);
   te_engine_free(engine);
+
+  /* No task pool: every task record comes from the heap, and still works. */
+  {
+    atomic_int counter;
+    atomic_init(&counter, 0);
+    cfg.task_pool_capacity = 0;
+    CHECK_STATUS(TE_OK, te_engine_new(&cfg, &engine));
+    CHECK_STATUS(TE_OK, te_join(engine, count_up, &counter, count_up, &counter));
+    CHECK_STATUS(TE_OK, te_spawn(engine, count_up, &counter));
+    while (atomic_load(&counter) < 3) {
+    }
+    te_engine_free(engine);
+  }
 
   /* NULL config = defaults: one worker per CPU, so at least one. */
   engine = NULL;

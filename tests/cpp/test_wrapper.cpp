@@ -83,6 +83,7 @@ void test_config_and_hooks() {
                                   .workers(2)
                                   .thread_name_prefix("cpp")
                                   .spin_budget(8)
+                                  .task_pool_capacity(1024)
                                   .on_thread_start([&](std::uint32_t) { ++started; })
                                   .on_thread_stop([&](std::uint32_t) {
                                     ++stopped;

@@ -89,9 +89,11 @@ impl PyEngine {
     /// ``work_stealing``, ``metrics``: on by default. ``spin``: search rounds an
     /// idle worker spins before it sleeps. ``thread_name_prefix``: workers are
     /// named ``{prefix}-{index}``. ``stack_size``: bytes per worker (0: default).
+    /// ``task_pool_capacity``: task records kept for reuse so that steady-state
+    /// spawning does not allocate (``None``: the default, 131072; 0: none).
     #[new]
     #[pyo3(signature = (workers=None, queue_capacity=0, work_stealing=true, metrics=true, spin=None,
-                        thread_name_prefix=None, stack_size=0))]
+                        thread_name_prefix=None, stack_size=0, task_pool_capacity=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -102,6 +104,7 @@ impl PyEngine {
         spin: Option<i64>,
         thread_name_prefix: Option<String>,
         stack_size: i64,
+        task_pool_capacity: Option<i64>,
     ) -> PyResult<PyEngine> {
         guard(py, || {
             let mut config = Config {
@@ -118,6 +121,9 @@ impl PyEngine {
             }
             if let Some(prefix) = thread_name_prefix {
                 config.thread_name_prefix = prefix;
+            }
+            if let Some(capacity) = task_pool_capacity {
+                config.task_pool_capacity = non_negative(py, "task_pool_capacity", capacity)?;
             }
             let engine = py.detach(|| Engine::new(config)).py_err(py)?;
             let workers = engine.workers();

@@ -65,6 +65,7 @@ def test_all_keyword_arguments_are_accepted():
         spin=0,
         thread_name_prefix="kw",
         stack_size=1 << 20,
+        task_pool_capacity=0,
     ) as engine:
         assert engine.spawn(lambda: 5).wait() == 5
         assert engine.stats()["metrics_enabled"] is False
@@ -79,6 +80,7 @@ def test_all_keyword_arguments_are_accepted():
         {"spin": 2**32},
         {"stack_size": -5},
         {"stack_size": 1024},  # below the 64 KiB floor
+        {"task_pool_capacity": -1},
         {"workers": 100_000},
         {"thread_name_prefix": "a\0b"},
     ],

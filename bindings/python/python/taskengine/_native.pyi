@@ -50,6 +50,7 @@ class Engine:
         spin: int | None = None,
         thread_name_prefix: str | None = None,
         stack_size: int = 0,
+        task_pool_capacity: int | None = None,
     ) -> Engine: ...
     @property
     def workers(self) -> int: ...

@@ -1,0 +1,247 @@
+//! Spawning without the heap: once an engine's pools are warm, 100,000 spawns make
+//! no heap allocation on any thread — group tasks from C (`te_group_spawn`) and from
+//! Rust, detached C tasks (`te_spawn`), and `Engine::spawn` of small closures with
+//! their handles. A counting `#[global_allocator]` sees every allocation of the
+//! process; one test function, so that nothing else runs while it counts.
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use common::watchdog;
+use taskengine::ffi::{te_engine, te_group, te_group_free, te_group_new, te_group_spawn, te_group_wait, te_spawn};
+use taskengine::{Config, Engine, TaskGroup};
+
+struct Counting;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator unchanged; counting touches only atomics.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: forwarded contract.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: forwarded contract.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        // SAFETY: forwarded contract.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded contract.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+fn count() {
+    if COUNTING.load(Ordering::Relaxed) {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const SPAWNS: usize = 100_000;
+
+/// Allocations made anywhere in the process while `f` runs.
+fn allocations_during(f: impl FnOnce()) -> usize {
+    ALLOCATIONS.store(0, Ordering::SeqCst);
+    COUNTING.store(true, Ordering::SeqCst);
+    f();
+    COUNTING.store(false, Ordering::SeqCst);
+    ALLOCATIONS.load(Ordering::SeqCst)
+}
+
+static C_TASKS_RUN: AtomicU64 = AtomicU64::new(0);
+
+/// The task's argument: how much to add.
+static ONE: u64 = 1;
+
+fn one() -> *mut c_void {
+    std::ptr::addr_of!(ONE).cast_mut().cast()
+}
+
+unsafe extern "C-unwind" fn c_task(arg: *mut c_void) -> i32 {
+    // SAFETY: every spawn passes `one()`, a static u64.
+    C_TASKS_RUN.fetch_add(unsafe { *arg.cast::<u64>() }, Ordering::Relaxed);
+    0
+}
+
+const WORKERS: usize = 2;
+static HOLD: AtomicBool = AtomicBool::new(false);
+static HELD: AtomicUsize = AtomicUsize::new(0);
+
+unsafe extern "C-unwind" fn c_hold(_: *mut c_void) -> i32 {
+    hold();
+    0
+}
+
+fn hold() {
+    HELD.fetch_add(1, Ordering::SeqCst);
+    while HOLD.load(Ordering::SeqCst) {
+        std::thread::yield_now();
+    }
+    HELD.fetch_sub(1, Ordering::SeqCst);
+}
+
+/// Occupies every worker, so that a whole round of spawns is in flight at once:
+/// a warm-up that reaches the largest backlog a measured round can have.
+fn hold_workers(spawn_holder: impl Fn()) {
+    HOLD.store(true, Ordering::SeqCst);
+    for _ in 0..WORKERS {
+        spawn_holder();
+    }
+    while HELD.load(Ordering::SeqCst) < WORKERS {
+        std::thread::yield_now();
+    }
+}
+
+fn release_workers() {
+    HOLD.store(false, Ordering::SeqCst);
+}
+
+/// Runs a round held (warm-up at its largest backlog), then free (warm-up), then
+/// free again, measured: the allocations of that last round.
+fn steady_state(mut round: impl FnMut(bool) -> usize) -> usize {
+    round(true);
+    round(false);
+    round(false)
+}
+
+fn c_group_round(engine: *mut te_engine, held: bool) -> usize {
+    let mut group: *mut te_group = std::ptr::null_mut();
+    // Made outside the measured part: a group is a handle, not a spawn.
+    // SAFETY: live engine, writable out-pointer.
+    assert_eq!(unsafe { te_group_new(engine, &mut group) } as i32, 0);
+    if held {
+        // SAFETY: live engine; the holder touches only statics.
+        hold_workers(|| assert_eq!(unsafe { te_spawn(engine, Some(c_hold), std::ptr::null_mut()) } as i32, 0));
+    }
+    let before = C_TASKS_RUN.load(Ordering::SeqCst);
+    let allocations = allocations_during(|| {
+        for _ in 0..SPAWNS {
+            // SAFETY: live group; the task only touches a static.
+            let status = unsafe { te_group_spawn(group, Some(c_task), one()) };
+            assert_eq!(status as i32, 0);
+        }
+        release_workers();
+        // SAFETY: live group.
+        assert_eq!(unsafe { te_group_wait(group) } as i32, 0);
+    });
+    assert_eq!(C_TASKS_RUN.load(Ordering::SeqCst) - before, SPAWNS as u64);
+    // SAFETY: live group, freed once.
+    unsafe { te_group_free(group) };
+    allocations
+}
+
+fn detached_c_round(engine: *mut te_engine, held: bool) -> usize {
+    if held {
+        // SAFETY: live engine; the holder touches only statics.
+        hold_workers(|| assert_eq!(unsafe { te_spawn(engine, Some(c_hold), std::ptr::null_mut()) } as i32, 0));
+    }
+    let before = C_TASKS_RUN.load(Ordering::SeqCst);
+    let allocations = allocations_during(|| {
+        for _ in 0..SPAWNS {
+            // SAFETY: live engine; the task only touches a static.
+            let status = unsafe { te_spawn(engine, Some(c_task), one()) };
+            assert_eq!(status as i32, 0);
+        }
+        release_workers();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while C_TASKS_RUN.load(Ordering::SeqCst) - before < SPAWNS as u64 && Instant::now() < deadline {
+            std::thread::yield_now();
+        }
+    });
+    assert_eq!(C_TASKS_RUN.load(Ordering::SeqCst) - before, SPAWNS as u64);
+    allocations
+}
+
+fn rust_group_round(engine: &Engine, held: bool) -> usize {
+    static RUN: AtomicUsize = AtomicUsize::new(0);
+    let group = TaskGroup::new(engine).unwrap();
+    if held {
+        hold_workers(|| drop(engine.spawn(hold).unwrap()));
+    }
+    RUN.store(0, Ordering::SeqCst);
+    let allocations = allocations_during(|| {
+        for i in 0..SPAWNS {
+            group
+                .spawn(move || {
+                    RUN.fetch_add(i % 3, Ordering::Relaxed);
+                })
+                .unwrap();
+        }
+        release_workers();
+        group.wait().unwrap();
+    });
+    assert_eq!(RUN.load(Ordering::SeqCst), (0..SPAWNS).map(|i| i % 3).sum::<usize>());
+    allocations
+}
+
+fn handle_round(engine: &Engine, handles: &mut Vec<taskengine::TaskHandle<u64>>, held: bool) -> usize {
+    if held {
+        hold_workers(|| drop(engine.spawn(hold).unwrap()));
+    }
+    let mut sum = 0u64;
+    let allocations = allocations_during(|| {
+        for i in 0..SPAWNS as u64 {
+            let k = i * 7;
+            handles.push(engine.spawn(move || k * k + 1).unwrap());
+        }
+        release_workers();
+        for handle in handles.drain(..) {
+            sum = sum.wrapping_add(handle.wait().unwrap());
+        }
+    });
+    let expected = (0..SPAWNS as u64).map(|i| (i * 7) * (i * 7) + 1).fold(0u64, u64::wrapping_add);
+    assert_eq!(sum, expected);
+    allocations
+}
+
+#[test]
+fn spawning_in_steady_state_makes_no_heap_allocation() {
+    watchdog(300, "spawn_no_heap", || {
+        let engine = Engine::new(Config::with_workers(WORKERS)).unwrap();
+        let mut raw = std::ptr::null_mut();
+        let mut config = std::mem::MaybeUninit::uninit();
+        // SAFETY: te_config_init fills the whole struct.
+        let mut config = unsafe {
+            taskengine::ffi::te_config_init(config.as_mut_ptr());
+            config.assume_init()
+        };
+        config.workers = WORKERS as u32;
+        // SAFETY: a filled config; writable out-pointer.
+        assert_eq!(unsafe { taskengine::ffi::te_engine_new(&config, &mut raw) } as i32, 0);
+
+        let c_group = steady_state(|held| c_group_round(raw, held));
+        let detached = steady_state(|held| detached_c_round(raw, held));
+        let rust_group = steady_state(|held| rust_group_round(&engine, held));
+        let mut handles = Vec::with_capacity(SPAWNS);
+        let with_handles = steady_state(|held| handle_round(&engine, &mut handles, held));
+
+        // SAFETY: live engine, freed once.
+        unsafe { taskengine::ffi::te_engine_free(raw) };
+        assert_eq!(
+            (c_group, detached, rust_group, with_handles),
+            (0, 0, 0, 0),
+            "allocations for {SPAWNS} te_group_spawn / te_spawn / TaskGroup::spawn / Engine::spawn"
+        );
+
+        // The control: the same rounds on an engine that keeps no records do
+        // allocate, so the counter is really watching.
+        let no_pool = Engine::new(Config { task_pool_capacity: 0, ..Config::with_workers(WORKERS) }).unwrap();
+        let without_pool = steady_state(|held| handle_round(&no_pool, &mut handles, held));
+        assert!(without_pool >= SPAWNS, "{without_pool} allocations for {SPAWNS} spawns without a pool");
+    });
+}
