@@ -107,6 +107,15 @@ fn hold_workers(spawn_holder: impl Fn()) {
     }
 }
 
+fn hold_c_engine(engine: *mut te_engine) {
+    // SAFETY: live engine; the holder touches only statics.
+    hold_workers(|| assert_eq!(unsafe { te_spawn(engine, Some(c_hold), std::ptr::null_mut()) } as i32, 0));
+}
+
+fn hold_engine(engine: &Engine) {
+    hold_workers(|| drop(engine.spawn(hold).unwrap()));
+}
+
 fn release_workers() {
     HOLD.store(false, Ordering::SeqCst);
 }
@@ -125,8 +134,7 @@ fn c_group_round(engine: *mut te_engine, held: bool) -> usize {
     // SAFETY: live engine, writable out-pointer.
     assert_eq!(unsafe { te_group_new(engine, &mut group) } as i32, 0);
     if held {
-        // SAFETY: live engine; the holder touches only statics.
-        hold_workers(|| assert_eq!(unsafe { te_spawn(engine, Some(c_hold), std::ptr::null_mut()) } as i32, 0));
+        hold_c_engine(engine);
     }
     let before = C_TASKS_RUN.load(Ordering::SeqCst);
     let allocations = allocations_during(|| {
@@ -147,8 +155,7 @@ fn c_group_round(engine: *mut te_engine, held: bool) -> usize {
 
 fn detached_c_round(engine: *mut te_engine, held: bool) -> usize {
     if held {
-        // SAFETY: live engine; the holder touches only statics.
-        hold_workers(|| assert_eq!(unsafe { te_spawn(engine, Some(c_hold), std::ptr::null_mut()) } as i32, 0));
+        hold_c_engine(engine);
     }
     let before = C_TASKS_RUN.load(Ordering::SeqCst);
     let allocations = allocations_during(|| {
@@ -171,7 +178,7 @@ fn rust_group_round(engine: &Engine, held: bool) -> usize {
     static RUN: AtomicUsize = AtomicUsize::new(0);
     let group = TaskGroup::new(engine).unwrap();
     if held {
-        hold_workers(|| drop(engine.spawn(hold).unwrap()));
+        hold_engine(engine);
     }
     RUN.store(0, Ordering::SeqCst);
     let allocations = allocations_during(|| {
@@ -191,7 +198,7 @@ fn rust_group_round(engine: &Engine, held: bool) -> usize {
 
 fn handle_round(engine: &Engine, handles: &mut Vec<taskengine::TaskHandle<u64>>, held: bool) -> usize {
     if held {
-        hold_workers(|| drop(engine.spawn(hold).unwrap()));
+        hold_engine(engine);
     }
     let mut sum = 0u64;
     let allocations = allocations_during(|| {

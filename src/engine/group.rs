@@ -14,7 +14,7 @@
 use std::any::Any;
 use std::cell::Cell;
 use std::ffi::c_void;
-use std::mem::{align_of, size_of, ManuallyDrop, MaybeUninit};
+use std::mem::ManuallyDrop;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
 use std::sync::atomic::{fence, AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex};
@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
 
+use super::in_place::InPlace;
 use super::job::{Job, JobRef};
 use super::latch::Event;
 use super::metrics::bump;
@@ -42,66 +43,58 @@ pub(crate) enum Failure {
     Panic(Box<dyn Any + Send>),
 }
 
-type BoxedTask = Box<dyn FnOnce() -> std::result::Result<(), Failure> + Send>;
 type TaskResult = std::result::Result<(), Failure>;
 
-/// Closures up to this many words are stored in the task record itself.
+/// Closures up to this many words are stored in the task record itself; bigger
+/// ones are boxed there.
 const INLINE_WORDS: usize = 3;
 
-/// A small closure stored in place, with the two functions that know its type.
+/// A closure stored in the task record, with the two functions that know its type.
 struct InlineClosure {
-    storage: MaybeUninit<[usize; INLINE_WORDS]>,
-    call: unsafe fn(*mut u8) -> TaskResult,
-    drop_in_place: unsafe fn(*mut u8),
+    storage: InPlace<INLINE_WORDS>,
+    call: unsafe fn(*mut InPlace<INLINE_WORDS>) -> TaskResult,
+    drop_in_place: unsafe fn(*mut InPlace<INLINE_WORDS>),
 }
 
 impl InlineClosure {
-    /// Stores `f` inline, or gives it back when it does not fit.
-    fn new<F: FnOnce() -> TaskResult + Send>(f: F) -> std::result::Result<Self, F> {
-        if size_of::<F>() > size_of::<[usize; INLINE_WORDS]>() || align_of::<F>() > align_of::<usize>() {
-            return Err(f);
+    fn new<F: FnOnce() -> TaskResult + Send>(f: F) -> Self {
+        unsafe fn call<F: FnOnce() -> TaskResult>(p: *mut InPlace<INLINE_WORDS>) -> TaskResult {
+            // SAFETY: `p` holds the F put by `new`; it is taken once (the record is
+            // ManuallyDrop'd by `run`).
+            unsafe { InPlace::take::<F>(p)() }
         }
-        unsafe fn call<F: FnOnce() -> TaskResult>(p: *mut u8) -> TaskResult {
-            // SAFETY: `p` holds a live F written by `new`; it is read out once
-            // (the record is ManuallyDrop'd by `run`).
-            unsafe { p.cast::<F>().read()() }
+        unsafe fn drop_in_place<F>(p: *mut InPlace<INLINE_WORDS>) {
+            // SAFETY: `p` holds an F that was never run.
+            drop(unsafe { InPlace::take::<F>(p) })
         }
-        unsafe fn drop_in_place<F>(p: *mut u8) {
-            // SAFETY: `p` holds a live F that was never run.
-            unsafe { p.cast::<F>().drop_in_place() }
-        }
-        let mut storage = MaybeUninit::<[usize; INLINE_WORDS]>::uninit();
-        // SAFETY: checked above that F fits the storage in size and alignment.
-        unsafe { storage.as_mut_ptr().cast::<F>().write(f) };
-        Ok(InlineClosure { storage, call: call::<F>, drop_in_place: drop_in_place::<F> })
+        let mut storage = InPlace::empty();
+        // SAFETY: fresh, empty storage.
+        unsafe { InPlace::put(&mut storage, f) };
+        InlineClosure { storage, call: call::<F>, drop_in_place: drop_in_place::<F> }
     }
 
     fn run(self) -> TaskResult {
         let mut this = ManuallyDrop::new(self);
         // SAFETY: the closure is live; ManuallyDrop stops Drop from dropping it again.
-        unsafe { (this.call)(this.storage.as_mut_ptr().cast()) }
+        unsafe { (this.call)(&mut this.storage) }
     }
 }
 
 impl Drop for InlineClosure {
     fn drop(&mut self) {
         // SAFETY: only reached for a closure that was never run (`run` forgets self).
-        unsafe { (self.drop_in_place)(self.storage.as_mut_ptr().cast()) }
+        unsafe { (self.drop_in_place)(&mut self.storage) }
     }
 }
 
 enum TaskBody {
     Raw { func: RawTaskFn, arg: *mut c_void },
-    Inline(InlineClosure),
-    Boxed(BoxedTask),
+    Closure(InlineClosure),
 }
 
 impl TaskBody {
     fn closure<F: FnOnce() -> TaskResult + Send + 'static>(f: F) -> TaskBody {
-        match InlineClosure::new(f) {
-            Ok(inline) => TaskBody::Inline(inline),
-            Err(f) => TaskBody::Boxed(Box::new(f)),
-        }
+        TaskBody::Closure(InlineClosure::new(f))
     }
 }
 
@@ -253,8 +246,7 @@ impl GroupInner {
                     }
                     Err(payload) => Err(Failure::Panic(payload)),
                 },
-                TaskBody::Inline(f) => unwind::halt_unwinding(|| f.run()).unwrap_or_else(|p| Err(Failure::Panic(p))),
-                TaskBody::Boxed(f) => unwind::halt_unwinding(f).unwrap_or_else(|p| Err(Failure::Panic(p))),
+                TaskBody::Closure(f) => unwind::halt_unwinding(|| f.run()).unwrap_or_else(|p| Err(Failure::Panic(p))),
             };
             CURRENT_GROUP.with(|c| c.set(previous));
             if let Err(failure) = outcome {

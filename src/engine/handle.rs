@@ -3,7 +3,7 @@
 use std::cell::UnsafeCell;
 use std::future::Future;
 use std::marker::PhantomData;
-use std::mem::{align_of, size_of, ManuallyDrop, MaybeUninit};
+use std::mem::ManuallyDrop;
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, SeqCst};
@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
+use super::in_place::InPlace;
 use super::job::{Job, JobRef};
 use super::latch::Event;
 use super::metrics::bump;
@@ -58,35 +59,7 @@ impl Completion {
 /// Words of a task record that hold the closure, and later its result, in place.
 /// Bigger ones are boxed there instead.
 const RECORD_WORDS: usize = 6;
-type RecordStorage = MaybeUninit<[usize; RECORD_WORDS]>;
-
-/// Puts `value` in `storage`, in place if it fits, else boxed.
-///
-/// # Safety
-/// `storage` is free to overwrite; read it back with `unstore::<X>` exactly once.
-unsafe fn store<X>(storage: *mut RecordStorage, value: X) {
-    // SAFETY (both arms): storage is valid for RECORD_WORDS words, aligned for usize.
-    if fits_in_place::<X>() {
-        unsafe { storage.cast::<X>().write(value) }
-    } else {
-        unsafe { storage.cast::<*mut X>().write(Box::into_raw(Box::new(value))) }
-    }
-}
-
-/// # Safety
-/// `storage` holds an X put there by `store::<X>` and not read back yet.
-unsafe fn unstore<X>(storage: *mut RecordStorage) -> X {
-    // SAFETY (both arms): as `store` left it.
-    if fits_in_place::<X>() {
-        unsafe { storage.cast::<X>().read() }
-    } else {
-        *unsafe { Box::from_raw(storage.cast::<*mut X>().read()) }
-    }
-}
-
-const fn fits_in_place<X>() -> bool {
-    size_of::<X>() <= size_of::<RecordStorage>() && align_of::<X>() <= align_of::<RecordStorage>()
-}
+type RecordStorage = InPlace<RECORD_WORDS>;
 
 /// A task spawned with [`crate::Engine::spawn`], in a record from the engine's pool
 /// (`Registry::spawn_records`), so that spawning a small closure allocates nothing
@@ -201,14 +174,16 @@ enum Core<T> {
     Future(Arc<FutureTask<T>>),
 }
 
-impl<T: Send + 'static> Core<T> {
+impl<T> Core<T> {
     fn completion(&self) -> &Completion {
         match self {
             Core::Task(r) => &record(r.ptr).completion,
             Core::Future(f) => &f.completion,
         }
     }
+}
 
+impl<T: Send + 'static> Core<T> {
     fn registry(&self) -> &Arc<Registry> {
         match self {
             Core::Task(r) => &record(r.ptr).registry,
@@ -235,7 +210,7 @@ impl<T: Send + 'static> Core<T> {
                 }
                 // SAFETY: DONE means the storage holds the Result<T> that `run`
                 // stored; TAKEN now says it is gone.
-                unsafe { unstore::<Result<T>>(rec.storage.get()) }
+                unsafe { InPlace::take::<Result<T>>(rec.storage.get()) }
             }
             Core::Future(f) => lock(&f.result).take().unwrap_or(Err(EngineError::invalid("task result already taken"))),
         }
@@ -327,11 +302,7 @@ impl<T: Send + 'static> Future for TaskHandle<T> {
 
 impl<T> std::fmt::Debug for TaskHandle<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let completion = match &self.core {
-            Core::Task(r) => &record(r.ptr).completion,
-            Core::Future(t) => &t.completion,
-        };
-        f.debug_struct("TaskHandle").field("finished", &completion.is_done()).finish()
+        f.debug_struct("TaskHandle").field("finished", &self.core.completion().is_done()).finish()
     }
 }
 
@@ -356,14 +327,14 @@ where
         // SAFETY: PENDING storage holds the F that `spawn` stored; it is replaced
         // by the result, as DONE will say.
         unsafe {
-            let func = unstore::<F>(storage);
+            let func = InPlace::take::<F>(storage);
             let result = unwind::halt_unwinding(func).map_err(|p| EngineError::Panic(panic_message(&*p)));
-            store::<Result<T>>(storage, result);
+            InPlace::put(storage, result);
         }
     }
     unsafe fn drop_stored<X>(storage: *mut RecordStorage) {
         // SAFETY: the caller says the storage holds an X.
-        drop(unsafe { unstore::<X>(storage) })
+        drop(unsafe { InPlace::take::<X>(storage) })
     }
     let ptr = registry.spawn_records.alloc();
     let rec = Slot::value(ptr);
@@ -375,12 +346,12 @@ where
             completion: Completion::new(),
             refs: AtomicUsize::new(2),
             holds_slot,
-            storage: UnsafeCell::new(MaybeUninit::uninit()),
+            storage: UnsafeCell::new(InPlace::empty()),
             run: run::<F, T>,
             drop_closure: drop_stored::<F>,
             drop_result: drop_stored::<Result<T>>,
         });
-        store::<F>((*rec).storage.get(), func);
+        InPlace::put((*rec).storage.get(), func);
     }
     // SAFETY: the job holds one of the two references until it runs.
     let job = unsafe { JobRef::new(ptr.as_ptr().cast_const().cast::<RecordJob>()) };

@@ -9,6 +9,7 @@
 mod config;
 mod group;
 mod handle;
+mod in_place;
 mod job;
 mod join;
 mod latch;

@@ -118,10 +118,11 @@ impl Registry {
             return Err(EngineError::invalid("thread_name_prefix contains a NUL byte"));
         }
         let deques: Vec<Worker<JobRef>> = (0..workers).map(|_| Worker::new_lifo()).collect();
+        let pooled_blocks = config.task_pool_capacity.div_ceil(BLOCK_CAP);
         let registry = Arc::new(Registry {
             id: NEXT_REGISTRY_ID.fetch_add(1, Relaxed),
-            injector: BlockQueue::new(Arc::new(Pool::new(config.task_pool_capacity.div_ceil(BLOCK_CAP)))),
-            group_blocks: Arc::new(Pool::new(config.task_pool_capacity.div_ceil(BLOCK_CAP))),
+            injector: BlockQueue::new(Arc::new(Pool::new(pooled_blocks))),
+            group_blocks: Arc::new(Pool::new(pooled_blocks)),
             spawn_records: Arc::new(Pool::new(config.task_pool_capacity)),
             stealers: deques.iter().map(Worker::stealer).collect(),
             sleep: Sleep::new(workers),
@@ -480,10 +481,18 @@ impl WorkerThread {
         // our deque pops the newest first, and outside jobs should start in the
         // order they came.
         let share = (injector.len() / 2).min(MAX_INJECTOR_BATCH);
+        if share > 0 {
+            self.take_injected_batch(share);
+        }
+        Some(job)
+    }
+
+    /// Moves up to `share` outside jobs to our deque, oldest on top.
+    fn take_injected_batch(&self, share: usize) {
         let mut batch = [None::<JobRef>; MAX_INJECTOR_BATCH];
         let mut taken = 0;
         while taken < share {
-            match injector.pop() {
+            match self.registry.injector.pop() {
                 Some(extra) => {
                     batch[taken] = Some(extra);
                     taken += 1;
@@ -498,7 +507,6 @@ impl WorkerThread {
             // Others may find part of the batch in our deque.
             self.registry.sleep.new_internal_jobs();
         }
-        Some(job)
     }
 
     fn steal_from_others(&self) -> Option<JobRef> {
