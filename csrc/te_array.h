@@ -6,6 +6,11 @@
  * the status is TE_K_OK. Nothing here allocates; the kernels never know
  * about threads (taskengine runs them on chunks in parallel).
  *
+ * Another thread writing the data during a call makes the result
+ * unspecified (a wrong sum, an unsorted array), but reads and writes stay
+ * inside the buffers given: a count taken in one pass over the data never
+ * places a write in a later one without a bounds check.
+ *
  * Orders and policies:
  * - i64 sums are exact: TE_K_ERR_OVERFLOW iff the true (mathematical) sum does
  *   not fit in int64_t. An intermediate overflow that later cancels is not an
@@ -80,8 +85,12 @@ int te_k_sort_f64(double *data, size_t len, double *scratch);
  *   and bits[1] = the OR of all keys (so bits[0] ^ bits[1] are the key bits
  *   that vary; for len == 0, all ones and zero).
  * radix_scatter: moves each element of src to dst[offsets[v]++] where v is
- *   byte `byte` (0..7) of its key, in order (stable). offsets has 256
- *   entries and must leave room for every element.
+ *   byte `byte` (0..7) of its key, in order (stable), but never to
+ *   dst[ends[v]] or beyond: offsets and ends have 256 entries, and
+ *   dst[offsets[v]..ends[v]) is bucket v's room (ends[v] = offsets[v] + the
+ *   count radix_hist gave). If src changed since it was counted, elements
+ *   that find no room are dropped and room left over is filled with zeros,
+ *   so on return offsets[v] == ends[v] and exactly that room was written.
  * radix_sort: sorts data[0..len), whose keys are known to agree on every
  *   byte from nbytes (0..8) up, using tmp (len elements, not overlapping
  *   data); the result ends in tmp when result_in_tmp is non-zero, else in
@@ -91,11 +100,11 @@ int te_k_radix_hist_i64(const int64_t *data, size_t len, unsigned byte, size_t *
 int te_k_radix_hist_u64(const uint64_t *data, size_t len, unsigned byte, size_t *hist, uint64_t *bits);
 int te_k_radix_hist_f64(const double *data, size_t len, unsigned byte, size_t *hist, uint64_t *bits);
 int te_k_radix_scatter_i64(const int64_t *src, size_t len, unsigned byte, size_t *offsets,
-                           int64_t *dst);
+                           const size_t *ends, int64_t *dst);
 int te_k_radix_scatter_u64(const uint64_t *src, size_t len, unsigned byte, size_t *offsets,
-                           uint64_t *dst);
+                           const size_t *ends, uint64_t *dst);
 int te_k_radix_scatter_f64(const double *src, size_t len, unsigned byte, size_t *offsets,
-                           double *dst);
+                           const size_t *ends, double *dst);
 int te_k_radix_sort_i64(int64_t *data, int64_t *tmp, size_t len, unsigned nbytes,
                         int result_in_tmp);
 int te_k_radix_sort_u64(uint64_t *data, uint64_t *tmp, size_t len, unsigned nbytes,

@@ -39,4 +39,14 @@ static inline int te_k_cpu_has_avx2(void)
 #define TE_K_ALWAYS_INLINE static inline
 #endif
 
+/* Reads *p exactly once: the compiler may neither repeat nor split the load,
+ * so a value checked once stays the value used, even if another thread
+ * writes the caller's memory meanwhile. (A relaxed atomic load is a plain
+ * load on every target we build for.) */
+#if defined(__GNUC__) || defined(__clang__)
+#define TE_K_LOAD_ONCE(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#else
+#define TE_K_LOAD_ONCE(p) (*(const volatile unsigned char *)(p))
+#endif
+
 #endif

@@ -57,6 +57,25 @@ TE_K_ALWAYS_INLINE uint64_t key_f64(double x)
     return b - 0x000fffffffffffffULL;
 }
 
+/* One element into its bucket: LSD within dst[0..n), MSD below end[v]. */
+#define LSD_PUT(SUF, X, SH)                                                                        \
+    do {                                                                                           \
+        uint32_t *o_ = &o[(key_##SUF(X) >> (SH)) & 0xff];                                          \
+        uint32_t p_ = *o_;                                                                         \
+        if (p_ < n) {                                                                              \
+            dst[p_] = (X);                                                                         \
+            *o_ = p_ + 1;                                                                          \
+        }                                                                                          \
+    } while (0)
+#define MSD_PUT(SUF, X, SH)                                                                        \
+    do {                                                                                           \
+        size_t v_ = (size_t)((key_##SUF(X) >> (SH)) & 0xff), p_ = off[v_];                         \
+        if (p_ < end[v_]) {                                                                        \
+            dst[p_] = (X);                                                                         \
+            off[v_] = p_ + 1;                                                                      \
+        }                                                                                          \
+    } while (0)
+
 #define SORT_IMPL(SUF, T)                                                                          \
     TE_K_ALWAYS_INLINE int less_##SUF(T a, T b) { return key_##SUF(a) < key_##SUF(b); }            \
                                                                                                    \
@@ -136,17 +155,18 @@ TE_K_ALWAYS_INLINE uint64_t key_f64(double x)
             depth--;                                                                               \
             sort3_##SUF(a, 0, mid, n - 1);                                                         \
             p = a[mid];                                                                            \
-            /* a[0] <= p <= a[n-1] bound both scans. */                                            \
+            /* a[0] <= p <= a[n-1] bound both scans; the index checks only     \
+             * matter when another thread changes a[] meanwhile. */             \
             i = 0;                                                                                 \
             j = n - 1;                                                                             \
             for (;;) {                                                                             \
                 T t;                                                                               \
                 do                                                                                 \
                     i++;                                                                           \
-                while (less_##SUF(a[i], p));                                                       \
+                while (i < n - 1 && less_##SUF(a[i], p));                                          \
                 do                                                                                 \
                     j--;                                                                           \
-                while (less_##SUF(p, a[j]));                                                       \
+                while (j > 0 && less_##SUF(p, a[j]));                                              \
                 if (i >= j)                                                                        \
                     break;                                                                         \
                 t = a[i];                                                                          \
@@ -214,8 +234,9 @@ TE_K_ALWAYS_INLINE uint64_t key_f64(double x)
         default: lsd_hist_k_##SUF(data, n, 8, h); break;                                           \
         }                                                                                          \
         for (b = 0; b < nbytes; b++) {                                                             \
-            uint32_t *o = h + 256 * b, sum = 0;                                                    \
+            uint32_t *o = h + 256 * b, sum = 0, end[256];                                          \
             unsigned sh = 8 * b, v;                                                                \
+            int torn = 0;                                                                          \
             T *t;                                                                                  \
             /* Every key has the same byte here: the pass would move nothing. */                   \
             if ((size_t)o[(k0 >> sh) & 0xff] == n)                                                 \
@@ -224,18 +245,28 @@ TE_K_ALWAYS_INLINE uint64_t key_f64(double x)
                 uint32_t c = o[v];                                                                 \
                 o[v] = sum;                                                                        \
                 sum += c;                                                                          \
+                end[v] = sum;                                                                      \
             }                                                                                      \
+            /* The histogram came from an earlier read of the keys: if another                     \
+             * thread changed them since, a bucket can receive more elements                       \
+             * than counted, so no write may pass n. */                                            \
             for (i = 0; i + 4 <= n; i += 4) {                                                      \
                 T v0 = src[i], v1 = src[i + 1], v2 = src[i + 2], v3 = src[i + 3];                  \
-                dst[o[(key_##SUF(v0) >> sh) & 0xff]++] = v0;                                       \
-                dst[o[(key_##SUF(v1) >> sh) & 0xff]++] = v1;                                       \
-                dst[o[(key_##SUF(v2) >> sh) & 0xff]++] = v2;                                       \
-                dst[o[(key_##SUF(v3) >> sh) & 0xff]++] = v3;                                       \
+                LSD_PUT(SUF, v0, sh);                                                              \
+                LSD_PUT(SUF, v1, sh);                                                              \
+                LSD_PUT(SUF, v2, sh);                                                              \
+                LSD_PUT(SUF, v3, sh);                                                              \
             }                                                                                      \
             for (; i < n; i++) {                                                                   \
                 T x = src[i];                                                                      \
-                dst[o[(key_##SUF(x) >> sh) & 0xff]++] = x;                                         \
+                LSD_PUT(SUF, x, sh);                                                               \
             }                                                                                      \
+            /* Counts that did not match leave some of dst unwritten: give it                      \
+             * defined contents (the order is lost anyway). */                                     \
+            for (v = 0; v < 256; v++)                                                              \
+                torn |= o[v] != end[v];                                                            \
+            if (torn)                                                                              \
+                memcpy(dst, src, n * sizeof *src);                                                 \
             t = src;                                                                               \
             src = dst;                                                                             \
             dst = t;                                                                               \
@@ -261,20 +292,30 @@ TE_K_ALWAYS_INLINE uint64_t key_f64(double x)
         bits[1] = any;                                                                             \
     }                                                                                              \
                                                                                                    \
-    static void msd_scatter_##SUF(const T *src, size_t n, unsigned shift, size_t *off, T *dst)     \
+    /* Moves src[i] to dst[off[v]++] (v its key byte), never at or past                            \
+     * end[v]: the counts behind off came from an earlier read of the keys,                        \
+     * which another thread may have changed since. What a bucket did not                          \
+     * receive is then filled with zeros, so dst[off[v]..end[v]) is always                         \
+     * written and off[v] ends at end[v]. */                                                       \
+    static void msd_scatter_##SUF(const T *src, size_t n, unsigned shift, size_t *off,             \
+                                  const size_t *end, T *dst)                                       \
     {                                                                                              \
         size_t i = 0;                                                                              \
+        unsigned v;                                                                                \
         for (; i + 4 <= n; i += 4) {                                                               \
             T v0 = src[i], v1 = src[i + 1], v2 = src[i + 2], v3 = src[i + 3];                      \
-            dst[off[(key_##SUF(v0) >> shift) & 0xff]++] = v0;                                      \
-            dst[off[(key_##SUF(v1) >> shift) & 0xff]++] = v1;                                      \
-            dst[off[(key_##SUF(v2) >> shift) & 0xff]++] = v2;                                      \
-            dst[off[(key_##SUF(v3) >> shift) & 0xff]++] = v3;                                      \
+            MSD_PUT(SUF, v0, shift);                                                               \
+            MSD_PUT(SUF, v1, shift);                                                               \
+            MSD_PUT(SUF, v2, shift);                                                               \
+            MSD_PUT(SUF, v3, shift);                                                               \
         }                                                                                          \
         for (; i < n; i++) {                                                                       \
-            T v = src[i];                                                                          \
-            dst[off[(key_##SUF(v) >> shift) & 0xff]++] = v;                                        \
+            T x = src[i];                                                                          \
+            MSD_PUT(SUF, x, shift);                                                                \
         }                                                                                          \
+        for (v = 0; v < 256; v++)                                                                  \
+            for (; off[v] < end[v]; off[v]++)                                                      \
+                dst[off[v]] = (T)0;                                                                \
     }                                                                                              \
                                                                                                    \
     /* Sorts src[0..n), whose keys agree from byte nbytes up, using other     \
@@ -282,7 +323,7 @@ TE_K_ALWAYS_INLINE uint64_t key_f64(double x)
      * when result_in_other, else in src. */                                  \
     static void radix_##SUF(T *src, T *other, size_t n, unsigned nbytes, int result_in_other)      \
     {                                                                                              \
-        size_t h[256], start = 0;                                                                  \
+        size_t h[256], end[256], start = 0;                                                        \
         uint64_t bits[2], varying;                                                                 \
         unsigned byte, v;                                                                          \
         if (n < RADIX_MIN) {                                                                       \
@@ -309,8 +350,9 @@ TE_K_ALWAYS_INLINE uint64_t key_f64(double x)
             size_t c = h[v];                                                                       \
             h[v] = start;                                                                          \
             start += c;                                                                            \
+            end[v] = start;                                                                        \
         }                                                                                          \
-        msd_scatter_##SUF(src, n, 8 * byte, h, other);                                             \
+        msd_scatter_##SUF(src, n, 8 * byte, h, end, other);                                        \
         /* After the scatter h[v] is the end of bucket v. */                                       \
         start = 0;                                                                                 \
         for (v = 0; v < 256; v++) {                                                                \
@@ -346,15 +388,15 @@ TE_K_ALWAYS_INLINE uint64_t key_f64(double x)
     }                                                                                              \
                                                                                                    \
     int te_k_radix_scatter_##SUF(const T *src, size_t len, unsigned byte, size_t *offsets,         \
-                                 T *dst)                                                           \
+                                 const size_t *ends, T *dst)                                       \
     {                                                                                              \
         if (len == 0)                                                                              \
             return TE_K_OK;                                                                        \
-        if (src == NULL || offsets == NULL || dst == NULL)                                         \
+        if (src == NULL || offsets == NULL || ends == NULL || dst == NULL)                         \
             return TE_K_ERR_NULL;                                                                  \
         if (byte > 7)                                                                              \
             return TE_K_ERR_INVALID;                                                               \
-        msd_scatter_##SUF(src, len, 8 * byte, offsets, dst);                                      \
+        msd_scatter_##SUF(src, len, 8 * byte, offsets, ends, dst);                                 \
         return TE_K_OK;                                                                            \
     }                                                                                              \
                                                                                                    \

@@ -2,12 +2,13 @@
 
 #include "te_kcommon.h"
 
-/* Length of the valid sequence starting at s[0], or 0 if it is invalid.
- * n is the number of bytes left (at least 1). */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
+/* Validates the sequence starting at s[0], whose lead byte c the caller has
+ * read, reading each following byte once (into b[1..] when b is not NULL);
+ * returns its length, or 0 if it is invalid. n is the number of bytes left
+ * (at least 1), and the length is never more. */
+static size_t utf8_seq(unsigned char c, const unsigned char *s, size_t n, unsigned char *b)
 {
-    unsigned char c = s[0];
-    unsigned char lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
+    unsigned char lo = 0x80, hi = 0xbf, x; /* allowed range of the second byte */
     size_t len, i;
     if (c < 0x80)
         return 1;
@@ -32,11 +33,13 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
     }
     if (n < len)
         return 0;
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (i = 2; i < len; i++)
-        if ((s[i] & 0xc0) != 0x80)
+    for (i = 1; i < len; i++) {
+        x = TE_K_LOAD_ONCE(s + i);
+        if (i == 1 ? (x < lo || x > hi) : (x & 0xc0) != 0x80)
             return 0;
+        if (b != NULL)
+            b[i] = x;
+    }
     return len;
 }
 
@@ -51,7 +54,7 @@ static int utf8_validate(const unsigned char *s, size_t n, size_t *bad)
             i++;
             continue;
         }
-        l = utf8_seq_len(s + i, n - i);
+        l = utf8_seq(s[i], s + i, n - i, NULL);
         if (l == 0) {
             *bad = i;
             return 0;
@@ -68,6 +71,7 @@ int te_k_utf8_reverse(const char *in, size_t len, char *out, size_t out_cap, siz
     size_t bad, i = 0;
     if ((in == NULL && len != 0) || (out == NULL && out_cap != 0) || out_len == NULL)
         return TE_K_ERR_NULL;
+    /* A first pass that writes nothing, so invalid input leaves out alone. */
     if (!utf8_validate(s, len, &bad)) {
         *out_len = bad;
         return TE_K_ERR_UTF8;
@@ -76,12 +80,26 @@ int te_k_utf8_reverse(const char *in, size_t len, char *out, size_t out_cap, siz
         *out_len = len;
         return TE_K_ERR_BUFFER_TOO_SMALL;
     }
-    /* The input is valid, so the leading byte alone gives each length. */
+    /* The second pass validates again and writes exactly the bytes it read:
+     * the input may be changed by another thread in between, and a length
+     * taken from the first pass could then write outside out. */
     while (i < len) {
-        unsigned char c = s[i];
-        size_t l = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4, k;
+        unsigned char b[4];
+        size_t l, k;
+        b[0] = TE_K_LOAD_ONCE(s + i);
+        if (b[0] < 0x80) {
+            d[len - 1 - i] = b[0];
+            i++;
+            continue;
+        }
+        l = utf8_seq(b[0], s + i, len - i, b);
+        if (l == 0) {
+            *out_len = i;
+            return TE_K_ERR_UTF8;
+        }
+        /* l <= len - i, so every index is below len <= out_cap. */
         for (k = 0; k < l; k++)
-            d[len - i - l + k] = s[i + k];
+            d[len - i - l + k] = b[k];
         i += l;
     }
     *out_len = len;

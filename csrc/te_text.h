@@ -8,6 +8,12 @@
  * offset of the first invalid sequence), and on TE_K_ERR_BUFFER_TOO_SMALL the
  * size the output needs. Input is checked before the output's size.
  *
+ * Another thread writing the input during a call makes the result
+ * unspecified (wrong bytes, or TE_K_ERR_UTF8 after part of the output was
+ * written), but every read and write stays inside the buffers given: no
+ * index or length is taken from a byte read earlier than the write it
+ * places.
+ *
  * UTF-8 is validated strictly (Unicode 15, table 3-7): overlong encodings,
  * surrogates (U+D800..U+DFFF), code points above U+10FFFF, stray
  * continuation bytes and sequences cut short are all invalid.
@@ -29,7 +35,9 @@ int te_k_utf8_reverse(const char *in, size_t len, char *out, size_t out_cap, siz
 /* Upper-cases ASCII letters a-z into out (len bytes; out == in is allowed,
  * other overlaps are not), copying every other byte unchanged, and sets
  * *ascii_prefix to the length of the leading run of ASCII bytes (< 0x80),
- * which is where a caller doing full Unicode case mapping takes over. */
+ * which is where a caller doing full Unicode case mapping takes over. It is
+ * at most len, but comes from its own read of the input: a caller must not
+ * rely on it matching the bytes written if another thread may write in. */
 int te_k_ascii_upper(const char *in, size_t len, char *out, size_t *ascii_prefix);
 
 /* 64-bit FNV-1a hash of len bytes. */

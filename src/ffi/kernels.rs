@@ -536,8 +536,10 @@ pub unsafe extern "C" fn te_hash_fnv1a64(data: *const c_void, len: usize, out: *
 
 /// Runs a text kernel from `(input, len)` into `(out, out_cap)`, writing the
 /// result's length to `*out_len` on success, and the size needed on
-/// TE_ERR_BUFFER_TOO_SMALL. `out` may overlap `input` (the input is copied
-/// first then).
+/// TE_ERR_BUFFER_TOO_SMALL: the one failure that writes an out-parameter (the
+/// API rules in the header say so). Every other failure writes nothing, neither
+/// `*out_len` nor `out`. `out` may overlap `input` (the input is copied first
+/// then).
 ///
 /// # Safety
 /// As te_utf8_reverse.
@@ -595,11 +597,15 @@ unsafe fn text_into(
 /// TE_ERR_UTF8 for invalid UTF-8 (overlong forms, surrogates, values above
 /// U+10FFFF, stray or missing continuation bytes), with nothing written;
 /// TE_ERR_BUFFER_TOO_SMALL if `out_cap` < `len`, and then `*out_len` receives the
-/// size needed. TE_ERR_NULL for a NULL `out_len`, or a NULL buffer with a length.
+/// size needed (the exception to "nothing written on failure"); any other failure
+/// writes nothing. TE_ERR_NULL for a NULL `out_len`, or a NULL buffer with a length.
 ///
 /// # Safety
 /// `in` must be NULL or readable for `len` bytes, `out` NULL or writable for
 /// `out_cap` bytes, `out_len` NULL or writable; no other thread may write them.
+/// If one writes `in` anyway, the result is unspecified (TE_ERR_UTF8 may then
+/// come after part of `out` was written), but nothing outside the buffers is
+/// touched.
 #[no_mangle]
 pub unsafe extern "C" fn te_utf8_reverse(
     r#in: *const c_char,
@@ -618,8 +624,8 @@ pub unsafe extern "C" fn te_utf8_reverse(
 /// `out` may overlap `in`.
 ///
 /// TE_ERR_UTF8 for invalid UTF-8; TE_ERR_BUFFER_TOO_SMALL when `out_cap` is too
-/// small, and then `*out_len` receives the size needed; as te_utf8_reverse
-/// otherwise.
+/// small, and then `*out_len` receives the size needed (the exception to "nothing
+/// written on failure"); as te_utf8_reverse otherwise.
 ///
 /// # Safety
 /// As te_utf8_reverse.
@@ -642,7 +648,8 @@ fn ascii_upper(input: &[u8], out: &mut [u8]) -> Result<usize> {
 /// Upper-cases the ASCII letters of `in[0..len)` into `out`, copying every
 /// other byte (UTF-8 included) unchanged, and writes `len` to `*out_len`. Any
 /// bytes are accepted. `out` may be `in` itself (in place).
-/// TE_ERR_BUFFER_TOO_SMALL if `out_cap` < `len` (then `*out_len` = `len`).
+/// TE_ERR_BUFFER_TOO_SMALL if `out_cap` < `len`, and then `*out_len` receives `len`
+/// (the exception to "nothing written on failure"); as te_utf8_reverse otherwise.
 ///
 /// # Safety
 /// As te_utf8_reverse.

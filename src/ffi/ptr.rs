@@ -1,5 +1,16 @@
 //! Every pointer that comes from C is checked and converted here: NULL, alignment,
 //! lengths, and the `(NULL, 0)` empty buffer.
+//!
+//! Buffers that another thread writes. The exports' contracts say an input is not
+//! written during the call, but a careless host (or a Python thread toggling a
+//! `bytearray`) may write it anyway. A slice made here over such memory is then a data
+//! race in Rust's model, which no check at the boundary can rule out. What we do make
+//! sure of is that nothing turns that into an access outside the buffers: no code
+//! reachable from these slices takes an index, a length or a `&str` invariant from
+//! one read of the contents and relies on it after another. The C kernels re-check
+//! every bound at the write that uses it (UTF-8 reversal, the radix sort's scatters,
+//! the introsort's scans), and the Rust text code works on its own copy
+//! (`kernels::upper_string`). The result is then unspecified, never a wild access.
 
 use std::ffi::c_void;
 use std::mem::{align_of, size_of};

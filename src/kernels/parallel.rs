@@ -468,12 +468,19 @@ unsafe fn msd_sort<T: Radix>(
     // Pass 2: scatter every chunk into `other` at its own offsets (stable).
     for_chunks(engine, n, t.chunk, |c, r| {
         let mut off = offsets[c];
+        let mut ends = off;
+        for (e, count) in ends.iter_mut().zip(&hists[c].0) {
+            *e += count;
+        }
         // SAFETY: the chunk `r` of `src` is only read. Chunk `c` writes the
         // elements of `other` at `offsets[c][v] .. offsets[c][v] + h_c[v]`
         // for each digit `v`, where `h_c` is its histogram: by the prefix sums
         // above these ranges are disjoint between chunks and digits and lie
-        // in `0..n`.
-        let st = unsafe { T::scatter(src.add(r.start).get(), r.len(), byte, off.as_mut_ptr(), other.get()) };
+        // in `0..n`. The kernel writes nothing outside them even if `src`
+        // changed since it was counted (another thread writing a caller's
+        // buffer it should not): the counts are `ends`, not a second read.
+        let st =
+            unsafe { T::scatter(src.add(r.start).get(), r.len(), byte, off.as_mut_ptr(), ends.as_ptr(), other.get()) };
         check(st, "sort", 0)
     })?;
 

@@ -61,6 +61,7 @@ extern "C" {
         len: usize,
         byte: c_uint,
         offsets: *mut usize,
+        ends: *const usize,
         dst: *mut i64,
     ) -> c_int;
     pub(super) fn te_k_radix_scatter_u64(
@@ -68,6 +69,7 @@ extern "C" {
         len: usize,
         byte: c_uint,
         offsets: *mut usize,
+        ends: *const usize,
         dst: *mut u64,
     ) -> c_int;
     pub(super) fn te_k_radix_scatter_f64(
@@ -75,6 +77,7 @@ extern "C" {
         len: usize,
         byte: c_uint,
         offsets: *mut usize,
+        ends: *const usize,
         dst: *mut f64,
     ) -> c_int;
     pub(super) fn te_k_radix_sort_i64(

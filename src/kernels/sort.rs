@@ -26,14 +26,22 @@ pub(crate) trait Radix: Copy + Send + Sync + 'static {
     /// `bits` for writes of 2.
     unsafe fn hist(data: *const Self, len: usize, byte: c_uint, hist: *mut usize, bits: *mut u64) -> c_int;
 
-    /// `te_k_radix_scatter_*`: stable scatter by key byte `byte`.
+    /// `te_k_radix_scatter_*`: stable scatter by key byte `byte`, writing
+    /// bucket `v` only inside `dst[offsets[v]..ends[v])`, all of it (what
+    /// `src` no longer fills, if it changed since it was counted, is zeroed).
     ///
     /// # Safety
     /// `src` is valid for reads of `len` elements; `offsets` for reads and
-    /// writes of 256; every `dst[offsets[v] + i]` the scatter can reach (the
-    /// counts of `src` by byte `byte`) is valid for writes and overlaps
-    /// neither `src` nor `offsets`.
-    unsafe fn scatter(src: *const Self, len: usize, byte: c_uint, offsets: *mut usize, dst: *mut Self) -> c_int;
+    /// writes of 256, `ends` for reads of 256; every `dst[offsets[v]..ends[v])`
+    /// is valid for writes and overlaps neither `src`, `offsets` nor `ends`.
+    unsafe fn scatter(
+        src: *const Self,
+        len: usize,
+        byte: c_uint,
+        offsets: *mut usize,
+        ends: *const usize,
+        dst: *mut Self,
+    ) -> c_int;
 
     /// `te_k_radix_sort_*`: sorts `data` whose keys agree from byte `nbytes`
     /// up; the result in `tmp` if `result_in_tmp`.
@@ -60,10 +68,11 @@ macro_rules! radix_impl {
                 len: usize,
                 byte: c_uint,
                 offsets: *mut usize,
+                ends: *const usize,
                 dst: *mut Self,
             ) -> c_int {
                 // SAFETY: forwarded from this function's contract.
-                unsafe { raw::$scatter(src, len, byte, offsets, dst) }
+                unsafe { raw::$scatter(src, len, byte, offsets, ends, dst) }
             }
             unsafe fn radix_sort(
                 data: *mut Self,

@@ -54,16 +54,29 @@ fn ascii_upper_prefix(input: &[u8], out: &mut [u8]) -> Result<usize> {
 /// [`str::to_uppercase`] (so `"ß"` becomes `"SS"`): the leading ASCII run in
 /// C, the rest through Rust's std. [`EngineError::Utf8`] on invalid input.
 pub fn upper_string(input: &[u8]) -> Result<String> {
-    let text = std::str::from_utf8(input).map_err(|e| EngineError::Utf8 { valid_up_to: e.valid_up_to() })?;
+    // `input` is read once, by the C kernel; everything after works on `out`,
+    // which is ours. `input` may be a caller's buffer that another thread
+    // writes meanwhile (from C or Python, against their contract): text
+    // validated in `input` could then change under a `&str`, whose decoding
+    // trusts it, while our copy cannot.
     let mut out = vec![0u8; input.len()];
     let prefix = ascii_upper_prefix(input, &mut out)?;
-    if prefix < input.len() {
-        // Upper-casing maps each char on its own (no context, unlike
-        // lower-casing's final sigma), so the tail can be done separately.
-        out.truncate(prefix);
-        out.extend_from_slice(text[prefix..].to_uppercase().as_bytes());
+    if prefix >= out.len() {
+        return into_string(out);
     }
-    into_string(out)
+    // ASCII upper-casing keeps UTF-8 validity and every offset, so the copy's
+    // errors are the input's; and upper-casing maps each char on its own (no
+    // context, unlike lower-casing's final sigma), so the tail can be done
+    // separately. Its ASCII letters are upper case already, which changes
+    // nothing. The prefix came from the kernel's own read: a char boundary
+    // at or before it keeps slicing sound even if the input changed.
+    let text = std::str::from_utf8(&out).map_err(|e| EngineError::Utf8 { valid_up_to: e.valid_up_to() })?;
+    let start = (0..=prefix).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+    let tail = text[start..].to_uppercase();
+    let mut s = String::with_capacity(start + tail.len());
+    s.push_str(&text[..start]);
+    s.push_str(&tail);
+    Ok(s)
 }
 
 /// [`upper_string`] into `out`, returning the number of bytes written. The
