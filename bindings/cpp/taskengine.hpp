@@ -95,7 +95,7 @@ struct GroupDeleter {
 };
 
 struct ArenaDeleter {
-  void operator()(te_arena *arena) const noexcept { te_arena_destroy(arena); }
+  void operator()(te_arena *arena) const noexcept { te_arena_free(arena); }
 };
 
 // Thread hooks kept alive as long as the engine that calls them.
@@ -560,7 +560,7 @@ class Arena {
     return p;
   }
   // Throws Error(TE_ERR_INVALID) for a pointer the arena did not hand out.
-  void free(void *p) { detail::check(te_arena_free(raw(), p)); }
+  void free(void *p) { detail::check(te_arena_dealloc(raw(), p)); }
   // Takes everything back; no other thread may use the arena meanwhile.
   void reset() { detail::check(te_arena_reset(raw())); }
   te_arena_usage stats() const {

@@ -74,10 +74,12 @@ pub struct BumpStats {
 }
 
 impl BumpArena {
-    /// Creates an arena over `capacity` bytes allocated once, page aligned, from the
-    /// system allocator (never from the global allocator, which may be an arena itself).
+    /// Creates an arena over `capacity` bytes reserved once, page aligned, straight from
+    /// the operating system (never from the global allocator, which may be an arena
+    /// itself). The memory is committed page by page as allocations first touch it, so
+    /// a large capacity costs address space, not memory.
     ///
-    /// Errors: `capacity == 0` is `Invalid`; a capacity the system cannot provide is
+    /// Errors: `capacity == 0` is `Invalid`; a capacity the system cannot reserve is
     /// `NoMemory`.
     pub fn new(capacity: usize) -> Result<Self> {
         Ok(Self::with_region(Region::allocate(capacity)?))

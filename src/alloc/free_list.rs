@@ -199,8 +199,11 @@ impl FreeListAllocator {
     /// Bytes of header in front of every allocation.
     pub const BLOCK_OVERHEAD: usize = HEADER;
 
-    /// Creates an allocator over `capacity` bytes allocated once, page aligned, from the
-    /// system allocator (never from the global allocator, which may be this type).
+    /// Creates an allocator over `capacity` bytes reserved once, page aligned, straight
+    /// from the operating system (never from the global allocator, which may be this
+    /// type). Neither the blocks nor the bitmaps are committed up front: pages are
+    /// backed as they are first touched, so a large capacity costs address space, not
+    /// memory. A capacity the system cannot reserve is `NoMemory`.
     ///
     /// Errors: a capacity too small for the bitmaps and one block (a few dozen bytes) is
     /// `Invalid`; one the system cannot provide is `NoMemory`.
@@ -293,7 +296,7 @@ impl FreeListAllocator {
     /// Counters survive a reset; everything else starts over.
     pub fn reset(&mut self) {
         let (base, len) = (self.region.base(), self.region.len());
-        Ctx { base, len, h: self.heap.get_mut() }.init();
+        Ctx { base, len, region: &self.region, h: self.heap.get_mut() }.init();
     }
 
     /// Bytes of the block area: the region less the bitmaps and alignment padding.
@@ -333,7 +336,7 @@ impl FreeListAllocator {
     /// Runs `f` with the lock held and the region laid out.
     fn with_heap<R>(&self, f: impl FnOnce(&mut Ctx<'_>) -> R) -> R {
         let mut guard = self.heap.lock();
-        let mut cx = Ctx { base: self.region.base(), len: self.region.len(), h: &mut guard };
+        let mut cx = Ctx { base: self.region.base(), len: self.region.len(), region: &self.region, h: &mut guard };
         if !cx.h.ready {
             cx.init();
         }
@@ -345,6 +348,7 @@ impl FreeListAllocator {
 struct Ctx<'a> {
     base: NonNull<u8>,
     len: usize,
+    region: &'a Region,
     h: &'a mut Heap,
 }
 
@@ -381,8 +385,9 @@ impl Ctx<'_> {
         h.start = pad + maps;
         h.end = h.start + area;
         // SAFETY: `pad + maps + area <= len`, so the maps lie in the region, which is ours
-        // alone (we hold the lock or `&mut self`).
-        unsafe { self.base.as_ptr().add(pad).write_bytes(0, maps) };
+        // alone (we hold the lock or `&mut self`). Whole pages of the maps are given back
+        // rather than written: a fresh region's maps (2/64 of it) stay uncommitted.
+        unsafe { self.region.zero(pad, maps) };
         let start = self.h.start;
         self.write(start, area, NIL, FREE);
         self.set_free(start, true);

@@ -1,7 +1,8 @@
 //! Fixed-region allocators: a lock-free bump arena and a coalescing free-list allocator.
 //!
-//! Both manage one region of memory chosen at construction (allocated once from the
-//! system allocator by `new`, or handed in by the caller through `from_static` /
+//! Both manage one region of memory chosen at construction (reserved once from the
+//! operating system by `new`, and committed page by page as it is touched, or handed
+//! in by the caller through `from_static` /
 //! `from_raw_parts`), never grow, and never touch memory outside it. Each has a safe
 //! API that returns [`crate::Result`] and a [`GlobalAlloc`](std::alloc::GlobalAlloc)
 //! implementation that returns null on failure and never panics.

@@ -11,10 +11,10 @@ use crate::alloc::{BumpArena, FreeListAllocator};
 use crate::error::{EngineError, Result};
 
 /// `te_arena_new` kind: a bump arena. Allocation is one lock-free atomic step;
-/// te_arena_free gives nothing back (it only checks the pointer); te_arena_reset
+/// te_arena_dealloc gives nothing back (it only checks the pointer); te_arena_reset
 /// takes everything back at once.
 pub const TE_ARENA_BUMP: u32 = 0;
-/// `te_arena_new` kind: a free-list allocator. te_arena_free gives the block back
+/// `te_arena_new` kind: a free-list allocator. te_arena_dealloc gives the block back
 /// and merges it with free neighbours; a pointer it did not hand out, or one freed
 /// twice, is TE_ERR_INVALID instead of corrupting it.
 pub const TE_ARENA_FREE_LIST: u32 = 1;
@@ -27,8 +27,8 @@ enum Kind {
 }
 
 /// An allocator over one fixed region of memory, made by te_arena_new and released
-/// (with the region) by te_arena_destroy. Allocation and freeing may be called
-/// from any thread, concurrently; te_arena_reset and te_arena_destroy may not run
+/// (with the region) by te_arena_free. Allocation and deallocation may be called
+/// from any thread, concurrently; te_arena_reset and te_arena_free may not run
 /// at the same time as any other call on the arena.
 pub struct te_arena {
     kind: Kind,
@@ -71,11 +71,13 @@ pub struct te_arena_usage {
 }
 
 /// Creates an arena of `kind` (TE_ARENA_BUMP or TE_ARENA_FREE_LIST) over a region
-/// of `capacity` bytes, allocated once, and stores it in `*out`.
+/// of `capacity` bytes, reserved once, and stores it in `*out`. The region is address
+/// space: memory is committed page by page as allocations first touch it, so a large
+/// capacity costs little until it is used.
 ///
 /// TE_ERR_INVALID for an unknown `kind`, a `capacity` of 0 (or, for a free list,
 /// too small for its bookkeeping and one block); TE_ERR_NO_MEMORY if the region
-/// cannot be allocated; TE_ERR_NULL if `out` is NULL. On failure `*out` is not
+/// cannot be reserved (a capacity larger than the address space, say); TE_ERR_NULL if `out` is NULL. On failure `*out` is not
 /// written.
 ///
 /// # Safety
@@ -103,9 +105,9 @@ unsafe fn arena_ref<'a>(arena: *const te_arena) -> Result<&'a te_arena> {
 }
 
 /// Allocates `size` bytes aligned to `align` from `arena` and stores the address
-/// in `*out`. The memory is uninitialised and stays valid until it is freed (free
-/// list), or until te_arena_reset or te_arena_destroy. A `size` of 0 gets a distinct
-/// pointer to no usable bytes.
+/// in `*out`. The memory is uninitialised and stays valid until it is given back
+/// with te_arena_dealloc (free list), or until te_arena_reset or te_arena_free. A
+/// `size` of 0 gets a distinct pointer to no usable bytes.
 ///
 /// TE_ERR_INVALID if `align` is not a power of two between 1 and 4096;
 /// TE_ERR_NO_MEMORY when the arena has no room (it never grows); TE_ERR_NULL for a
@@ -132,9 +134,11 @@ pub unsafe extern "C" fn te_arena_alloc(
     })
 }
 
-/// Frees `ptr`, which te_arena_alloc returned from this arena. A free list gives the
-/// block back (merged with free neighbours); a bump arena gives nothing back (its
+/// Gives back `ptr`, which te_arena_alloc returned from this arena. A free list takes
+/// the block back (merged with free neighbours); a bump arena takes nothing back (its
 /// memory returns on te_arena_reset) but still checks the pointer. NULL is a no-op.
+/// (Earlier versions called this te_arena_free, a name that now follows the
+/// `_new`/`_free` rule and releases the arena itself.)
 ///
 /// TE_ERR_INVALID for a pointer the arena did not hand out (the arena is left
 /// unchanged), and for a free list also a pointer into the middle of a block or one
@@ -144,7 +148,7 @@ pub unsafe extern "C" fn te_arena_alloc(
 /// `arena` must be NULL or a live arena. After a successful free of a free-list
 /// block, the memory must not be used again.
 #[no_mangle]
-pub unsafe extern "C" fn te_arena_free(arena: *mut te_arena, ptr: *mut c_void) -> te_status {
+pub unsafe extern "C" fn te_arena_dealloc(arena: *mut te_arena, ptr: *mut c_void) -> te_status {
     status(|| {
         // SAFETY: NULL or live (caller's contract).
         let arena = unsafe { arena_ref(arena) }?;
@@ -233,15 +237,27 @@ pub unsafe extern "C" fn te_arena_stats(arena: *const te_arena, out: *mut te_are
 /// invalid. NULL is a no-op.
 ///
 /// # Safety
-/// `arena` must be NULL or come from te_arena_new and not have been destroyed; no
-/// other call on it may run during or after this one.
+/// `arena` must be NULL or come from te_arena_new and not have been freed; no other
+/// call on it may run during or after this one.
 #[no_mangle]
-pub unsafe extern "C" fn te_arena_destroy(arena: *mut te_arena) {
+pub unsafe extern "C" fn te_arena_free(arena: *mut te_arena) {
     catch_panic(|| {
         if !arena.is_null() {
-            // SAFETY: made by Box::into_raw in te_arena_new, not destroyed yet (the
+            // SAFETY: made by Box::into_raw in te_arena_new, not freed yet (the
             // caller's contract); ownership comes back exactly once.
             drop(unsafe { Box::from_raw(arena) });
         }
     })
+}
+
+/// Deprecated: use te_arena_free, which this calls. Kept so that programs written
+/// before the `_new`/`_free` naming rule applied to arenas still build and link.
+///
+/// # Safety
+/// As te_arena_free.
+#[no_mangle]
+#[deprecated(note = "use te_arena_free")]
+pub unsafe extern "C" fn te_arena_destroy(arena: *mut te_arena) {
+    // SAFETY: forwarded contract.
+    unsafe { te_arena_free(arena) }
 }
