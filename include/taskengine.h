@@ -6,8 +6,11 @@
  * The rules every function follows:
  *  - A function that can fail returns te_status (TE_OK == 0) and writes its
  *    results through out-pointers, only on success: on failure nothing is
- *    written. te_status_str() names a status; te_last_error_message() gives the
- *    details of the calling thread's last failure.
+ *    written. The one exception: on TE_ERR_BUFFER_TOO_SMALL, the text functions
+ *    (te_utf8_reverse, te_utf8_upper, te_ascii_upper) write the size needed to
+ *    *out_len, and nothing else. te_status_str() names a status;
+ *    te_last_error_message() gives the details of the calling thread's last
+ *    failure.
  *  - Arguments come in the order: object, inputs, outputs. A buffer is followed
  *    by its length (in elements of the pointed-to type). (NULL, 0) is a valid
  *    empty buffer everywhere. A NULL where a pointer is required gives
@@ -23,6 +26,9 @@
  *    escape into the library (the C++ wrapper catches exceptions for you).
  *  - Nothing inside the library unwinds into the caller: a panic becomes
  *    TE_ERR_PANIC.
+ *  - A buffer that another thread writes during a call, against that call's
+ *    contract, gives an unspecified result (wrong values, or an error such as
+ *    TE_ERR_UTF8), never a read or write outside the buffers given.
  */
 
 #ifndef TASKENGINE_H
@@ -32,15 +38,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#if defined(__GNUC__) || defined(__clang__)
+#define TE_DEPRECATED(note) __attribute__((deprecated(note)))
+#elif defined(_MSC_VER)
+#define TE_DEPRECATED(note) __declspec(deprecated(note))
+#else
+#define TE_DEPRECATED(note)
+#endif
+
 /*
  `te_arena_new` kind: a bump arena. Allocation is one lock-free atomic step;
- te_arena_free gives nothing back (it only checks the pointer); te_arena_reset
+ te_arena_dealloc gives nothing back (it only checks the pointer); te_arena_reset
  takes everything back at once.
  */
 #define TE_ARENA_BUMP 0
 
 /*
- `te_arena_new` kind: a free-list allocator. te_arena_free gives the block back
+ `te_arena_new` kind: a free-list allocator. te_arena_dealloc gives the block back
  and merges it with free neighbours; a pointer it did not hand out, or one freed
  twice, is TE_ERR_INVALID instead of corrupting it.
  */
@@ -116,15 +130,16 @@ typedef enum te_status {
    */
   TE_ERR_QUEUE_FULL = 11,
   /*
-   An output buffer was too small; the size needed was reported.
+   An output buffer was too small; the size needed was written to `*out_len`
+   (the one failure that writes an out-parameter).
    */
   TE_ERR_BUFFER_TOO_SMALL = 12,
 } te_status;
 
 /*
  An allocator over one fixed region of memory, made by te_arena_new and released
- (with the region) by te_arena_destroy. Allocation and freeing may be called
- from any thread, concurrently; te_arena_reset and te_arena_destroy may not run
+ (with the region) by te_arena_free. Allocation and deallocation may be called
+ from any thread, concurrently; te_arena_reset and te_arena_free may not run
  at the same time as any other call on the arena.
  */
 typedef struct te_arena te_arena;
@@ -390,11 +405,13 @@ extern "C" {
 
 /*
  Creates an arena of `kind` (TE_ARENA_BUMP or TE_ARENA_FREE_LIST) over a region
- of `capacity` bytes, allocated once, and stores it in `*out`.
+ of `capacity` bytes, reserved once, and stores it in `*out`. The region is address
+ space: memory is committed page by page as allocations first touch it, so a large
+ capacity costs little until it is used.
 
  TE_ERR_INVALID for an unknown `kind`, a `capacity` of 0 (or, for a free list,
  too small for its bookkeeping and one block); TE_ERR_NO_MEMORY if the region
- cannot be allocated; TE_ERR_NULL if `out` is NULL. On failure `*out` is not
+ cannot be reserved (a capacity larger than the address space, say); TE_ERR_NULL if `out` is NULL. On failure `*out` is not
  written.
 
  # Safety
@@ -404,9 +421,9 @@ enum te_status te_arena_new(uint32_t kind, size_t capacity, struct te_arena **ou
 
 /*
  Allocates `size` bytes aligned to `align` from `arena` and stores the address
- in `*out`. The memory is uninitialised and stays valid until it is freed (free
- list), or until te_arena_reset or te_arena_destroy. A `size` of 0 gets a distinct
- pointer to no usable bytes.
+ in `*out`. The memory is uninitialised and stays valid until it is given back
+ with te_arena_dealloc (free list), or until te_arena_reset or te_arena_free. A
+ `size` of 0 gets a distinct pointer to no usable bytes.
 
  TE_ERR_INVALID if `align` is not a power of two between 1 and 4096;
  TE_ERR_NO_MEMORY when the arena has no room (it never grows); TE_ERR_NULL for a
@@ -418,9 +435,11 @@ enum te_status te_arena_new(uint32_t kind, size_t capacity, struct te_arena **ou
 enum te_status te_arena_alloc(struct te_arena *arena, size_t size, size_t align, void **out);
 
 /*
- Frees `ptr`, which te_arena_alloc returned from this arena. A free list gives the
- block back (merged with free neighbours); a bump arena gives nothing back (its
+ Gives back `ptr`, which te_arena_alloc returned from this arena. A free list takes
+ the block back (merged with free neighbours); a bump arena takes nothing back (its
  memory returns on te_arena_reset) but still checks the pointer. NULL is a no-op.
+ (Earlier versions called this te_arena_free, a name that now follows the
+ `_new`/`_free` rule and releases the arena itself.)
 
  TE_ERR_INVALID for a pointer the arena did not hand out (the arena is left
  unchanged), and for a free list also a pointer into the middle of a block or one
@@ -430,7 +449,7 @@ enum te_status te_arena_alloc(struct te_arena *arena, size_t size, size_t align,
  `arena` must be NULL or a live arena. After a successful free of a free-list
  block, the memory must not be used again.
  */
-enum te_status te_arena_free(struct te_arena *arena, void *ptr);
+enum te_status te_arena_dealloc(struct te_arena *arena, void *ptr);
 
 /*
  Takes back every allocation of `arena` at once; statistics counters are kept.
@@ -456,10 +475,19 @@ enum te_status te_arena_stats(const struct te_arena *arena, struct te_arena_usag
  invalid. NULL is a no-op.
 
  # Safety
- `arena` must be NULL or come from te_arena_new and not have been destroyed; no
- other call on it may run during or after this one.
+ `arena` must be NULL or come from te_arena_new and not have been freed; no other
+ call on it may run during or after this one.
  */
-void te_arena_destroy(struct te_arena *arena);
+void te_arena_free(struct te_arena *arena);
+
+/*
+ Deprecated: use te_arena_free, which this calls. Kept so that programs written
+ before the `_new`/`_free` naming rule applied to arenas still build and link.
+
+ # Safety
+ As te_arena_free.
+ */
+TE_DEPRECATED("use te_arena_free") void te_arena_destroy(struct te_arena *arena);
 
 /*
  Fills `*cfg` with the defaults (all CPUs, unbounded queue, stealing and metrics
@@ -1043,11 +1071,15 @@ enum te_status te_hash_fnv1a64(const void *data, size_t len, uint64_t *out);
  TE_ERR_UTF8 for invalid UTF-8 (overlong forms, surrogates, values above
  U+10FFFF, stray or missing continuation bytes), with nothing written;
  TE_ERR_BUFFER_TOO_SMALL if `out_cap` < `len`, and then `*out_len` receives the
- size needed. TE_ERR_NULL for a NULL `out_len`, or a NULL buffer with a length.
+ size needed (the exception to "nothing written on failure"); any other failure
+ writes nothing. TE_ERR_NULL for a NULL `out_len`, or a NULL buffer with a length.
 
  # Safety
  `in` must be NULL or readable for `len` bytes, `out` NULL or writable for
  `out_cap` bytes, `out_len` NULL or writable; no other thread may write them.
+ If one writes `in` anyway, the result is unspecified (TE_ERR_UTF8 may then
+ come after part of `out` was written), but nothing outside the buffers is
+ touched.
  */
 enum te_status te_utf8_reverse(const char *in, size_t len, char *out, size_t out_cap, size_t *out_len);
 
@@ -1058,8 +1090,8 @@ enum te_status te_utf8_reverse(const char *in, size_t len, char *out, size_t out
  `out` may overlap `in`.
 
  TE_ERR_UTF8 for invalid UTF-8; TE_ERR_BUFFER_TOO_SMALL when `out_cap` is too
- small, and then `*out_len` receives the size needed; as te_utf8_reverse
- otherwise.
+ small, and then `*out_len` receives the size needed (the exception to "nothing
+ written on failure"); as te_utf8_reverse otherwise.
 
  # Safety
  As te_utf8_reverse.
@@ -1070,7 +1102,8 @@ enum te_status te_utf8_upper(const char *in, size_t len, char *out, size_t out_c
  Upper-cases the ASCII letters of `in[0..len)` into `out`, copying every
  other byte (UTF-8 included) unchanged, and writes `len` to `*out_len`. Any
  bytes are accepted. `out` may be `in` itself (in place).
- TE_ERR_BUFFER_TOO_SMALL if `out_cap` < `len` (then `*out_len` = `len`).
+ TE_ERR_BUFFER_TOO_SMALL if `out_cap` < `len`, and then `*out_len` receives `len`
+ (the exception to "nothing written on failure"); as te_utf8_reverse otherwise.
 
  # Safety
  As te_utf8_reverse.

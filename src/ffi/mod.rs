@@ -8,14 +8,18 @@
 //! The rules every export follows, stated once (the header's preamble repeats them
 //! for C readers):
 //! * a function that can fail returns `te_status` (`TE_OK == 0`) and writes its
-//!   results through out-pointers, only on success;
+//!   results through out-pointers, only on success; the one exception is the text
+//!   functions' `*out_len`, which receives the size needed on
+//!   `TE_ERR_BUFFER_TOO_SMALL` (see `text_into` in `kernels.rs`);
 //! * a NULL where a pointer is required is `TE_ERR_NULL`; `(NULL, 0)` is a valid
 //!   empty buffer; a length whose byte size cannot exist is `TE_ERR_INVALID`;
 //! * nothing unwinds into C: a panic becomes `TE_ERR_PANIC` (or the documented
 //!   default of a function that returns no status);
 //! * integers from C are validated before they become Rust enums;
 //! * an `engine` argument may be NULL: the engine of the worker running the call,
-//!   else the default engine.
+//!   else the default engine;
+//! * a buffer another thread writes during a call (against the contract) gives an
+//!   unspecified result, never an access outside the buffers (see `ptr`).
 #![allow(non_camel_case_types)]
 
 mod arena;
@@ -30,8 +34,10 @@ mod status;
 mod task;
 mod version;
 
+#[allow(deprecated)]
+pub use arena::te_arena_destroy;
 pub use arena::{
-    te_arena, te_arena_alloc, te_arena_destroy, te_arena_free, te_arena_new, te_arena_reset, te_arena_stats,
+    te_arena, te_arena_alloc, te_arena_dealloc, te_arena_free, te_arena_new, te_arena_reset, te_arena_stats,
     te_arena_usage, TE_ARENA_BUMP, TE_ARENA_FREE_LIST,
 };
 pub use config::{te_config, te_config_init};

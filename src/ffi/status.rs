@@ -35,7 +35,8 @@ pub enum te_status {
     TE_ERR_UTF8 = 10,
     /// A bounded submission queue was full and the call was not allowed to wait.
     TE_ERR_QUEUE_FULL = 11,
-    /// An output buffer was too small; the size needed was reported.
+    /// An output buffer was too small; the size needed was written to `*out_len`
+    /// (the one failure that writes an out-parameter).
     TE_ERR_BUFFER_TOO_SMALL = 12,
 }
 

@@ -482,6 +482,59 @@ static void test_upper(void) {
   CHECK_STATUS(TE_ERR_NULL, te_ascii_upper("abc", 3, out, sizeof out, NULL));
 }
 
+/* The API rule: a failure writes nothing, with one exception, *out_len on
+ * TE_ERR_BUFFER_TOO_SMALL (and then still nothing in out). Every failure of
+ * the three text functions, checked against that. */
+typedef te_status (*text_fn)(const char *, size_t, char *, size_t, size_t *);
+
+static void check_failure(text_fn fn, const char *name, te_status want, const char *in, size_t len,
+                          int out_null, size_t cap, size_t want_len) {
+  char out[16];
+  size_t out_len = 777;
+  te_status got;
+  memset(out, '#', sizeof out);
+  got = fn(in, len, out_null ? NULL : out, cap, &out_len);
+  if (got != want || out_len != want_len || out[0] != '#' || out[sizeof out - 1] != '#') {
+    fprintf(stderr, "%s(len %zu, cap %zu): %s, *out_len %zu; want %s, *out_len %zu, out untouched\n", name,
+            len, cap, te_status_str(got), out_len, te_status_str(want), want_len);
+    te_failures++;
+  }
+}
+
+static void test_text_failures_write_nothing(void) {
+  static const struct {
+    text_fn fn;
+    const char *name;
+    int utf8; /* validates its input */
+  } fns[] = {{te_utf8_reverse, "te_utf8_reverse", 1},
+             {te_utf8_upper, "te_utf8_upper", 1},
+             {te_ascii_upper, "te_ascii_upper", 0}};
+  size_t k;
+  for (k = 0; k < sizeof fns / sizeof fns[0]; k++) {
+    text_fn fn = fns[k].fn;
+    const char *name = fns[k].name;
+    check_failure(fn, name, TE_ERR_NULL, NULL, 3, 0, 16, 777);
+    check_failure(fn, name, TE_ERR_NULL, "abc", 3, 1, 16, 777);
+    check_failure(fn, name, TE_ERR_INVALID, "abc", SIZE_MAX, 0, 16, 777);
+    check_failure(fn, name, TE_ERR_INVALID, "abc", (size_t)PTRDIFF_MAX + 1, 0, 16, 777);
+    check_failure(fn, name, TE_ERR_INVALID, "abc", 3, 0, SIZE_MAX, 777);
+    if (fns[k].utf8) {
+      check_failure(fn, name, TE_ERR_UTF8, "ab\xff", 3, 0, 16, 777);
+      /* Invalid input is reported before a short buffer. */
+      check_failure(fn, name, TE_ERR_UTF8, "ab\xff", 3, 0, 1, 777);
+    }
+    /* The exception: the size needed, and nothing in out. */
+    check_failure(fn, name, TE_ERR_BUFFER_TOO_SMALL, "abc", 3, 0, 2, 3);
+    check_failure(fn, name, TE_ERR_BUFFER_TOO_SMALL, "abc", 3, 1, 0, 3);
+    /* A NULL out_len: nothing to write, and out untouched. */
+    {
+      char out[4] = "###";
+      CHECK_STATUS(TE_ERR_NULL, fn("abc", 3, out, 3, NULL));
+      CHECK(memcmp(out, "###", 4) == 0);
+    }
+  }
+}
+
 /* ---- bad input common to the array kernels ---- */
 
 static void test_array_bad_input(void) {
@@ -523,6 +576,7 @@ int main(void) {
   RUN(test_math);
   RUN(test_fnv1a64);
   RUN(test_utf8_reverse);
+  RUN(test_text_failures_write_nothing);
   RUN(test_upper);
   RUN(test_array_bad_input);
   te_engine_free(engine);
