@@ -39,7 +39,7 @@ static inline int te_k_cpu_has_avx2(void)
 #define TE_K_ALWAYS_INLINE static inline
 #endif
 
-/* Reads *p exactly once: the compiler may neither repeat nor split the load,
+/* Reads the byte *p exactly once: the compiler may not repeat the load,
  * so a value checked once stays the value used, even if another thread
  * writes the caller's memory meanwhile. (A relaxed atomic load is a plain
  * load on every target we build for.) */

@@ -2,13 +2,12 @@
 
 #include "te_kcommon.h"
 
-/* Validates the sequence starting at s[0], whose lead byte c the caller has
- * read, reading each following byte once (into b[1..] when b is not NULL);
- * returns its length, or 0 if it is invalid. n is the number of bytes left
- * (at least 1), and the length is never more. */
-static size_t utf8_seq(unsigned char c, const unsigned char *s, size_t n, unsigned char *b)
+/* Length of the valid sequence starting at s[0], or 0 if it is invalid.
+ * n is the number of bytes left (at least 1). */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
 {
-    unsigned char lo = 0x80, hi = 0xbf, x; /* allowed range of the second byte */
+    unsigned char c = s[0];
+    unsigned char lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
     size_t len, i;
     if (c < 0x80)
         return 1;
@@ -33,13 +32,11 @@ static size_t utf8_seq(unsigned char c, const unsigned char *s, size_t n, unsign
     }
     if (n < len)
         return 0;
-    for (i = 1; i < len; i++) {
-        x = TE_K_LOAD_ONCE(s + i);
-        if (i == 1 ? (x < lo || x > hi) : (x & 0xc0) != 0x80)
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (i = 2; i < len; i++)
+        if ((s[i] & 0xc0) != 0x80)
             return 0;
-        if (b != NULL)
-            b[i] = x;
-    }
     return len;
 }
 
@@ -54,7 +51,7 @@ static int utf8_validate(const unsigned char *s, size_t n, size_t *bad)
             i++;
             continue;
         }
-        l = utf8_seq(s[i], s + i, n - i, NULL);
+        l = utf8_seq_len(s + i, n - i);
         if (l == 0) {
             *bad = i;
             return 0;
@@ -80,26 +77,21 @@ int te_k_utf8_reverse(const char *in, size_t len, char *out, size_t out_cap, siz
         *out_len = len;
         return TE_K_ERR_BUFFER_TOO_SMALL;
     }
-    /* The second pass validates again and writes exactly the bytes it read:
-     * the input may be changed by another thread in between, and a length
-     * taken from the first pass could then write outside out. */
+    /* The second pass takes each length from a lead byte read once, and
+     * checks it against what is left: the input may have changed since the
+     * first pass (another thread writing it), and a stale length would
+     * write outside out. Then the output is unspecified, never misplaced. */
     while (i < len) {
-        unsigned char b[4];
-        size_t l, k;
-        b[0] = TE_K_LOAD_ONCE(s + i);
-        if (b[0] < 0x80) {
-            d[len - 1 - i] = b[0];
-            i++;
-            continue;
-        }
-        l = utf8_seq(b[0], s + i, len - i, b);
-        if (l == 0) {
+        unsigned char c = TE_K_LOAD_ONCE(s + i);
+        size_t l = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4, k;
+        if (l > len - i) {
             *out_len = i;
             return TE_K_ERR_UTF8;
         }
-        /* l <= len - i, so every index is below len <= out_cap. */
-        for (k = 0; k < l; k++)
-            d[len - i - l + k] = b[k];
+        /* i + l <= len, so every index is below len <= out_cap. */
+        d[len - i - l] = c;
+        for (k = 1; k < l; k++)
+            d[len - i - l + k] = s[i + k];
         i += l;
     }
     *out_len = len;
