@@ -28,6 +28,10 @@ static NEXT_REGISTRY_ID: AtomicUsize = AtomicUsize::new(1);
 /// Most extra jobs a worker moves from the injector to its deque at once.
 const MAX_INJECTOR_BATCH: usize = 32;
 
+/// Victims a spinning worker probes per search; only the last search before it
+/// sleeps looks at every deque. Keeps idle spinning O(1) in the worker count.
+const SPIN_PROBES: usize = 16;
+
 extern "C" fn after_fork_in_child() {
     // Async-signal-safe: atomic stores only.
     FORK_GENERATION.fetch_add(1, SeqCst);
@@ -115,8 +119,11 @@ pub(crate) struct WorkerThread {
 impl Registry {
     pub(crate) fn new(config: &Config) -> Result<Arc<Registry>> {
         let workers = config.resolved_workers();
-        if workers > 4096 {
-            return Err(EngineError::invalid(format!("{workers} workers is more than the 4096 supported")));
+        if workers > super::config::MAX_WORKERS {
+            return Err(EngineError::invalid(format!(
+                "{workers} workers is more than the {} supported",
+                super::config::MAX_WORKERS
+            )));
         }
         if config.stack_size != 0 && config.stack_size < 64 * 1024 {
             return Err(EngineError::invalid("stack_size below 64 KiB"));
@@ -407,11 +414,11 @@ fn worker_main(registry: Arc<Registry>, index: usize, deque: Worker<JobRef>, sta
     };
     WORKER_THREAD.with(|t| t.set(&worker));
     // A thread's first steal registers it with crossbeam's epoch collector, which
-    // allocates: do it now, so that it is part of start-up. Only this thread pushes
-    // to its deque, so it is empty here; a job found anyway goes back.
-    if let Steal::Success(job) = worker.registry.stealers[index].steal() {
-        worker.push(job);
-    }
+    // allocates: do it now, so that it is part of start-up (a fork right after
+    // `new` cannot catch us in the allocator). Registering without pinning: a
+    // thread's first pin walks every registered thread, which for thousands of
+    // workers starting together is quadratic.
+    let _ = crossbeam_epoch::is_pinned();
     // Before the user's hook, as Rayon does: a hook that waits for the engine
     // being built must not deadlock its construction.
     worker.registry.mark_started();
@@ -548,8 +555,14 @@ impl WorkerThread {
         x.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
-    /// Local deque, then the injector, then (if enabled) a random victim.
+    /// Local deque, then the injector, then (if enabled) every other worker,
+    /// starting at a random victim.
     pub(crate) fn find_work(&self) -> Option<JobRef> {
+        self.find_work_in(true)
+    }
+
+    /// As `find_work`; unless `full`, it probes at most `SPIN_PROBES` random victims.
+    fn find_work_in(&self, full: bool) -> Option<JobRef> {
         if let Some(job) = self.deque.pop() {
             return Some(job);
         }
@@ -557,7 +570,7 @@ impl WorkerThread {
             return Some(job);
         }
         if self.registry.work_stealing {
-            return self.steal_from_others();
+            return self.steal_from_others(if full { usize::MAX } else { SPIN_PROBES });
         }
         None
     }
@@ -601,22 +614,31 @@ impl WorkerThread {
         }
     }
 
-    fn steal_from_others(&self) -> Option<JobRef> {
+    /// Tries up to `probes` victims (all of them, when `probes >= n - 1`) in
+    /// random-start order; a sample when it is fewer.
+    fn steal_from_others(&self, probes: usize) -> Option<JobRef> {
         let stealers = &self.registry.stealers;
         let n = stealers.len();
         if n <= 1 {
             return None;
         }
+        let sampled = probes < n - 1;
         loop {
             let mut retry = false;
             let start = (self.next_random() % n as u64) as usize;
-            for offset in 0..n {
-                let victim = (start + offset) % n;
+            for offset in 0..n.min(probes.saturating_add(1)) {
+                let victim = if sampled { (self.next_random() % n as u64) as usize } else { (start + offset) % n };
                 if victim == self.index {
                     continue;
                 }
                 if let Some(c) = self.counters() {
                     bump(&c.steal_attempts);
+                }
+                // Two plain loads: `steal` would first pin crossbeam's epoch, and
+                // every 128th pin walks all threads ever registered, so idle workers
+                // probing empty deques cost O(workers^2) (seconds for 2,048 workers).
+                if stealers[victim].is_empty() {
+                    continue;
                 }
                 match stealers[victim].steal() {
                     Steal::Success(job) => {
@@ -653,7 +675,7 @@ impl WorkerThread {
         let registry = &*self.registry;
         let mut idle = IdleState::new();
         loop {
-            if let Some(job) = self.find_work() {
+            if let Some(job) = self.find_work_in(idle.needs_full_search()) {
                 idle = IdleState::new();
                 self.execute(job);
                 continue;
@@ -740,7 +762,7 @@ impl WorkerThread {
             }
             let helping = !timed && !isolated && self.can_take_unrelated_work();
             if helping {
-                if let Some(job) = self.find_work() {
+                if let Some(job) = self.find_work_in(idle.needs_full_search()) {
                     idle = IdleState::new();
                     self.execute(job);
                     continue;
