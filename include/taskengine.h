@@ -134,6 +134,11 @@ typedef enum te_status {
    (the one failure that writes an out-parameter).
    */
   TE_ERR_BUFFER_TOO_SMALL = 12,
+  /*
+   A worker's stack was nearly used up, so a fork (te_join) was refused rather
+   than risk overflowing it: recursion with te_join is too deep.
+   */
+  TE_ERR_STACK = 13,
 } te_status;
 
 /*
@@ -517,8 +522,12 @@ enum te_status te_engine_new(const struct te_config *cfg, struct te_engine **out
  Shuts `engine` down and releases it: queued work still runs, then every worker
  thread runs its stop hook and exits before this returns, so the library may be
  unloaded right after. Groups made on it that are still alive get
- TE_ERR_SHUTDOWN for new tasks (free them too). NULL is a no-op. Must not be
- called from one of the engine's own tasks.
+ TE_ERR_SHUTDOWN for new tasks (free them too). NULL is a no-op.
+
+ Called from one of the engine's own tasks it cannot wait for the workers (they
+ may be waiting on that very task, e.g. the stolen half of a te_join): it then
+ does nothing: the engine stays alive and owned by the caller, and
+ te_last_error_message() says why. Free it from a thread outside the engine.
 
  # Safety
  `engine` must be NULL or come from te_engine_new and not have been freed, and
@@ -562,10 +571,13 @@ enum te_status te_engine_worker_stats(const struct te_engine *engine, uint32_t w
  returns. Afterwards a NULL engine argument outside a worker gives
  TE_ERR_SHUTDOWN (in a child process after fork() a new default engine is
  built). Call it before unloading the library. Safe to call more than once, and
- if the default engine was never started. Must not be called from a task
- running on the default engine.
+ if the default engine was never started.
+
+ Returns TE_OK, or TE_ERR_INVALID (changing nothing) when called from a task
+ running on the default engine: its workers may be waiting on that very task
+ (the stolen half of a te_join), so the shutdown could never finish.
  */
-void te_default_engine_shutdown(void);
+enum te_status te_default_engine_shutdown(void);
 
 /*
  The index (0-based) of the worker thread running the caller, in whichever
@@ -644,6 +656,9 @@ enum te_status te_group_try_spawn_with_cleanup(struct te_group *group, te_task_f
  Returns TE_OK; else the group's first failure: TE_ERR_TASK_FAILED (a task
  returned non-zero), TE_ERR_PANIC; else TE_ERR_CANCELLED if it was cancelled;
  TE_ERR_SHUTDOWN for a group inherited through fork(). May be called again.
+ Called from one of the group's own tasks (or from code such a task runs on its
+ thread) while the group is not done, it returns TE_ERR_INVALID at once instead
+ of waiting for itself forever; the same holds for the timed and isolated waits.
 
  # Safety
  `group` must be NULL or a live group.
@@ -1135,7 +1150,11 @@ const char *te_status_str(te_status status);
 
  Returns TE_ERR_TASK_FAILED if either returned non-zero (`a`'s code is reported
  if both did), TE_ERR_PANIC if either panicked (Rust callbacks), TE_ERR_NULL if
- `a` or `b` is NULL, TE_ERR_SHUTDOWN if the engine was shut down. Both have run
+ `a` or `b` is NULL, TE_ERR_SHUTDOWN if the engine was shut down, TE_ERR_STACK
+ (neither has run) when the calling worker's stack is nearly used up: recursion
+ through te_join deeper than the workers' `stack_size` allows is refused rather
+ than overflowing the stack (the reserve kept is an eighth of the stack, at
+ least 64 KiB, for the caller's own frames between two forks). Both have run
  when the status is TE_OK or TE_ERR_TASK_FAILED; after a panic in `a`, `b` may
  not have run. Neither is still running when te_join returns.
 
@@ -1182,7 +1201,8 @@ enum te_status te_parallel_for(struct te_engine *engine, size_t begin, size_t en
  (only on success). `grain` as in te_parallel_for. An empty range gives the
  identity. Value buffers are aligned for any C type.
 
- Returns TE_ERR_TASK_FAILED with the first non-zero callback code, TE_ERR_PANIC,
+ Returns TE_ERR_TASK_FAILED with the first non-zero callback code (after which
+ no piece is started any more), TE_ERR_PANIC,
  TE_ERR_NULL if a callback, `identity` or `out` is NULL, TE_ERR_INVALID if
  `begin > end` or `value_size` is 0 or absurd, TE_ERR_NO_MEMORY.
 

@@ -56,6 +56,13 @@ pub enum EngineError {
         /// The size the output needs.
         needed: usize,
     },
+    /// A worker's stack is nearly used up: a fork (`join`) this deep would risk
+    /// overflowing it, so it was refused instead.
+    #[error("stack nearly exhausted: {depth_hint}")]
+    StackExhausted {
+        /// What was refused and how much stack was left.
+        depth_hint: String,
+    },
 }
 
 /// Result alias used throughout the crate.
@@ -77,6 +84,7 @@ impl EngineError {
             EngineError::Utf8 { .. } => 10,
             EngineError::QueueFull => 11,
             EngineError::BufferTooSmall { .. } => 12,
+            EngineError::StackExhausted { .. } => 13,
         }
     }
 
@@ -113,6 +121,7 @@ pub(crate) fn one_of_each() -> Vec<EngineError> {
         EngineError::Utf8 { valid_up_to: 0 },
         EngineError::QueueFull,
         EngineError::BufferTooSmall { needed: 1 },
+        EngineError::StackExhausted { depth_hint: String::new() },
     ]
 }
 
@@ -123,7 +132,7 @@ mod tests {
     #[test]
     fn codes_are_distinct_and_nonzero() {
         let codes: Vec<i32> = one_of_each().iter().map(EngineError::code).collect();
-        assert_eq!(codes, (1..=12).collect::<Vec<_>>());
+        assert_eq!(codes, (1..=13).collect::<Vec<_>>());
     }
 
     #[test]

@@ -310,7 +310,7 @@ fn a_shut_down_engine_is_reported_and_nothing_is_written() {
     // The only test in this binary that touches the default engine, which it
     // shuts down for good (each test binary is its own process).
     let handle = Engine::global().unwrap();
-    Engine::shutdown_global();
+    Engine::shutdown_global().unwrap();
     assert!(!handle.is_alive());
     for len in [10, 200_000] {
         let mut v = i64_input(len, Shape::Random, 3);

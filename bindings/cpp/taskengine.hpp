@@ -661,8 +661,9 @@ inline bool task_cancelled() noexcept { return te_current_task_cancelled(); }
 // The worker running the caller (0-based), or -1 outside any engine's workers.
 inline int current_worker_index() noexcept { return te_current_worker_index(); }
 
-// Stops the default engine (see te_default_engine_shutdown).
-inline void shutdown_default_engine() noexcept { te_default_engine_shutdown(); }
+// Stops the default engine (see te_default_engine_shutdown); throws Error
+// (TE_ERR_INVALID) when called from a task running on the default engine.
+inline void shutdown_default_engine() { detail::check(te_default_engine_shutdown()); }
 
 // The library's version, "MAJOR.MINOR.PATCH".
 inline std::string version() { return te_version(); }

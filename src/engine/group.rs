@@ -112,9 +112,31 @@ unsafe impl Send for QueuedTask {}
 /// Finished tasks a ticket counts before publishing them in one atomic add.
 const FINISH_BATCH: usize = 64;
 
+/// A group task running on this thread, on that task's frame; `outer` is the group
+/// task it interrupted (a waiting worker runs tasks nested in its wait).
+struct RunningTask {
+    group: *const GroupInner,
+    outer: *const RunningTask,
+}
+
 thread_local! {
-    /// The group whose task this thread is running, for `current_task_cancelled`.
-    static CURRENT_GROUP: Cell<*const GroupInner> = const { Cell::new(std::ptr::null()) };
+    /// The innermost group task this thread is running: for
+    /// `current_task_cancelled`, and to refuse a wait that would wait for itself.
+    static CURRENT_TASK: Cell<*const RunningTask> = const { Cell::new(std::ptr::null()) };
+}
+
+/// True if this thread is running a task of `group`, at any nesting depth.
+fn running_task_of(group: &GroupInner) -> bool {
+    let mut node = CURRENT_TASK.with(Cell::get);
+    // SAFETY: every node lives on the frame of a `run_task` still running on this
+    // thread (it unlinks itself before that frame ends), outermost last.
+    while let Some(task) = unsafe { node.as_ref() } {
+        if std::ptr::eq(task.group, group) {
+            return true;
+        }
+        node = task.outer;
+    }
+    false
 }
 
 pub(crate) struct GroupInner {
@@ -139,7 +161,7 @@ pub(crate) struct GroupInner {
 
 impl GroupInner {
     pub(crate) fn new(registry: Arc<Registry>) -> Result<Arc<GroupInner>> {
-        registry.check_alive()?;
+        registry.check_usable_here()?;
         let ticket_limit = registry.num_workers();
         let queue = BlockQueue::new(Arc::clone(&registry.group_blocks));
         Ok(Arc::new(GroupInner {
@@ -235,7 +257,8 @@ impl GroupInner {
             self.skipped.fetch_add(1, Relaxed);
             drop(task);
         } else {
-            let previous = CURRENT_GROUP.with(|c| c.replace(self));
+            let running = RunningTask { group: self, outer: CURRENT_TASK.with(Cell::get) };
+            CURRENT_TASK.with(|c| c.set(&running));
             let outcome = match task.body {
                 // SAFETY: the C caller promised `func(arg)` is safe to call once on
                 // any thread (te_group_spawn's contract).
@@ -248,7 +271,7 @@ impl GroupInner {
                 },
                 TaskBody::Closure(f) => unwind::halt_unwinding(|| f.run()).unwrap_or_else(|p| Err(Failure::Panic(p))),
             };
-            CURRENT_GROUP.with(|c| c.set(previous));
+            CURRENT_TASK.with(|c| c.set(running.outer));
             if let Err(failure) = outcome {
                 self.record_failure(failure);
             }
@@ -299,6 +322,7 @@ impl GroupInner {
             count += 1;
         }
         self.skipped.fetch_add(count, Relaxed);
+        self.registry.count_completed(count as u64);
         self.finish(count);
     }
 
@@ -325,6 +349,12 @@ impl GroupInner {
         if !self.is_done() {
             if self.registry.is_forked_away() {
                 return Err(EngineError::Shutdown);
+            }
+            if running_task_of(self) {
+                // The group cannot finish while this task runs: waiting would hang.
+                return Err(EngineError::invalid(
+                    "a task cannot wait for its own group (the group is not done until the task returns)",
+                ));
             }
             let done = match WorkerThread::current_of(&self.registry) {
                 Some(worker) => worker.wait_until(&GroupWait { group: self }, isolated, deadline),
@@ -478,7 +508,8 @@ impl TaskGroup {
     /// group's tasks (and, stack permitting, other work) meanwhile.
     ///
     /// Returns the first failure (`TaskFailed` or `Panic`), else `Cancelled` if the
-    /// group was cancelled, else `Ok`.
+    /// group was cancelled, else `Ok`. From one of the group's own tasks (which the
+    /// group waits for) it fails at once with `Invalid` instead of hanging.
     pub fn wait(&self) -> Result<()> {
         self.inner.wait(false, None)
     }
@@ -537,8 +568,8 @@ impl std::fmt::Debug for TaskGroup {
 /// True when called from inside a group task whose group has been cancelled: a
 /// long task polls this to stop early. False outside group tasks.
 pub fn current_task_cancelled() -> bool {
-    let ptr = CURRENT_GROUP.with(Cell::get);
-    // SAFETY: set by `run_task` to a group kept alive by the running ticket or
-    // waiter for the whole task, and restored before that ends.
-    unsafe { ptr.as_ref() }.is_some_and(|g| g.cancelled.load(Relaxed))
+    let node = CURRENT_TASK.with(Cell::get);
+    // SAFETY: set by `run_task` to a node on its frame, whose group is kept alive by
+    // the running ticket or waiter for the whole task; unlinked before that ends.
+    unsafe { node.as_ref().and_then(|task| task.group.as_ref()) }.is_some_and(|g| g.cancelled.load(Relaxed))
 }

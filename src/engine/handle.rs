@@ -115,9 +115,10 @@ fn run_if_pending(ptr: RecordPtr) -> bool {
     if let Some(worker) = WorkerThread::current_of(&rec.registry) {
         if let Some(c) = worker.counters() {
             bump(&c.executed);
-            bump(&c.completed);
         }
     }
+    // Also when a waiter outside the pool ran it: completed must match submitted.
+    rec.registry.count_completed(1);
     rec.completion.complete(&rec.registry);
     true
 }
@@ -360,6 +361,8 @@ where
         if holds_slot {
             registry.release_external();
         }
+        // Counted as submitted above; it never will run, so it is finished.
+        registry.count_completed(1);
         // SAFETY: not queued, so the job's reference is ours; the handle drops the
         // other, and the unrun closure with it.
         unsafe { release(ptr) };
@@ -489,7 +492,7 @@ where
     Fut: Future + Send + 'static,
     Fut::Output: Send + 'static,
 {
-    registry.check_alive()?;
+    registry.check_usable_here()?;
     let task = Arc::new(FutureTask {
         registry: Arc::clone(registry),
         completion: Completion::new(),
@@ -501,40 +504,70 @@ where
     Ok(TaskHandle { core: Core::Future(task) })
 }
 
-/// Wakes a thread blocked in `block_on`.
-struct ThreadWaker {
-    thread: std::thread::Thread,
+/// Wakes whoever is blocked in `block_on`: the thread itself (outside the pool),
+/// or the worker through the engine's own wait (which sleeps and wakes by index).
+struct BlockOnSignal {
     woken: AtomicBool,
+    event: Event,
+    /// Set when `block_on` runs on a worker: its engine, for `Event::notify`.
+    registry: Option<Arc<Registry>>,
+    thread: std::thread::Thread,
 }
 
-impl Wake for ThreadWaker {
+impl Wake for BlockOnSignal {
     fn wake(self: Arc<Self>) {
         self.wake_by_ref()
     }
     fn wake_by_ref(self: &Arc<Self>) {
         self.woken.store(true, SeqCst);
-        self.thread.unpark();
+        match &self.registry {
+            // `notify` fences before looking for sleepers (pairs with `register`).
+            Some(registry) => self.event.notify(registry),
+            None => self.thread.unpark(),
+        }
     }
 }
 
-/// Drives `future` to completion on the calling thread. On a worker thread it runs
-/// other work while the future is pending, so it cannot starve the pool it waits on.
+impl Waitable for BlockOnSignal {
+    fn is_done(&self) -> bool {
+        self.woken.load(SeqCst)
+    }
+    fn register(&self, worker: usize) -> bool {
+        self.event.register_worker(worker, &|| self.woken.load(SeqCst))
+    }
+    fn unregister(&self, worker: usize) {
+        self.event.unregister_worker(worker)
+    }
+}
+
+/// Drives `future` to completion on the calling thread. On a worker thread it
+/// waits the way the engine's own waits do: it runs other work while the future
+/// is pending (so it cannot starve the pool it waits on), takes no unrelated work
+/// once half its stack is used, and sleeps until woken when there is none.
 pub fn block_on<Fut: Future>(future: Fut) -> Fut::Output {
     let mut future = std::pin::pin!(future);
-    let signal = Arc::new(ThreadWaker { thread: std::thread::current(), woken: AtomicBool::new(false) });
+    let worker = WorkerThread::current().filter(|w| !w.registry.is_forked_away());
+    let signal = Arc::new(BlockOnSignal {
+        woken: AtomicBool::new(false),
+        event: Event::new(),
+        registry: worker.map(|w| Arc::clone(&w.registry)),
+        thread: std::thread::current(),
+    });
     let waker = Waker::from(Arc::clone(&signal));
     let mut cx = Context::from_waker(&waker);
     loop {
         if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
             return value;
         }
-        while !signal.woken.swap(false, SeqCst) {
-            match WorkerThread::current() {
-                Some(worker) => match worker.find_work() {
-                    Some(job) => worker.execute(job),
-                    None => std::thread::park_timeout(Duration::from_millis(1)),
-                },
-                None => std::thread::park(),
+        match worker {
+            Some(worker) => {
+                worker.wait_until(&*signal, false, None);
+                signal.woken.store(false, SeqCst);
+            }
+            None => {
+                while !signal.woken.swap(false, SeqCst) {
+                    std::thread::park();
+                }
             }
         }
     }

@@ -30,6 +30,9 @@ pub(crate) struct Metrics {
     pub(crate) workers: Vec<CachePadded<WorkerCounters>>,
     /// Tasks submitted from threads outside the pool (shared, so a real RMW).
     pub(crate) external_submitted: CachePadded<AtomicU64>,
+    /// Tasks finished off the workers: skipped by a cancellation made from
+    /// outside, or run by an outside thread after shutdown (shared, a real RMW).
+    pub(crate) external_completed: CachePadded<AtomicU64>,
 }
 
 impl Metrics {
@@ -38,6 +41,7 @@ impl Metrics {
             enabled,
             workers: (0..workers).map(|_| CachePadded::new(WorkerCounters::default())).collect(),
             external_submitted: CachePadded::new(AtomicU64::new(0)),
+            external_completed: CachePadded::new(AtomicU64::new(0)),
         }
     }
 
@@ -56,7 +60,8 @@ impl Metrics {
             .collect();
         let submitted =
             self.external_submitted.load(Relaxed) + self.workers.iter().map(|w| w.submitted.load(Relaxed)).sum::<u64>();
-        let completed = self.workers.iter().map(|w| w.completed.load(Relaxed)).sum::<u64>();
+        let completed =
+            self.external_completed.load(Relaxed) + self.workers.iter().map(|w| w.completed.load(Relaxed)).sum::<u64>();
         EngineStats {
             metrics_enabled: self.enabled,
             submitted,
@@ -99,9 +104,10 @@ pub struct WorkerStats {
 pub struct EngineStats {
     /// Whether counters were being kept.
     pub metrics_enabled: bool,
-    /// Tasks submitted through spawns, groups and scopes.
+    /// Tasks submitted through spawns, groups and scopes (a submission refused
+    /// with `QueueFull` or `Shutdown` is not counted).
     pub submitted: u64,
-    /// Of those, how many have finished (including skipped by cancellation).
+    /// Of those, how many have finished (including those skipped by cancellation).
     pub completed: u64,
     /// Submitted but not yet finished (queued or running).
     pub pending: u64,

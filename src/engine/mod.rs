@@ -29,7 +29,7 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-pub use config::{Config, ThreadHook, DEFAULT_SPIN_BUDGET, DEFAULT_TASK_POOL_CAPACITY};
+pub use config::{Config, ThreadHook, DEFAULT_SPIN_BUDGET, DEFAULT_TASK_POOL_CAPACITY, MAX_WORKERS};
 pub use group::{current_task_cancelled, TaskGroup};
 pub use handle::{block_on, TaskHandle};
 pub use metrics::{EngineStats, WorkerStats};
@@ -64,26 +64,61 @@ impl Engine {
     }
 
     /// The engine whose worker is running this code, if any; else the default one.
+    ///
+    /// A task keeps its own engine until it returns: while a shut-down engine
+    /// finishes its queued work, those tasks still get that engine here (work they
+    /// fork or spawn from inside it still runs), never the default one.
     pub fn current() -> Result<Engine> {
-        match WorkerThread::current() {
-            Some(worker) if worker.registry.is_alive() => {
-                Ok(Engine { registry: Arc::clone(&worker.registry), owner: false })
-            }
-            _ => Engine::global(),
+        match Engine::current_worker_engine() {
+            Some(engine) => Ok(Engine::handle(Arc::clone(&engine.registry))),
+            None => Engine::global(),
         }
+    }
+
+    /// The engine of the worker running this code, borrowed from the worker itself:
+    /// one thread-local read, no reference count. `None` on other threads (and in a
+    /// child forked from inside a task, whose worker does not exist).
+    #[inline]
+    pub(crate) fn current_worker_engine() -> Option<&'static Engine> {
+        WorkerThread::current().filter(|w| !w.registry.is_forked_away()).map(|w| &w.engine)
+    }
+
+    /// A non-owning handle: dropping it does not shut the engine down.
+    pub(crate) fn handle(registry: Arc<Registry>) -> Engine {
+        Engine { registry, owner: false }
     }
 
     /// Shuts the default engine down: queued work finishes, its threads are joined.
     /// Later uses of the default engine fail with `Shutdown` (in a forked child it
     /// is rebuilt). Safe to call more than once.
-    pub fn shutdown_global() {
+    ///
+    /// Fails with `Invalid`, changing nothing, when called from a task running on
+    /// the default engine: its workers may be waiting on that very task (the
+    /// stolen half of a `join`), so waiting for them could never end.
+    pub fn shutdown_global() -> Result<()> {
+        let own_worker = WorkerThread::current().map(|w| Arc::as_ptr(&w.registry));
         let taken = DEFAULT.with_lock(|state| {
+            if let (Some(registry), Some(own)) = (&state.registry, own_worker) {
+                if Arc::as_ptr(registry) == own {
+                    return Err(EngineError::invalid(
+                        "the default engine cannot be shut down from one of its own tasks \
+                         (its workers may be waiting on that task); shut it down from another thread",
+                    ));
+                }
+            }
             state.shut_down = true;
-            state.registry.take()
-        });
+            Ok(state.registry.take())
+        })?;
         if let Some(registry) = taken {
             registry.terminate_and_join();
         }
+        Ok(())
+    }
+
+    /// True when the calling thread is one of this engine's workers (running one
+    /// of its tasks): such a caller cannot wait for the engine to shut down.
+    pub fn is_own_worker(&self) -> bool {
+        WorkerThread::current_of(&self.registry).is_some()
     }
 
     /// Number of worker threads.
@@ -111,7 +146,9 @@ impl Engine {
     /// while `a` runs. A panic in either is re-raised here (after both finished).
     ///
     /// # Panics
-    /// If the engine has been shut down; see [`Engine::try_join`].
+    /// If the engine has been shut down, or the worker's stack is nearly used up
+    /// (recursion through `join` too deep for its `stack_size`); see
+    /// [`Engine::try_join`].
     #[inline]
     pub fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
     where
@@ -126,7 +163,9 @@ impl Engine {
         }
     }
 
-    /// [`Engine::join`] that reports a shut-down engine as `Err(Shutdown)`.
+    /// [`Engine::join`] that reports a shut-down engine as `Err(Shutdown)`, and a
+    /// fork refused near the end of the worker's stack as `Err(StackExhausted)`
+    /// (neither closure has run then).
     #[inline]
     pub fn try_join<A, B, RA, RB>(&self, a: A, b: B) -> Result<(RA, RB)>
     where
@@ -232,6 +271,46 @@ impl Engine {
         parallel::parallel_reduce(&self.registry, range, grain, identity, map, reduce)
     }
 
+    /// [`Engine::parallel_reduce`] whose steps can fail: returns the first error,
+    /// and once any step has failed no piece is split or started any more.
+    pub fn try_parallel_reduce<T, ID, M, R>(
+        &self,
+        range: Range<usize>,
+        grain: usize,
+        identity: ID,
+        map: M,
+        reduce: R,
+    ) -> Result<T>
+    where
+        T: Send,
+        ID: Fn() -> Result<T> + Sync + Send,
+        M: Fn(Range<usize>) -> Result<T> + Sync + Send,
+        R: Fn(T, T) -> Result<T> + Sync + Send,
+    {
+        parallel::check_range(&range)?;
+        parallel::try_parallel_reduce(&self.registry, range, grain, false, identity, map, reduce)
+    }
+
+    /// [`Engine::parallel_reduce_deterministic`] whose steps can fail, stopping as
+    /// [`Engine::try_parallel_reduce`] does.
+    pub fn try_parallel_reduce_deterministic<T, ID, M, R>(
+        &self,
+        range: Range<usize>,
+        grain: usize,
+        identity: ID,
+        map: M,
+        reduce: R,
+    ) -> Result<T>
+    where
+        T: Send,
+        ID: Fn() -> Result<T> + Sync + Send,
+        M: Fn(Range<usize>) -> Result<T> + Sync + Send,
+        R: Fn(T, T) -> Result<T> + Sync + Send,
+    {
+        parallel::check_range(&range)?;
+        parallel::try_parallel_reduce(&self.registry, range, grain, true, identity, map, reduce)
+    }
+
     /// [`Engine::parallel_reduce`] on a fixed grid (pieces of `grain`, or 256 equal
     /// pieces when 0) combined in a fixed tree: the result is bitwise the same for
     /// any number of workers, even when `reduce` is not associative (float sums).
@@ -266,6 +345,9 @@ impl Engine {
 }
 
 impl Drop for Engine {
+    /// Dropped from one of its own tasks, an engine cannot wait for its workers
+    /// (they may be waiting on that task): it is shut down and its workers exit on
+    /// their own once its queued work is done.
     fn drop(&mut self) {
         if self.owner {
             self.registry.terminate_and_join();

@@ -145,30 +145,150 @@ where
     parallel_reduce(registry, range, grain, || (), body, |(), ()| ())
 }
 
-/// `parallel_for` whose body can fail: the first error is returned and pieces not
-/// yet started are skipped.
+/// `parallel_for` whose body can fail: the first error is returned, and once a
+/// body has failed the loop stops splitting and skips every piece not yet started
+/// (so even `[0, usize::MAX)` with grain 1 returns promptly).
 pub(crate) fn try_parallel_for<F>(registry: &Registry, range: Range<usize>, grain: usize, body: F) -> Result<()>
 where
     F: Fn(Range<usize>) -> Result<()> + Sync + Send,
 {
-    let failed = AtomicBool::new(false);
-    parallel_reduce(
-        registry,
-        range,
-        grain,
-        || Ok(()),
-        |r| {
-            if failed.load(Relaxed) {
-                return Ok(());
+    try_parallel_reduce(registry, range, grain, false, || Ok(()), body, |(), ()| Ok(()))
+}
+
+/// A reduction whose steps can fail: the first error is returned, and once any
+/// step has failed no piece is split or started any more. `deterministic` as in
+/// `parallel_reduce_deterministic`.
+pub(crate) fn try_parallel_reduce<T, ID, M, R>(
+    registry: &Registry,
+    range: Range<usize>,
+    grain: usize,
+    deterministic: bool,
+    identity: ID,
+    map: M,
+    reduce: R,
+) -> Result<T>
+where
+    T: Send,
+    ID: Fn() -> Result<T> + Sync + Send,
+    M: Fn(Range<usize>) -> Result<T> + Sync + Send,
+    R: Fn(T, T) -> Result<T> + Sync + Send,
+{
+    if range.start >= range.end {
+        return identity();
+    }
+    let steps = FallibleSteps { map, reduce, failed: AtomicBool::new(false) };
+    if deterministic {
+        let len = range.end - range.start;
+        let leaf = if grain > 0 { grain } else { len.div_ceil(DETERMINISTIC_PIECES).max(1) };
+        registry.in_worker(|_, _| steps.deterministic(range, leaf))?
+    } else {
+        let workers = registry.num_workers();
+        registry.in_worker(|_, injected| steps.adaptive(range, Splitter::new(grain, workers), injected))?
+    }
+}
+
+/// The steps of a fallible reduction and the flag that stops it.
+struct FallibleSteps<M, R> {
+    map: M,
+    reduce: R,
+    failed: AtomicBool,
+}
+
+impl<M, R> FallibleSteps<M, R> {
+    /// What a piece skipped after a failure yields; never reaches the caller,
+    /// because the failure it gave way to is combined with it.
+    #[cold]
+    fn skipped<T>() -> Result<T> {
+        Err(EngineError::Cancelled)
+    }
+
+    /// Runs a map or reduce step; a failure, or a panic on its way out, stops
+    /// the rest of the loop.
+    fn run_step<T>(&self, step: impl FnOnce() -> Result<T>) -> Result<T> {
+        struct StopOnPanic<'a>(&'a AtomicBool);
+        impl Drop for StopOnPanic<'_> {
+            fn drop(&mut self) {
+                if std::thread::panicking() {
+                    self.0.store(true, Relaxed);
+                }
             }
-            let result = body(r);
-            if result.is_err() {
-                failed.store(true, Relaxed);
-            }
-            result
-        },
-        |a: Result<()>, b: Result<()>| a.and(b),
-    )?
+        }
+        let guard = StopOnPanic(&self.failed);
+        let result = step();
+        std::mem::forget(guard);
+        self.step(result)
+    }
+
+    fn step<T>(&self, result: Result<T>) -> Result<T> {
+        if result.is_err() {
+            // Relaxed: a stale `false` elsewhere only costs one more piece; the
+            // error itself travels back through the join results.
+            self.failed.store(true, Relaxed);
+        }
+        result
+    }
+
+    fn stopped(&self) -> bool {
+        self.failed.load(Relaxed)
+    }
+
+    /// Combines two halves, the left one's error first (it covers lower indexes).
+    fn combine<T>(&self, left: Result<T>, right: Result<T>) -> Result<T>
+    where
+        R: Fn(T, T) -> Result<T>,
+    {
+        match (left, right) {
+            (Ok(a), Ok(b)) => self.run_step(|| (self.reduce)(a, b)),
+            (Err(e), Err(EngineError::Cancelled)) | (Err(EngineError::Cancelled), Err(e)) => Err(e),
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        }
+    }
+
+    fn adaptive<T>(&self, range: Range<usize>, mut splitter: Splitter, migrated: bool) -> Result<T>
+    where
+        T: Send,
+        M: Fn(Range<usize>) -> Result<T> + Sync,
+        R: Fn(T, T) -> Result<T> + Sync,
+    {
+        if self.stopped() {
+            return Self::skipped();
+        }
+        let len = range.end - range.start;
+        if splitter.try_split(len, migrated) {
+            let mid = range.start + len / 2;
+            let (left, right) = join_on_worker(
+                current_worker(),
+                |m| self.adaptive(range.start..mid, splitter, m),
+                |m| self.adaptive(mid..range.end, splitter, m),
+            );
+            self.combine(left, right)
+        } else {
+            self.run_step(|| (self.map)(range))
+        }
+    }
+
+    fn deterministic<T>(&self, range: Range<usize>, leaf: usize) -> Result<T>
+    where
+        T: Send,
+        M: Fn(Range<usize>) -> Result<T> + Sync,
+        R: Fn(T, T) -> Result<T> + Sync,
+    {
+        if self.stopped() {
+            return Self::skipped();
+        }
+        let len = range.end - range.start;
+        let leaves = len.div_ceil(leaf);
+        if leaves <= 1 {
+            return self.run_step(|| (self.map)(range));
+        }
+        let mid = range.start + (leaves / 2) * leaf;
+        let (left, right) = join_on_worker(
+            current_worker(),
+            |_| self.deterministic(range.start..mid, leaf),
+            |_| self.deterministic(mid..range.end, leaf),
+        );
+        self.combine(left, right)
+    }
 }
 
 /// Rejects ranges a caller could only mean by mistake.

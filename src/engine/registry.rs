@@ -28,6 +28,10 @@ static NEXT_REGISTRY_ID: AtomicUsize = AtomicUsize::new(1);
 /// Most extra jobs a worker moves from the injector to its deque at once.
 const MAX_INJECTOR_BATCH: usize = 32;
 
+/// Victims a spinning worker probes per search; only the last search before it
+/// sleeps looks at every deque. Keeps idle spinning O(1) in the worker count.
+const SPIN_PROBES: usize = 16;
+
 extern "C" fn after_fork_in_child() {
     // Async-signal-safe: atomic stores only.
     FORK_GENERATION.fetch_add(1, SeqCst);
@@ -99,17 +103,27 @@ pub(crate) struct WorkerThread {
     deque: Worker<JobRef>,
     pub(crate) index: usize,
     pub(crate) registry: Arc<Registry>,
+    /// A non-owning handle to this worker's engine, so that resolving "the current
+    /// engine" (a C `NULL` engine inside a task) is a thread-local read that
+    /// touches no reference count.
+    pub(crate) engine: super::Engine,
     rng: Cell<u64>,
     /// Stack address below which this worker stops taking unrelated work while it
     /// waits, so nested helping cannot overflow the stack (oneTBB's rule: keep half).
     steal_floor: usize,
+    /// Stack address below which a fork (`join`) is refused with `StackExhausted`
+    /// instead of recursing into a stack overflow.
+    fork_floor: usize,
 }
 
 impl Registry {
     pub(crate) fn new(config: &Config) -> Result<Arc<Registry>> {
         let workers = config.resolved_workers();
-        if workers > 4096 {
-            return Err(EngineError::invalid(format!("{workers} workers is more than the 4096 supported")));
+        if workers > super::config::MAX_WORKERS {
+            return Err(EngineError::invalid(format!(
+                "{workers} workers is more than the {} supported",
+                super::config::MAX_WORKERS
+            )));
         }
         if config.stack_size != 0 && config.stack_size < 64 * 1024 {
             return Err(EngineError::invalid("stack_size below 64 KiB"));
@@ -147,7 +161,8 @@ impl Registry {
                 builder = builder.stack_size(config.stack_size);
             }
             let reg = Arc::clone(&registry);
-            match builder.spawn(move || worker_main(reg, index, deque)) {
+            let stack_size = config.stack_size;
+            match builder.spawn(move || worker_main(reg, index, deque, stack_size)) {
                 Ok(handle) => super::sync::std_lock(&registry.threads).push(handle),
                 Err(err) => {
                     registry.terminate_and_join();
@@ -194,6 +209,17 @@ impl Registry {
         }
     }
 
+    /// Like `check_alive`, but a task of this engine may still use it while the
+    /// engine drains its queued work after shutdown: what the task forks or spawns
+    /// from its worker is run before that worker exits.
+    pub(crate) fn check_usable_here(&self) -> Result<()> {
+        if WorkerThread::current_of(self).is_some() && !self.is_forked_away() {
+            Ok(())
+        } else {
+            self.check_alive()
+        }
+    }
+
     /// Pushes a job from a thread outside the pool.
     pub(crate) fn inject(&self, job: JobRef) -> Result<()> {
         self.submitters.fetch_add(1, SeqCst);
@@ -226,16 +252,15 @@ impl Registry {
     /// and returns true: the task must give the slot back with `release_external`
     /// when it starts. Unbounded engines keep no count (no shared counter to bounce).
     pub(crate) fn reserve_external(&self, block: bool) -> Result<bool> {
-        if self.metrics.enabled {
-            self.metrics.external_submitted.fetch_add(1, Relaxed);
-        }
         if self.queue_capacity == 0 {
+            self.count_external_submitted();
             return Ok(false);
         }
         loop {
             let pending = self.external_pending.load(Relaxed);
             if pending < self.queue_capacity {
                 if self.external_pending.compare_exchange_weak(pending, pending + 1, AcqRel, Relaxed).is_ok() {
+                    self.count_external_submitted();
                     return Ok(true);
                 }
                 continue;
@@ -252,6 +277,41 @@ impl Registry {
                 let _ = self.room.1.wait_timeout(guard, Duration::from_millis(100));
             }
             self.room_waiters.fetch_sub(1, SeqCst);
+        }
+    }
+
+    fn count_external_submitted(&self) {
+        if self.metrics.enabled {
+            self.metrics.external_submitted.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Counts one submitted task: on the worker's own counter from one of our
+    /// workers, else on the shared one.
+    pub(crate) fn count_submitted(&self) {
+        match WorkerThread::current_of(self) {
+            Some(worker) => {
+                if let Some(c) = worker.counters() {
+                    bump(&c.submitted);
+                }
+            }
+            None => self.count_external_submitted(),
+        }
+    }
+
+    /// Counts `n` finished tasks, as `count_submitted` does.
+    pub(crate) fn count_completed(&self, n: u64) {
+        if !self.metrics.enabled || n == 0 {
+            return;
+        }
+        match WorkerThread::current_of(self) {
+            Some(worker) => {
+                let c = &self.metrics.workers[worker.index].completed;
+                c.store(c.load(Relaxed).wrapping_add(n), Relaxed);
+            }
+            None => {
+                self.metrics.external_completed.fetch_add(n, Relaxed);
+            }
         }
     }
 
@@ -325,38 +385,40 @@ impl Registry {
     }
 
     /// Terminates and joins every worker (each runs its stop hook before exiting).
-    /// From one of our own workers it cannot join itself: it joins the others.
+    /// From one of our own workers it only terminates: the other workers may be
+    /// waiting on the very task that called (a stolen `join` half), so joining them
+    /// could deadlock; they exit on their own once the queued work is done.
     pub(crate) fn terminate_and_join(&self) {
         self.terminate();
-        if self.is_forked_away() {
-            // The threads belong to the parent process; there is nothing to join.
+        if self.is_forked_away() || WorkerThread::current_of(self).is_some() {
+            // Forked: the threads belong to the parent process, nothing to join.
             return;
         }
         let handles = std::mem::take(&mut *super::sync::std_lock(&self.threads));
-        let me = std::thread::current().id();
         for handle in handles {
-            if handle.thread().id() != me {
-                let _ = handle.join();
-            }
+            let _ = handle.join();
         }
     }
 }
 
-fn worker_main(registry: Arc<Registry>, index: usize, deque: Worker<JobRef>) {
+fn worker_main(registry: Arc<Registry>, index: usize, deque: Worker<JobRef>, stack_size: usize) {
+    let limits = stack_limits(stack_size);
     let worker = WorkerThread {
         deque,
         index,
         rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03)),
-        steal_floor: steal_floor(),
+        steal_floor: limits.steal,
+        fork_floor: limits.fork,
+        engine: super::Engine::handle(Arc::clone(&registry)),
         registry,
     };
     WORKER_THREAD.with(|t| t.set(&worker));
     // A thread's first steal registers it with crossbeam's epoch collector, which
-    // allocates: do it now, so that it is part of start-up. Only this thread pushes
-    // to its deque, so it is empty here; a job found anyway goes back.
-    if let Steal::Success(job) = worker.registry.stealers[index].steal() {
-        worker.push(job);
-    }
+    // allocates: do it now, so that it is part of start-up (a fork right after
+    // `new` cannot catch us in the allocator). Registering without pinning: a
+    // thread's first pin walks every registered thread, which for thousands of
+    // workers starting together is quadratic.
+    let _ = crossbeam_epoch::is_pinned();
     // Before the user's hook, as Rayon does: a hook that waits for the engine
     // being built must not deadlock its construction.
     worker.registry.mark_started();
@@ -375,11 +437,24 @@ fn worker_main(registry: Arc<Registry>, index: usize, deque: Worker<JobRef>) {
     WORKER_THREAD.with(|t| t.set(std::ptr::null()));
 }
 
-/// The address below which this thread keeps its stack for its own recursion.
-fn steal_floor() -> usize {
+/// Where this worker's stack limits lie: below `steal` it takes on no unrelated
+/// work while it waits (oneTBB's rule: keep half); below `fork` it refuses to fork
+/// any deeper, keeping a reserve for the caller's own frames between forks.
+struct StackLimits {
+    steal: usize,
+    fork: usize,
+}
+
+/// Stack left below the fork floor: an eighth of the stack, at least 64 KiB,
+/// for whatever the caller runs between two forks.
+fn fork_reserve(size: usize) -> usize {
+    (size / 8).max(64 * 1024).min(size / 2)
+}
+
+fn stack_limits(configured_size: usize) -> StackLimits {
     let here = approximate_stack_pointer();
     // SAFETY: pthread_getattr_np fills `attr` for the calling thread; we destroy it
-    // after reading. On failure we fall back to a conservative 1 MiB budget.
+    // after reading.
     unsafe {
         let mut attr: libc::pthread_attr_t = std::mem::zeroed();
         if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) == 0 {
@@ -388,12 +463,17 @@ fn steal_floor() -> usize {
             let ok = libc::pthread_attr_getstack(&attr, &mut addr, &mut size) == 0;
             libc::pthread_attr_destroy(&mut attr);
             if ok && size > 0 {
-                // The stack grows down from addr + size; keep the lower half.
-                return addr as usize + size / 2;
+                // The stack grows down from addr + size.
+                let low = addr as usize;
+                return StackLimits { steal: low + size / 2, fork: low + fork_reserve(size) };
             }
         }
     }
-    here.saturating_sub(1 << 20)
+    // Unknown bounds: assume the stack we asked for (Rust's 2 MiB by default)
+    // starts about here.
+    let size = if configured_size == 0 { 2 << 20 } else { configured_size };
+    let low = here.saturating_sub(size);
+    StackLimits { steal: low + size / 2, fork: low + fork_reserve(size) }
 }
 
 #[inline(always)]
@@ -440,6 +520,25 @@ impl WorkerThread {
         }
     }
 
+    /// True while this worker has stack enough to fork deeper (`join`).
+    #[inline]
+    pub(crate) fn can_fork_deeper(&self) -> bool {
+        approximate_stack_pointer() > self.fork_floor
+    }
+
+    /// The error for a fork refused by [`WorkerThread::can_fork_deeper`].
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn stack_exhausted(&self) -> EngineError {
+        EngineError::StackExhausted {
+            depth_hint: format!(
+                "join refused on worker {}: its stack is nearly used up (recursion through \
+                 join is too deep for the workers' stack_size)",
+                self.index
+            ),
+        }
+    }
+
     /// True while this worker has enough stack left to take on unrelated work.
     #[inline]
     pub(crate) fn can_take_unrelated_work(&self) -> bool {
@@ -456,8 +555,14 @@ impl WorkerThread {
         x.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
-    /// Local deque, then the injector, then (if enabled) a random victim.
+    /// Local deque, then the injector, then (if enabled) every other worker,
+    /// starting at a random victim.
     pub(crate) fn find_work(&self) -> Option<JobRef> {
+        self.find_work_in(true)
+    }
+
+    /// As `find_work`; unless `full`, it probes at most `SPIN_PROBES` random victims.
+    fn find_work_in(&self, full: bool) -> Option<JobRef> {
         if let Some(job) = self.deque.pop() {
             return Some(job);
         }
@@ -465,7 +570,7 @@ impl WorkerThread {
             return Some(job);
         }
         if self.registry.work_stealing {
-            return self.steal_from_others();
+            return self.steal_from_others(if full { usize::MAX } else { SPIN_PROBES });
         }
         None
     }
@@ -509,22 +614,31 @@ impl WorkerThread {
         }
     }
 
-    fn steal_from_others(&self) -> Option<JobRef> {
+    /// Tries up to `probes` victims (all of them, when `probes >= n - 1`) in
+    /// random-start order; a sample when it is fewer.
+    fn steal_from_others(&self, probes: usize) -> Option<JobRef> {
         let stealers = &self.registry.stealers;
         let n = stealers.len();
         if n <= 1 {
             return None;
         }
+        let sampled = probes < n - 1;
         loop {
             let mut retry = false;
             let start = (self.next_random() % n as u64) as usize;
-            for offset in 0..n {
-                let victim = (start + offset) % n;
+            for offset in 0..n.min(probes.saturating_add(1)) {
+                let victim = if sampled { (self.next_random() % n as u64) as usize } else { (start + offset) % n };
                 if victim == self.index {
                     continue;
                 }
                 if let Some(c) = self.counters() {
                     bump(&c.steal_attempts);
+                }
+                // Two plain loads: `steal` would first pin crossbeam's epoch, and
+                // every 128th pin walks all threads ever registered, so idle workers
+                // probing empty deques cost O(workers^2) (seconds for 2,048 workers).
+                if stealers[victim].is_empty() {
+                    continue;
                 }
                 match stealers[victim].steal() {
                     Steal::Success(job) => {
@@ -561,7 +675,7 @@ impl WorkerThread {
         let registry = &*self.registry;
         let mut idle = IdleState::new();
         loop {
-            if let Some(job) = self.find_work() {
+            if let Some(job) = self.find_work_in(idle.needs_full_search()) {
                 idle = IdleState::new();
                 self.execute(job);
                 continue;
@@ -648,7 +762,7 @@ impl WorkerThread {
             }
             let helping = !timed && !isolated && self.can_take_unrelated_work();
             if helping {
-                if let Some(job) = self.find_work() {
+                if let Some(job) = self.find_work_in(idle.needs_full_search()) {
                     idle = IdleState::new();
                     self.execute(job);
                     continue;

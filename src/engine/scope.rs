@@ -57,6 +57,8 @@ where
         if let Err(payload) = unwind::halt_unwinding(|| func(scope)) {
             scope.record_panic(payload);
         }
+        // SAFETY: as above, the scope (and so its registry) is still live here.
+        unsafe { &*scope.registry }.count_completed(1);
         // SAFETY: `scope` is live until this decrement; we do not touch it after.
         unsafe { Scope::job_completed(scope) };
     }
@@ -70,6 +72,8 @@ impl<'scope> Scope<'scope> {
         F: FnOnce(&Scope<'scope>) + Send + 'scope,
     {
         self.pending.fetch_add(1, AcqRel);
+        // SAFETY: the registry outlives the scope (see the Sync impl).
+        unsafe { &*self.registry }.count_submitted();
         let job = Box::new(ScopeJob { scope: self as *const Scope<'scope>, func: f });
         // SAFETY: the box is reclaimed exactly once in `execute`; the closure may
         // borrow 'scope data because the scope waits for the job.

@@ -55,6 +55,15 @@ impl IdleState {
     pub(crate) fn new() -> Self {
         IdleState { rounds: 0, sleepy_jec: None }
     }
+
+    /// Whether the next search must look everywhere: the last one before sleeping
+    /// (after becoming sleepy) must, or a job published before the worker got
+    /// sleepy could be missed (see the protocol above). Searches while spinning
+    /// may sample, which keeps an idle period's cost independent of the worker
+    /// count.
+    pub(crate) fn needs_full_search(&self) -> bool {
+        self.sleepy_jec.is_some()
+    }
 }
 
 /// How a sleep ended.

@@ -2,6 +2,7 @@
 
 use super::boundary::{catch_panic, status};
 use super::config::{config_from_c, te_config};
+use super::last_error;
 use super::ptr::{engine_arg, Out};
 use super::status::te_status;
 use crate::error::EngineError;
@@ -41,8 +42,12 @@ pub unsafe extern "C" fn te_engine_new(cfg: *const te_config, out: *mut *mut te_
 /// Shuts `engine` down and releases it: queued work still runs, then every worker
 /// thread runs its stop hook and exits before this returns, so the library may be
 /// unloaded right after. Groups made on it that are still alive get
-/// TE_ERR_SHUTDOWN for new tasks (free them too). NULL is a no-op. Must not be
-/// called from one of the engine's own tasks.
+/// TE_ERR_SHUTDOWN for new tasks (free them too). NULL is a no-op.
+///
+/// Called from one of the engine's own tasks it cannot wait for the workers (they
+/// may be waiting on that very task, e.g. the stolen half of a te_join): it then
+/// does nothing: the engine stays alive and owned by the caller, and
+/// te_last_error_message() says why. Free it from a thread outside the engine.
 ///
 /// # Safety
 /// `engine` must be NULL or come from te_engine_new and not have been freed, and
@@ -51,6 +56,14 @@ pub unsafe extern "C" fn te_engine_new(cfg: *const te_config, out: *mut *mut te_
 pub unsafe extern "C" fn te_engine_free(engine: *mut te_engine) {
     catch_panic(|| {
         if engine.is_null() {
+            return;
+        }
+        // SAFETY: non-NULL, from te_engine_new and not freed (caller's contract).
+        if unsafe { &*engine }.engine.is_own_worker() {
+            last_error::set(&EngineError::invalid(
+                "te_engine_free called from one of the engine's own tasks: it cannot wait for \
+                 its workers there; the engine was left alive (free it from another thread)",
+            ));
             return;
         }
         // SAFETY: made by Box::into_raw in te_engine_new and not freed yet (the
@@ -198,11 +211,14 @@ pub unsafe extern "C" fn te_engine_worker_stats(
 /// returns. Afterwards a NULL engine argument outside a worker gives
 /// TE_ERR_SHUTDOWN (in a child process after fork() a new default engine is
 /// built). Call it before unloading the library. Safe to call more than once, and
-/// if the default engine was never started. Must not be called from a task
-/// running on the default engine.
+/// if the default engine was never started.
+///
+/// Returns TE_OK, or TE_ERR_INVALID (changing nothing) when called from a task
+/// running on the default engine: its workers may be waiting on that very task
+/// (the stolen half of a te_join), so the shutdown could never finish.
 #[no_mangle]
-pub extern "C" fn te_default_engine_shutdown() {
-    catch_panic(Engine::shutdown_global)
+pub extern "C" fn te_default_engine_shutdown() -> te_status {
+    status(Engine::shutdown_global)
 }
 
 /// The index (0-based) of the worker thread running the caller, in whichever

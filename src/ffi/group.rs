@@ -180,6 +180,9 @@ unsafe fn spawn(group: *mut te_group, func: te_task_fn, arg: *mut c_void, block:
 /// Returns TE_OK; else the group's first failure: TE_ERR_TASK_FAILED (a task
 /// returned non-zero), TE_ERR_PANIC; else TE_ERR_CANCELLED if it was cancelled;
 /// TE_ERR_SHUTDOWN for a group inherited through fork(). May be called again.
+/// Called from one of the group's own tasks (or from code such a task runs on its
+/// thread) while the group is not done, it returns TE_ERR_INVALID at once instead
+/// of waiting for itself forever; the same holds for the timed and isolated waits.
 ///
 /// # Safety
 /// `group` must be NULL or a live group.

@@ -161,7 +161,11 @@ impl Deref for EngineArg<'_> {
 #[inline]
 pub(crate) unsafe fn engine_arg<'a>(p: *const super::te_engine) -> Result<EngineArg<'a>> {
     if p.is_null() {
-        return Engine::current().map(EngineArg::Implicit);
+        // Inside a task: the worker's own engine, borrowed (no reference count).
+        if let Some(engine) = Engine::current_worker_engine() {
+            return Ok(EngineArg::Given(engine));
+        }
+        return Engine::global().map(EngineArg::Implicit);
     }
     // SAFETY: non-NULL, and live for 'a by the caller's contract.
     let handle = unsafe { try_ref(p) }?;

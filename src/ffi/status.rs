@@ -38,10 +38,13 @@ pub enum te_status {
     /// An output buffer was too small; the size needed was written to `*out_len`
     /// (the one failure that writes an out-parameter).
     TE_ERR_BUFFER_TOO_SMALL = 12,
+    /// A worker's stack was nearly used up, so a fork (te_join) was refused rather
+    /// than risk overflowing it: recursion with te_join is too deep.
+    TE_ERR_STACK = 13,
 }
 
 /// Every status, indexed by its number.
-const ALL: [te_status; 13] = [
+const ALL: [te_status; 14] = [
     te_status::TE_OK,
     te_status::TE_ERR_NULL,
     te_status::TE_ERR_INVALID,
@@ -55,6 +58,7 @@ const ALL: [te_status; 13] = [
     te_status::TE_ERR_UTF8,
     te_status::TE_ERR_QUEUE_FULL,
     te_status::TE_ERR_BUFFER_TOO_SMALL,
+    te_status::TE_ERR_STACK,
 ];
 
 impl te_status {
@@ -80,6 +84,7 @@ impl te_status {
             te_status::TE_ERR_UTF8 => c"TE_ERR_UTF8",
             te_status::TE_ERR_QUEUE_FULL => c"TE_ERR_QUEUE_FULL",
             te_status::TE_ERR_BUFFER_TOO_SMALL => c"TE_ERR_BUFFER_TOO_SMALL",
+            te_status::TE_ERR_STACK => c"TE_ERR_STACK",
         }
     }
 }
@@ -99,6 +104,7 @@ impl From<&EngineError> for te_status {
             EngineError::Utf8 { .. } => te_status::TE_ERR_UTF8,
             EngineError::QueueFull => te_status::TE_ERR_QUEUE_FULL,
             EngineError::BufferTooSmall { .. } => te_status::TE_ERR_BUFFER_TOO_SMALL,
+            EngineError::StackExhausted { .. } => te_status::TE_ERR_STACK,
         }
     }
 }
@@ -135,7 +141,7 @@ mod tests {
             assert_eq!(te_status::from_code(i as i32), Some(*s));
         }
         assert_eq!(te_status::from_code(-1), None);
-        assert_eq!(te_status::from_code(13), None);
+        assert_eq!(te_status::from_code(14), None);
         assert_eq!(te_status::from_code(i32::MIN), None);
     }
 

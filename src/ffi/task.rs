@@ -9,7 +9,6 @@ use super::engine::te_engine;
 use super::ptr::{engine_arg, UserArg};
 use super::status::te_status;
 use crate::error::{EngineError, Result};
-use crate::Engine;
 
 /// A task: called once with its `arg`; returns 0 for success, anything else is a
 /// failure code reported through TE_ERR_TASK_FAILED.
@@ -51,7 +50,11 @@ fn task_failed(code: i32) -> EngineError {
 ///
 /// Returns TE_ERR_TASK_FAILED if either returned non-zero (`a`'s code is reported
 /// if both did), TE_ERR_PANIC if either panicked (Rust callbacks), TE_ERR_NULL if
-/// `a` or `b` is NULL, TE_ERR_SHUTDOWN if the engine was shut down. Both have run
+/// `a` or `b` is NULL, TE_ERR_SHUTDOWN if the engine was shut down, TE_ERR_STACK
+/// (neither has run) when the calling worker's stack is nearly used up: recursion
+/// through te_join deeper than the workers' `stack_size` allows is refused rather
+/// than overflowing the stack (the reserve kept is an eighth of the stack, at
+/// least 64 KiB, for the caller's own frames between two forks). Both have run
 /// when the status is TE_OK or TE_ERR_TASK_FAILED; after a panic in `a`, `b` may
 /// not have run. Neither is still running when te_join returns.
 ///
@@ -204,40 +207,20 @@ unsafe fn reduce_with(
         task_result(unsafe { map(arg.get(), r.start, r.end, acc.ptr()) })?;
         Ok(acc)
     };
-    let combine_two = move |a: Result<Value>, b: Result<Value>| -> Result<Value> {
-        let (mut a, mut b) = (a?, b?);
+    let combine_two = move |mut a: Value, mut b: Value| -> Result<Value> {
         // SAFETY: two distinct values of `value_size` bytes; as above for `arg`.
         task_result(unsafe { combine(arg.get(), a.ptr(), b.ptr()) })?;
         Ok(a)
     };
-    let result: Result<Value> = run_reduce(&engine, range, grain, deterministic, fresh, map_piece, combine_two)?;
-    let mut value = result?;
+    let mut value = if deterministic {
+        engine.try_parallel_reduce_deterministic(range, grain, fresh, map_piece, combine_two)?
+    } else {
+        engine.try_parallel_reduce(range, grain, fresh, map_piece, combine_two)?
+    };
     // SAFETY: `out` is writable for `value_size` bytes (caller's contract) and
     // cannot overlap our private value.
     unsafe { std::ptr::copy_nonoverlapping(value.ptr().cast::<u8>(), out.cast::<u8>(), value_size) };
     Ok(())
-}
-
-fn run_reduce<T, ID, M, R>(
-    engine: &Engine,
-    range: Range<usize>,
-    grain: usize,
-    deterministic: bool,
-    identity: ID,
-    map: M,
-    reduce: R,
-) -> Result<T>
-where
-    T: Send,
-    ID: Fn() -> T + Sync + Send,
-    M: Fn(Range<usize>) -> T + Sync + Send,
-    R: Fn(T, T) -> T + Sync + Send,
-{
-    if deterministic {
-        engine.parallel_reduce_deterministic(range, grain, identity, map, reduce)
-    } else {
-        engine.parallel_reduce(range, grain, identity, map, reduce)
-    }
 }
 
 /// Reduces [begin, end) to one value of `value_size` bytes: each piece starts from
@@ -246,7 +229,8 @@ where
 /// (only on success). `grain` as in te_parallel_for. An empty range gives the
 /// identity. Value buffers are aligned for any C type.
 ///
-/// Returns TE_ERR_TASK_FAILED with the first non-zero callback code, TE_ERR_PANIC,
+/// Returns TE_ERR_TASK_FAILED with the first non-zero callback code (after which
+/// no piece is started any more), TE_ERR_PANIC,
 /// TE_ERR_NULL if a callback, `identity` or `out` is NULL, TE_ERR_INVALID if
 /// `begin > end` or `value_size` is 0 or absurd, TE_ERR_NO_MEMORY.
 ///
