@@ -32,8 +32,10 @@ fn main() {
         .compile("te_kernels");
 
     // The C ABI's major version: programs linked against libtaskengine.so record
-    // this name and keep working across compatible (same .so.0) releases.
+    // this name and keep working across compatible (same .so.N) releases. N moves
+    // with every ABI break (1: te_arena_free became the destructor and the block
+    // free te_arena_dealloc), so an old binary fails to load instead of misbehaving.
     if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
-        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libtaskengine.so.0");
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libtaskengine.so.1");
     }
 }

@@ -68,7 +68,7 @@
 /*
  Minor version of this header.
  */
-#define TE_VERSION_MINOR 1
+#define TE_VERSION_MINOR 2
 
 /*
  Patch version of this header.

@@ -9,7 +9,7 @@
 
 TE_VERSION   := $(shell sed -n 's/^version = "\([^"]*\)"/\1/p' Cargo.toml | head -n 1)
 # The SONAME's number: keep in step with build.rs (test-symbols checks it).
-TE_SOVERSION := 0
+TE_SOVERSION := 1
 
 PKG_CONFIG ?= pkg-config
 

@@ -5,7 +5,7 @@ use std::ffi::c_char;
 /// Major version of this header (the library's is in te_version()).
 pub const TE_VERSION_MAJOR: u32 = 0;
 /// Minor version of this header.
-pub const TE_VERSION_MINOR: u32 = 1;
+pub const TE_VERSION_MINOR: u32 = 2;
 /// Patch version of this header.
 pub const TE_VERSION_PATCH: u32 = 0;
 
