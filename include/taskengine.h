@@ -744,8 +744,9 @@ const char *te_group_failure_message(const struct te_group *group);
 /*
  Releases `group`. First waits for every task already added to finish (their
  results are dropped: read them with te_group_wait before), so no task still
- uses its `arg` when this returns. NULL is a no-op. Must not be called from one
- of the group's own tasks.
+ uses its `arg` when this returns. NULL is a no-op. Called from one of the
+ group's own tasks it cannot wait for itself: it releases the handle at once and
+ the group's other tasks still run.
 
  # Safety
  `group` must be NULL or come from te_group_new and not have been freed; no

@@ -161,6 +161,39 @@ static void test_waiting_for_own_group_is_refused(void) {
   te_engine_free(engine);
 }
 
+/* ---- a task freeing its own group ---- */
+
+static atomic_int counted, freed;
+
+static int32_t count_slowly(void *arg) {
+  (void)arg;
+  sleep_ms(2);
+  atomic_fetch_add(&counted, 1);
+  return 0;
+}
+
+static int32_t free_own_group(void *arg) {
+  te_group_free((te_group *)arg); /* cannot wait for itself: releases the handle */
+  atomic_store(&freed, 1);
+  return 0;
+}
+
+static void test_task_freeing_its_own_group_does_not_hang(void) {
+  te_engine *engine = make_engine(2, 0);
+  te_group *group = NULL;
+  int i, spins = 0;
+  atomic_store(&counted, 0);
+  atomic_store(&freed, 0);
+  CHECK_STATUS(TE_OK, te_group_new(engine, &group));
+  for (i = 0; i < 20; i++) CHECK_STATUS(TE_OK, te_group_spawn(group, count_slowly, NULL));
+  CHECK_STATUS(TE_OK, te_group_spawn(group, free_own_group, group));
+  /* The group is gone from our side now; its tasks still all run. */
+  while ((atomic_load(&counted) < 20 || !atomic_load(&freed)) && spins++ < 10000) sleep_ms(1);
+  CHECK(atomic_load(&counted) == 20);
+  CHECK(atomic_load(&freed) == 1);
+  te_engine_free(engine);
+}
+
 /* ---- te_engine_free from one of the engine's own tasks ---- */
 
 static atomic_int stops;
@@ -307,6 +340,7 @@ int main(void) {
   RUN(test_deep_join_chain_is_refused_not_a_crash);
   RUN(test_failing_body_stops_the_loop);
   RUN(test_waiting_for_own_group_is_refused);
+  RUN(test_task_freeing_its_own_group_does_not_hang);
   RUN(test_engine_free_from_own_task_is_refused);
   RUN(test_draining_engine_tasks_keep_their_engine);
   RUN(test_default_shutdown_from_its_task_is_refused);
