@@ -12,7 +12,7 @@
 FUZZ_SECONDS      ?= 600
 # Bounded runs in `make test`: about a minute for all fuzz legs together.
 FUZZ_API_SECONDS  ?= 20
-FUZZ_RUST_SECONDS ?= 10
+FUZZ_RUST_SECONDS ?= 8
 FUZZ_SEED         ?=
 NIGHTLY           ?= +nightly
 HOST_TARGET       := x86_64-unknown-linux-gnu
@@ -36,8 +36,8 @@ test-fuzz-api: $(C_SAN)/fuzz_api
 
 # ---- cargo-fuzz (libFuzzer) on the text and sort entry points ----
 
-# Installs cargo-fuzz once; prints "skipped: ..." and fails (for the callers to
-# skip) when the nightly toolchain or the install is not available.
+# Installs cargo-fuzz once; prints "skipped: ..." and ends the recipe (status 0)
+# when the nightly toolchain or the install is not available.
 define fuzz_rust_prereqs
 	if ! $(CARGO) $(NIGHTLY) --version > /dev/null 2>&1; then \
 		echo "skipped: cargo-fuzz targets (no nightly toolchain)"; exit 0; fi; \
@@ -50,15 +50,14 @@ endef
 # (fuzz/seeds holds the committed ones), so runs never write into the tree.
 define fuzz_rust_run
 	@mkdir -p $(FUZZ_TOOLS)
-	@set -e; $(fuzz_rust_prereqs); \
-	$(CARGO) $(NIGHTLY) fuzz --version > /dev/null 2>&1 || PATH="$(abspath $(FUZZ_TOOLS))/bin:$$PATH"; export PATH; \
+	@set -eo pipefail; $(fuzz_rust_prereqs); \
+	export PATH="$(abspath $(FUZZ_TOOLS))/bin:$$PATH"; \
 	for t in $(FUZZ_TARGETS); do \
 		corpus=target/fuzz-corpus/$$t; mkdir -p $$corpus; \
 		cp -n fuzz/seeds/$$t/* $$corpus/ 2>/dev/null || true; \
 		echo "== cargo fuzz run $$t ($(1) s, ASan)"; \
 		$(CARGO) $(NIGHTLY) fuzz run --fuzz-dir fuzz --target $(HOST_TARGET) $$t $$corpus \
 			-- -max_total_time=$(1) -max_len=4096 -print_final_stats=1 2>&1 | tail -n 12; \
-		test $${PIPESTATUS[0]:-0} -eq 0; \
 	done
 endef
 
@@ -91,16 +90,12 @@ test-tsan:
 
 # ---- Miri ----
 
-# The unit tests of the block queue, the record pool, the latches and the
-# allocators (module paths of src/engine/{queue,pool,latch}.rs and src/alloc).
-MIRI_FILTERS := engine::queue:: engine::pool:: engine::latch:: alloc::
+# The unit tests of the block queue, the record pool and the allocators (module
+# paths of src/engine/{queue,pool}.rs and src/alloc; latch.rs has loom models only).
+MIRI_FILTERS := engine::queue:: engine::pool:: alloc::
 test-miri:
 	@if ! rustup component add miri --toolchain nightly > /dev/null 2>&1; then \
 		echo "skipped: Miri (cannot install the miri component for the nightly toolchain)"; exit 0; fi; \
-	set -e; for f in $(MIRI_FILTERS); do \
-		echo "== cargo miri test --lib $$f"; \
-		CARGO_TARGET_DIR=target/miri MIRIFLAGS="-Zmiri-disable-isolation" \
-			$(CARGO) $(NIGHTLY) miri test --lib -- $$f; \
-	done
+	CARGO_TARGET_DIR=target/miri $(CARGO) $(NIGHTLY) miri test --lib -- $(MIRI_FILTERS)
 
 TEST_TARGETS += test-fuzz-api test-fuzz-rust test-tsan test-miri

@@ -336,7 +336,8 @@ mod tests {
         let q = queue::<u64>();
         let mut model = VecDeque::new();
         let mut x = 0x2545_F491_4F6C_DD1Du64;
-        for i in 0..10_000u64 {
+        let ops = if cfg!(miri) { 1_000 } else { 10_000u64 };
+        for i in 0..ops {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
@@ -392,7 +393,8 @@ mod tests {
     #[test]
     fn concurrent_producers_and_consumers_deliver_each_value_once() {
         const PRODUCERS: usize = 3;
-        const PER: usize = 50_000;
+        // Miri runs every access through its checker: fewer values there.
+        const PER: usize = if cfg!(miri) { 300 } else { 50_000 };
         let q = Arc::new(queue::<usize>());
         let seen: Arc<Vec<AtomicBool>> = Arc::new((0..PRODUCERS * PER).map(|_| AtomicBool::new(false)).collect());
         let producers_done = Arc::new(AtomicUsize::new(0));

@@ -36,11 +36,10 @@ impl Backoff {
 pub(crate) struct UnsafeCell<T>(#[cfg(not(loom))] std::cell::UnsafeCell<T>, #[cfg(loom)] loom::cell::UnsafeCell<T>);
 
 impl<T> UnsafeCell<T> {
+    /// Only loom's cells need constructing (the queue writes std's in place).
+    #[cfg(loom)]
     pub(crate) fn new(value: T) -> Self {
-        #[cfg(not(loom))]
-        return UnsafeCell(std::cell::UnsafeCell::new(value));
-        #[cfg(loom)]
-        return UnsafeCell(loom::cell::UnsafeCell::new(value));
+        UnsafeCell(loom::cell::UnsafeCell::new(value))
     }
 
     /// Reads through the pointer (loom: a read access).
