@@ -573,3 +573,91 @@ pub fn current_task_cancelled() -> bool {
     // the running ticket or waiter for the whole task; unlinked before that ends.
     unsafe { node.as_ref().and_then(|task| task.group.as_ref()) }.is_some_and(|g| g.cancelled.load(Relaxed))
 }
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use crate::engine::pool::Pool;
+    use crate::engine::queue::BlockQueue;
+    use crate::engine::sync::{fence, AtomicUsize};
+    use loom::sync::Arc;
+    use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+
+    /// The ticket protocol of `GroupInner`, step for step with `spawn_task`,
+    /// `acquire_ticket` and `execute` (a group needs a whole registry, which loom
+    /// cannot run; keep these in step with the originals). Tasks are numbers.
+    struct Tickets {
+        queue: BlockQueue<usize>,
+        tickets: AtomicUsize,
+        limit: usize,
+        /// Tickets issued by spawners, for the main thread to run afterwards.
+        issued: AtomicUsize,
+        ran: AtomicUsize,
+    }
+
+    impl Tickets {
+        fn acquire_ticket(&self) -> bool {
+            let mut current = self.tickets.load(SeqCst);
+            while current < self.limit {
+                match self.tickets.compare_exchange_weak(current, current + 1, SeqCst, SeqCst) {
+                    Ok(_) => return true,
+                    Err(actual) => current = actual,
+                }
+            }
+            false
+        }
+
+        /// `spawn_task` after its checks: push, fence, then a ticket if one is free.
+        fn spawn(&self, task: usize) {
+            self.queue.push(task);
+            fence(SeqCst);
+            if self.tickets.load(SeqCst) < self.limit && self.acquire_ticket() {
+                self.issued.fetch_add(1, Relaxed);
+            }
+        }
+
+        /// `execute`: drain, give the ticket back, fence, look again.
+        fn execute(&self) {
+            loop {
+                while self.queue.pop().is_some() {
+                    self.ran.fetch_add(1, Relaxed);
+                }
+                self.tickets.fetch_sub(1, SeqCst);
+                fence(SeqCst);
+                if self.queue.is_empty() || !self.acquire_ticket() {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// A ticket is running (and about to retire) while a spawner adds a task: either
+    /// the ticket sees the task or the spawner gets a ticket for it, so once every
+    /// ticket issued has run, no task is left behind.
+    #[test]
+    fn loom_ticket_retirement_never_strands_a_task() {
+        let mut builder = loom::model::Builder::new();
+        builder.preemption_bound = Some(3);
+        builder.check(|| {
+            let t = Arc::new(Tickets {
+                queue: BlockQueue::new(std::sync::Arc::new(Pool::new(4))),
+                // One ticket out, held by the runner below.
+                tickets: AtomicUsize::new(1),
+                limit: 1,
+                issued: AtomicUsize::new(0),
+                ran: AtomicUsize::new(0),
+            });
+            t.queue.push(0);
+            let runner = {
+                let t = t.clone();
+                loom::thread::spawn(move || t.execute())
+            };
+            t.spawn(1);
+            runner.join().unwrap();
+            for _ in 0..t.issued.load(Relaxed) {
+                t.execute();
+            }
+            assert_eq!(t.ran.load(Relaxed), 2, "a task was left in the queue with no ticket to run it");
+            assert_eq!(t.tickets.load(Relaxed), 0);
+        });
+    }
+}

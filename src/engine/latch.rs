@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use super::job::Latch;
 use super::registry::{Registry, Waitable};
+use super::sleep::Sleep;
 use super::sync::{fence, lock, AtomicUsize, Condvar, Mutex};
 
 const UNSET: usize = 0;
@@ -161,6 +162,12 @@ impl Event {
     /// [`Event::notify`] for a caller that has just issued a SeqCst fence after
     /// changing the condition (that fence is the one the pairing needs).
     pub(crate) fn notify_after_fence(&self, registry: &Registry) {
+        self.wake_waiters(&registry.sleep);
+    }
+
+    /// The waking part of [`Event::notify_after_fence`], on the registry's sleep
+    /// state (apart so that loom can check it without a whole registry).
+    fn wake_waiters(&self, sleep: &Sleep) {
         if self.sleepers.load(SeqCst) == 0 {
             return;
         }
@@ -182,7 +189,7 @@ impl Event {
                 n
             };
             for &worker in &batch[..n] {
-                registry.sleep.wake_specific(worker);
+                sleep.wake_specific(worker);
             }
             if n < batch.len() {
                 return;
@@ -243,5 +250,71 @@ impl Event {
         self.sleepers.fetch_sub(1, Relaxed);
         drop(guard);
         result
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::engine::sleep::IdleState;
+    use crate::engine::sync::AtomicBool;
+    use loom::sync::Arc;
+    use std::sync::atomic::Ordering::{AcqRel, Acquire};
+
+    fn model(bound: usize, f: impl Fn() + Sync + Send + 'static) {
+        let mut builder = loom::model::Builder::new();
+        builder.preemption_bound = Some(bound);
+        builder.check(f);
+    }
+
+    /// What an owner does (a group going idle, a handle completing): change the
+    /// condition with an RMW, then `notify`, whose first step is the fence.
+    fn complete(done: &AtomicBool, event: &Event, sleep: &Sleep) {
+        done.swap(true, AcqRel);
+        fence(SeqCst);
+        event.wake_waiters(sleep);
+    }
+
+    /// A worker waits on an event the way a group wait does (registered under its
+    /// slot lock, then a last look at the condition); the owner completes: the
+    /// worker must wake (loom reports a deadlock otherwise).
+    #[test]
+    fn loom_event_wakes_a_sleeping_worker() {
+        model(3, || {
+            let sleep = Arc::new(Sleep::new(1));
+            let event = Arc::new(Event::new());
+            let done = Arc::new(AtomicBool::new(false));
+            let (s2, e2, d2) = (sleep.clone(), event.clone(), done.clone());
+            let owner = loom::thread::spawn(move || complete(&d2, &e2, &s2));
+            let mut idle = IdleState::new();
+            while !done.load(Acquire) {
+                let d = done.clone();
+                sleep.no_work_found(
+                    &mut idle,
+                    0,
+                    0,
+                    false,
+                    None,
+                    &mut || event.register_worker(0, &|| d.load(Acquire)),
+                    &mut || event.unregister_worker(0),
+                );
+            }
+            owner.join().unwrap();
+        });
+    }
+
+    /// A thread outside the pool blocks in `wait_external`; the owner completes: the
+    /// wait must return true.
+    #[test]
+    fn loom_event_wakes_an_outside_waiter() {
+        model(3, || {
+            let sleep = Arc::new(Sleep::new(1));
+            let event = Arc::new(Event::new());
+            let done = Arc::new(AtomicBool::new(false));
+            let (e2, d2) = (event.clone(), done.clone());
+            let waiter = loom::thread::spawn(move || assert!(e2.wait_external(&|| d2.load(Acquire), None)));
+            complete(&done, &event, &sleep);
+            waiter.join().unwrap();
+        });
     }
 }

@@ -18,12 +18,17 @@ use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64};
 
 use crossbeam_utils::CachePadded;
 
+use super::sync::{AtomicPtr, AtomicU32, AtomicU64};
+
 /// Slots per chunk.
+#[cfg(not(loom))]
 pub(crate) const CHUNK: usize = 256;
+/// Small chunks under loom, so that models stay small.
+#[cfg(loom)]
+pub(crate) const CHUNK: usize = 2;
 const HEAP: u32 = u32::MAX;
 const INDEX_MASK: u64 = 0xFFFF_FFFF;
 
@@ -120,13 +125,13 @@ impl<T> Pool<T> {
     }
 
     /// Slots kept for reuse at most.
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn capacity(&self) -> usize {
         self.capacity as usize
     }
 
     /// Pooled slots made so far.
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn fresh_count(&self) -> usize {
         (self.fresh.load(Relaxed) as usize).min(self.capacity as usize)
     }
@@ -243,7 +248,8 @@ mod tests {
                 let clashes = Arc::clone(&clashes);
                 std::thread::spawn(move || {
                     let mut held = Vec::new();
-                    for i in 0..20_000usize {
+                    let rounds = if cfg!(miri) { 300 } else { 20_000usize };
+                    for i in 0..rounds {
                         let stamp = t << 32 | i;
                         let slot = pool.alloc();
                         // SAFETY: the slot is ours until we free it.
@@ -273,5 +279,68 @@ mod tests {
             t.join().unwrap();
         }
         assert_eq!(clashes.load(Relaxed), 0);
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::engine::sync::AtomicBool;
+    use loom::sync::Arc;
+
+    /// Slot `index`'s owner flag: flipped with RMWs (which always see the latest
+    /// value) and Relaxed (so they add no ordering the pool itself must provide).
+    fn claim(owned: &[AtomicBool], slot: NonNull<Slot<usize>>) {
+        // SAFETY: a slot from the pool, live while the pool is.
+        let index = unsafe { slot.as_ref() }.index;
+        if index != HEAP {
+            assert!(!owned[index as usize].swap(true, Relaxed), "slot {index} handed out twice");
+        }
+    }
+
+    fn release(owned: &[AtomicBool], slot: NonNull<Slot<usize>>) {
+        // SAFETY: as in `claim`.
+        let index = unsafe { slot.as_ref() }.index;
+        if index != HEAP {
+            assert!(owned[index as usize].swap(false, Relaxed), "slot {index} freed while not owned");
+        }
+    }
+
+    /// Two threads allocate and free concurrently, one of them twice over, through
+    /// a pool of two slots (the rest spill to the heap): no slot ever has two owners,
+    /// and every pooled slot is in the free list again at the end.
+    #[test]
+    fn loom_pool_slots_have_one_owner() {
+        let mut builder = loom::model::Builder::new();
+        builder.preemption_bound = Some(3);
+        builder.check(|| {
+            let pool = Arc::new(Pool::<usize>::new(CHUNK));
+            let owned: Arc<Vec<AtomicBool>> = Arc::new((0..CHUNK).map(|_| AtomicBool::new(false)).collect());
+            let worker = |rounds: usize| {
+                let (pool, owned) = (pool.clone(), owned.clone());
+                move || {
+                    for _ in 0..rounds {
+                        let slot = pool.alloc();
+                        claim(&owned, slot);
+                        release(&owned, slot);
+                        // SAFETY: ours, freed once.
+                        unsafe { pool.free(slot) };
+                    }
+                }
+            };
+            let other = loom::thread::spawn(worker(1));
+            worker(2)();
+            other.join().unwrap();
+            // Both pooled slots come back out, distinct, before the heap is used.
+            let (a, b) = (pool.alloc(), pool.alloc());
+            claim(&owned, a);
+            claim(&owned, b);
+            // SAFETY: pooled slots of a live pool.
+            assert!(unsafe { a.as_ref().index != HEAP && b.as_ref().index != HEAP }, "a pooled slot was lost");
+            for s in [a, b] {
+                // SAFETY: ours, freed once.
+                unsafe { pool.free(s) };
+            }
+        });
     }
 }
