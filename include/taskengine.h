@@ -252,7 +252,8 @@ typedef struct te_config {
    */
   bool metrics;
   /*
-   Worker stack size in bytes; 0 = platform default. Otherwise at least 65536.
+   Worker stack size in bytes; 0 = platform default. Otherwise at least 262144
+   (256 KiB: the kernels and a fork's reserve need it).
    */
   size_t stack_size;
   /*
@@ -507,7 +508,7 @@ void te_config_init(struct te_config *cfg);
  Starts an engine configured by `*cfg` (NULL = defaults) and stores it in `*out`.
 
  Fails with TE_ERR_NULL if `out` is NULL; TE_ERR_INVALID if `cfg->size` is not
- from te_config_init, `workers` is above 4096, `stack_size` is below 65536 (and
+ from te_config_init, `workers` is above 4096, `stack_size` is below 262144 (and
  not 0), or a thread cannot be started; TE_ERR_UTF8 if `thread_name_prefix` is
  not UTF-8. On failure `*out` is not written. `cfg` is only read during the call
  (the hooks and `hook_arg` are kept). Release the engine with te_engine_free.

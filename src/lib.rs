@@ -22,7 +22,7 @@ pub mod kernels;
 
 pub use engine::{
     block_on, current_task_cancelled, Config, Engine, EngineStats, Scope, Task, TaskExecutor, TaskGroup, TaskHandle,
-    ThreadHook, WorkerStats, MAX_WORKERS,
+    ThreadHook, WorkerStats, MAX_WORKERS, MIN_STACK_SIZE,
 };
 pub use error::{EngineError, Result};
 

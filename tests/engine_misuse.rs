@@ -274,7 +274,7 @@ fn thousands_of_workers_start_and_stop_and_more_than_the_maximum_are_refused() {
     // Start-up used to be quadratic (4,096 workers: 48 s); now well under a second
     // here. The watchdog is generous: this is a hang check, not a timing test.
     watchdog(120, "many-workers", || {
-        let e = Engine::new(engine_config! { workers: 4096, stack_size: 64 * 1024 }).unwrap();
+        let e = Engine::new(engine_config! { workers: 4096, stack_size: 256 * 1024 }).unwrap();
         assert_eq!(e.workers(), 4096);
         let sum = e.parallel_reduce(0..100_000, 0, || 0u64, |r| r.map(|i| i as u64).sum(), |a, b| a + b).unwrap();
         assert_eq!(sum, (0..100_000u64).sum());

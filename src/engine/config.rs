@@ -27,6 +27,7 @@ pub struct Config {
     /// Worker thread names are `{prefix}-{index}`.
     pub thread_name_prefix: String,
     /// Worker stack size in bytes; 0 = Rust's default (2 MiB, or `RUST_MIN_STACK`).
+    /// Otherwise at least [`MIN_STACK_SIZE`].
     pub stack_size: usize,
     /// Runs on each worker thread before it takes work.
     pub on_thread_start: Option<ThreadHook>,
@@ -45,6 +46,11 @@ pub const DEFAULT_TASK_POOL_CAPACITY: usize = 1 << 17;
 /// The most worker threads an engine may have. Start-up and shutdown take time
 /// linear in the worker count (about 0.3 s for 2,048 workers on 2 cores).
 pub const MAX_WORKERS: usize = 4096;
+
+/// The smallest worker stack an engine accepts (0 = the platform default): the
+/// sort kernels' own recursion, a fork's reserve and a sanitizer's larger frames
+/// must fit under the half that helping waits may use (64 KiB overflowed).
+pub const MIN_STACK_SIZE: usize = 256 * 1024;
 
 /// Default search rounds before sleeping: long enough to catch the next fork of a
 /// busy fork-join computation, short enough that idling costs microseconds.

@@ -125,8 +125,12 @@ impl Registry {
                 super::config::MAX_WORKERS
             )));
         }
-        if config.stack_size != 0 && config.stack_size < 64 * 1024 {
-            return Err(EngineError::invalid("stack_size below 64 KiB"));
+        if config.stack_size != 0 && config.stack_size < super::config::MIN_STACK_SIZE {
+            return Err(EngineError::invalid(format!(
+                "stack_size {} is below the {} bytes the kernels and the engine's own frames need",
+                config.stack_size,
+                super::config::MIN_STACK_SIZE
+            )));
         }
         if config.thread_name_prefix.as_bytes().contains(&0) {
             return Err(EngineError::invalid("thread_name_prefix contains a NUL byte"));

@@ -26,7 +26,8 @@ pub struct te_config {
     pub work_stealing: bool,
     /// Keep the per-worker counters of te_engine_stats (default true).
     pub metrics: bool,
-    /// Worker stack size in bytes; 0 = platform default. Otherwise at least 65536.
+    /// Worker stack size in bytes; 0 = platform default. Otherwise at least 262144
+    /// (256 KiB: the kernels and a fork's reserve need it).
     pub stack_size: usize,
     /// Worker threads are named "PREFIX-INDEX"; NULL = "taskengine". Must be
     /// UTF-8 without NUL; copied, so it need not outlive te_engine_new.

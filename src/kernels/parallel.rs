@@ -46,13 +46,10 @@ pub(crate) struct SortTuning {
 pub(crate) const SORT: SortTuning = SortTuning { chunk: 1 << 17, serial_below: 1 << 16, leaf_max: 1 << 16 };
 
 /// Every parallel form fails the same way on a shut-down engine, whatever
-/// the input's size (small inputs would otherwise quietly run serially).
+/// the input's size (small inputs would otherwise quietly run serially); a task
+/// of that engine still running while it drains may use it to the end.
 fn alive(engine: &Engine) -> Result<()> {
-    if engine.is_alive() {
-        Ok(())
-    } else {
-        Err(EngineError::Shutdown)
-    }
+    engine.registry().check_usable_here()
 }
 
 /// The element range of chunk `c`.

@@ -118,7 +118,7 @@ static void test_engine_new_bad_input(void) {
   CHECK(engine == sentinel);
 
   te_config_init(&cfg);
-  cfg.stack_size = 4096; /* below the 64 KiB floor */
+  cfg.stack_size = 65536; /* below the 256 KiB floor */
   CHECK_STATUS(TE_ERR_INVALID, te_engine_new(&cfg, &engine));
   CHECK(engine == sentinel);
 

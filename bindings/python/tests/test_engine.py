@@ -79,7 +79,7 @@ def test_all_keyword_arguments_are_accepted():
         {"spin": -1},
         {"spin": 2**32},
         {"stack_size": -5},
-        {"stack_size": 1024},  # below the 64 KiB floor
+        {"stack_size": 65536},  # below the 256 KiB floor
         {"task_pool_capacity": -1},
         {"workers": 100_000},
         {"thread_name_prefix": "a\0b"},
