@@ -62,7 +62,9 @@ $(C_BIN)/rayon_fib: benches/c/rayon_fib.rs $(TE_LIB_STAMP)
 		--extern rayon=$$(ls -t $(RELEASE_DIR)/deps/librayon-*.rlib | head -n 1) \
 		-L dependency=$(RELEASE_DIR)/deps $< -o $@
 
+# Each version is stopped after TE_BENCH_CAP_MS (10 s) by the program itself;
+# the timeout is the backstop for the whole run.
 bench-patterns: $(C_BIN)/bench_patterns $(C_BIN)/rayon_fib
-	TE_BENCH_RAYON_FIB=$(C_BIN)/rayon_fib TE_BENCH_PATTERNS_JSON=$(PB_JSON) $(C_BIN)/bench_patterns
+	TE_BENCH_RAYON_FIB=$(C_BIN)/rayon_fib TE_BENCH_PATTERNS_JSON=$(PB_JSON) timeout 900 $(C_BIN)/bench_patterns
 
 BENCH_TARGETS += bench-patterns

@@ -116,7 +116,8 @@ def print_patterns(path):
             t = r["target"]
             verdict = {True: "met", False: "MISSED", None: "n/a"}[t["met"]]
             target = f"<={t['limit']:.2f}x {t['ref']}: {fmt_ratio(t['ratio'], t.get('bound'))} {verdict}"
-        print(f"{r['workload']:<10} {r['name']:<38} {time:>10} {fmt_ratio(r['vs_serial']):>9} {peer:>16} {target:>26}")
+        speed = fmt_ratio(r["vs_serial"], "upper" if bound else None)
+        print(f"{r['workload']:<10} {r['name']:<38} {time:>10} {speed:>9} {peer:>16} {target:>26}")
     for t in data["targets"]:
         verdict = {True: "met", False: "MISSED", None: "n/a"}[t["met"]]
         print(f"  {t['what']:<66} {fmt_ratio(t['ratio'], t.get('bound')):>8} {verdict}")

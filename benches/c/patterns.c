@@ -7,18 +7,20 @@
  * passed down, and through rayon::join (benches/c/rayon_fib.rs, a child
  * process named by TE_BENCH_RAYON_FIB).
  *
- * One process times every version (medians of up to TE_BENCH_REPS runs,
- * default 5, fewer once a version has used TE_BENCH_BUDGET_MS, default 2500),
- * each checked against an independent answer (exit 1 on a wrong one), and
- * prints one row per (workload, version): the time, the speed-up over serial,
- * the ratio to the best peer (the faster of oneTBB and OpenMP) and the target
- * the row is held to. Every runtime gets TE_BENCH_THREADS threads (default 2),
- * started once before any timing. Each version but the serial one runs in a
- * child process of its own, stopped after TE_BENCH_CAP_MS (default 10000);
- * TE_BENCH_FORK=0 runs them all here instead (for a profiler; no cap, and
- * every runtime's threads exist side by side). TE_BENCH_ONLY=fib,nqueens runs
- * some workloads only; TE_BENCH_PATTERNS_JSON names a file for the same numbers as
- * JSON (scripts/bench_summary.py prints them). `make bench-patterns`. */
+ * One run times every version, in rounds: each version once per round, so that
+ * all of a workload's versions meet the same load, up to TE_BENCH_REPS rounds
+ * (default 5; a version leaves once its runs add up to TE_BENCH_BUDGET_MS,
+ * default 2500). Every result is checked against an independent answer (exit
+ * 1 on a wrong one). One row per (workload, version): the median time, the
+ * speed-up over serial, the ratio to the best peer (the faster of oneTBB and
+ * OpenMP) and the target the row is held to. Every runtime gets
+ * TE_BENCH_THREADS threads (default 2), started once before any timing. Each
+ * version but the serial one runs in a child process of its own, where a run
+ * is stopped after TE_BENCH_CAP_MS (default 10000); TE_BENCH_FORK=0 runs them
+ * all here instead (for a profiler; no cap, and every runtime's threads exist
+ * side by side). TE_BENCH_ONLY=fib,nqueens runs some workloads only;
+ * TE_BENCH_PATTERNS_JSON names a file for the same numbers as JSON
+ * (scripts/bench_summary.py prints them). `make bench-patterns`. */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, nanosleep, popen, dprintf */
 #include <errno.h>
 #include <math.h>
@@ -97,44 +99,36 @@ static int nrows;
 static unsigned threads;
 static int reps;
 static double budget_ms, cap_ms;
+static int in_child;
 
-/* Runs a version up to `reps` times (fewer once `budget_ms` is used), checking
- * each result; each run's time goes to times[] and, when out >= 0, down that
- * pipe as a line as soon as it is known. Exits on a failure. */
-static int run_version(const struct pb_workload *w, const struct pb_version *v, double *times, int out) {
-  double total = 0;
-  int i;
-  for (i = 0; i < reps && total < budget_ms; i++) {
-    double t;
-    int failed;
-    if (w->prepare) w->prepare();
-    t = now_ms();
-    failed = v->run();
-    t = now_ms() - t;
-    if (failed) {
-      fprintf(stderr, "patterns: %s, %s: the runtime reported a failure\n", w->name, v->name);
-      exit(EXIT_FAILURE);
-    }
-    if (!w->verify(v->kind == PB_SERIAL)) {
-      fprintf(stderr, "patterns: %s, %s: WRONG RESULT\n", w->name, v->name);
-      exit(EXIT_FAILURE);
-    }
-    times[i] = t;
-    total += t;
-    if (out >= 0 && dprintf(out, "%.6f\n", t) < 0) exit(EXIT_FAILURE);
+/* A failure ends the process; a child leaves at once, without running the
+ * runtimes' exit-time teardown. */
+static void die(void) {
+  if (in_child) _exit(EXIT_FAILURE);
+  exit(EXIT_FAILURE);
+}
+
+/* One run of a version: a fresh input, the timed call, the check of its result.
+ * Exits on a failure. */
+static double run_once(const struct pb_workload *w, const struct pb_version *v) {
+  double t;
+  int failed;
+  if (w->prepare) w->prepare();
+  t = now_ms();
+  failed = v->run();
+  t = now_ms() - t;
+  if (failed) {
+    fprintf(stderr, "patterns: %s, %s: the runtime reported a failure\n", w->name, v->name);
+    die();
   }
-  return i;
+  if (!w->verify(v->kind == PB_SERIAL)) {
+    fprintf(stderr, "patterns: %s, %s: WRONG RESULT\n", w->name, v->name);
+    die();
+  }
+  return t;
 }
 
-/* The serial version runs here: it needs no threads, and the checks of the
- * other versions compare with what it computed. */
-static void measure_here(const struct pb_workload *w, const struct pb_version *v, struct row *r) {
-  double times[MAX_REPS];
-  r->runs = run_version(w, v, times, -1);
-  r->ms = median(times, r->runs);
-}
-
-/* Starts the runtime a version uses, in the child that runs it. */
+/* Starts the runtime a version uses, once, before its first run. */
 static int init_runtime(const struct pb_version *v) {
   switch (v->kind) {
   case PB_OURS:
@@ -148,83 +142,194 @@ static int init_runtime(const struct pb_version *v) {
   }
 }
 
-/* Every other version runs in a child process of its own: its runtime's threads
- * are the only ones it meets, and one that has run for cap_ms is stopped (the
- * row then reads "> cap", or the median of the runs it finished). The child
- * inherits the inputs and the serial reference. */
-static void measure_child(const struct pb_workload *w, const struct pb_version *v, struct row *r) {
-  double times[MAX_REPS], deadline;
-  char buf[4096];
-  size_t used = 0;
-  int fd[2], status = 0, n = 0;
-  pid_t pid;
-  fflush(stdout);
-  fflush(stderr);
-  if (pipe(fd) != 0 || (pid = fork()) < 0) {
-    perror("patterns: pipe/fork");
-    exit(EXIT_FAILURE);
-  }
-  if (pid == 0) {
-    close(fd[0]);
-    if (init_runtime(v)) _exit(EXIT_FAILURE);
-    run_version(w, v, times, fd[1]);
-    _exit(0); /* the runtimes' threads go with the process */
-  }
-  close(fd[1]);
-  deadline = now_ms() + cap_ms;
+/* How a row's runs are made. The serial version runs in this process (it needs
+ * no threads, and the other versions' checks compare with what it computed);
+ * every other one in a child process of its own, started after the serial
+ * reference exists: its runtime's threads are the only ones it meets, and a
+ * run that lasts cap_ms is stopped by killing the child. */
+struct runner {
+  int active;
+  pid_t pid;    /* 0: runs here */
+  int cmd, res; /* the child's command and answer pipes */
+  double times[MAX_REPS], total;
+  int n;
+};
+
+static struct runner runners[MAX_ROWS];
+
+/* Reads one line from fd before `deadline`: 1, 0 at end of file, -1 at the deadline. */
+static int read_line(int fd, double deadline, char *buf, size_t len) {
+  size_t n = 0;
   for (;;) {
     struct pollfd p;
     double left = deadline - now_ms();
     ssize_t got;
-    char *line, *nl;
-    if (left <= 0) {
-      r->stopped = 1;
-      kill(pid, SIGKILL);
-      break;
-    }
-    p.fd = fd[0];
+    if (left <= 0) return -1;
+    p.fd = fd;
     p.events = POLLIN;
     p.revents = 0;
     if (poll(&p, 1, (int)left + 1) <= 0) continue; /* timed out or interrupted: look again */
-    got = read(fd[0], buf + used, sizeof buf - 1 - used);
-    if (got <= 0) break; /* the child is done */
-    used += (size_t)got;
-    buf[used] = 0;
-    for (line = buf; (nl = strchr(line, '\n')) != NULL; line = nl + 1)
-      if (n < MAX_REPS) times[n++] = strtod(line, NULL);
-    used -= (size_t)(line - buf);
-    memmove(buf, line, used);
+    got = read(fd, buf + n, 1);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return 0;
+    if (buf[n] == '\n' || n + 2 >= len) {
+      buf[n] = 0;
+      return 1;
+    }
+    n++;
   }
-  close(fd[0]);
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) break;
-  if (!r->stopped && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-    fprintf(stderr, "patterns: %s, %s: failed (see above)\n", w->name, v->name);
-    exit(EXIT_FAILURE);
-  }
-  r->runs = n;
-  r->ms = n ? median(times, n) : cap_ms;
 }
 
-/* rayon_fib prints "MEDIAN_MS RUNS" for fib(32) on TE_BENCH_THREADS threads. */
-static void run_external(const char *program, struct row *r) {
+/* The child: starts its runtime, says "ready", then runs once per 'r' it reads,
+ * answering with the time; leaves on anything else or end of file. */
+static void child_loop(const struct pb_workload *w, const struct pb_version *v, int cmd, int res) {
+  char c;
+  in_child = 1;
+  if (init_runtime(v) || dprintf(res, "ready\n") < 0) _exit(EXIT_FAILURE);
+  while (read(cmd, &c, 1) == 1 && c == 'r')
+    if (dprintf(res, "%.6f\n", run_once(w, v)) < 0) _exit(EXIT_FAILURE);
+  _exit(0); /* the runtime's threads go with the process */
+}
+
+static void child_failed(const struct row *r) {
+  fprintf(stderr, "patterns: %s, %s: its process failed (see above)\n", r->w->name, r->v->name);
+  exit(EXIT_FAILURE);
+}
+
+static void stop_child(struct runner *rn, struct row *r) {
+  kill(rn->pid, SIGKILL);
+  while (waitpid(rn->pid, NULL, 0) < 0 && errno == EINTR) {
+  }
+  close(rn->cmd);
+  close(rn->res);
+  rn->pid = 0;
+  rn->active = 0;
+  r->stopped = 1;
+}
+
+static void start_child(int row) {
+  struct runner *rn = &runners[row];
+  int to[2], from[2], i;
+  char line[64];
+  fflush(stdout);
+  fflush(stderr);
+  if (pipe(to) != 0 || pipe(from) != 0 || (rn->pid = fork()) < 0) {
+    perror("patterns: pipe/fork");
+    exit(EXIT_FAILURE);
+  }
+  if (rn->pid == 0) {
+    for (i = 0; i < row; i++) /* the other children's pipes: theirs to close */
+      if (runners[i].pid > 0) {
+        close(runners[i].cmd);
+        close(runners[i].res);
+      }
+    close(to[1]);
+    close(from[0]);
+    child_loop(rows[row].w, rows[row].v, to[0], from[1]);
+  }
+  close(to[0]);
+  close(from[1]);
+  rn->cmd = to[1];
+  rn->res = from[0];
+  switch (read_line(rn->res, now_ms() + cap_ms, line, sizeof line)) {
+  case 1:
+    if (strcmp(line, "ready") == 0) return;
+    /* fall through */
+  case 0:
+    child_failed(&rows[row]);
+    break;
+  default:
+    stop_child(rn, &rows[row]);
+  }
+}
+
+/* rayon_fib, once: prints "MS RUNS" for fib(32) on TE_BENCH_THREADS threads. */
+static double run_external(const char *program, struct row *r) {
   char cmd[4096];
   FILE *p;
   double ms = 0;
-  int runs = 0;
-  snprintf(cmd, sizeof cmd, "TE_BENCH_THREADS=%u TE_BENCH_REPS=%d '%s'", threads, reps, program);
+  int runs = 0, ok;
+  snprintf(cmd, sizeof cmd, "TE_BENCH_THREADS=%u TE_BENCH_REPS=1 '%s'", threads, program);
+  fflush(stdout);
   p = popen(cmd, "r");
-  if (!p || fscanf(p, "%lf %d", &ms, &runs) != 2 || ms <= 0) {
-    snprintf(r->skipped, sizeof r->skipped, "skipped: %s failed", program);
-    ms = NAN;
-    runs = 0;
+  ok = p && fscanf(p, "%lf %d", &ms, &runs) == 2 && ms > 0;
+  if (p && pclose(p) != 0) ok = 0;
+  if (!ok) snprintf(r->skipped, sizeof r->skipped, "skipped: %s failed", program);
+  return ok ? ms : NAN;
+}
+
+/* One run of a row, by whichever runner it has; NAN when none was made. */
+static double run_row(int row, const char *rayon) {
+  struct runner *rn = &runners[row];
+  struct row *r = &rows[row];
+  char line[64];
+  if (r->v->kind == PB_EXTERNAL) return run_external(rayon, r);
+  if (rn->pid == 0) return run_once(r->w, r->v);
+  if (write(rn->cmd, "r", 1) != 1) child_failed(r);
+  switch (read_line(rn->res, now_ms() + cap_ms, line, sizeof line)) {
+  case 1:
+    return strtod(line, NULL);
+  case 0:
+    child_failed(r);
+    return NAN;
+  default:
+    stop_child(rn, r);
+    return NAN;
   }
-  if (p && pclose(p) != 0 && !r->skipped[0]) {
-    snprintf(r->skipped, sizeof r->skipped, "skipped: %s failed", program);
-    ms = NAN;
+}
+
+/* Times the rows [first, end) of one workload in rounds: each round runs every
+ * version still active once, in order, so that the versions' runs are taken
+ * close together in time (the load of the machine drifts). A version leaves
+ * after `reps` runs, once its runs add up to `budget_ms`, or when stopped. */
+static void measure_workload(int first, int end, int fork_each, const char *rayon) {
+  int i, round, any = 1;
+  for (i = first; i < end; i++) {
+    memset(&runners[i], 0, sizeof runners[i]);
+    runners[i].active = !rows[i].skipped[0];
   }
-  r->ms = ms;
-  r->runs = runs;
+  for (round = 0; round < reps && any; round++) {
+    fprintf(stderr, "%s: round %d...\n", rows[first].w->name, round + 1);
+    any = 0;
+    for (i = first; i < end; i++) {
+      struct runner *rn = &runners[i];
+      double t;
+      if (!rn->active) continue;
+      if (round == 0 && fork_each && rows[i].v->kind != PB_SERIAL && rows[i].v->kind != PB_EXTERNAL) {
+        start_child(i);
+        if (!rn->active) continue;
+      }
+      t = run_row(i, rayon);
+      if (isnan(t)) {
+        rn->active = 0;
+        continue;
+      }
+      rn->times[rn->n++] = t;
+      rn->total += t;
+      if (rn->total >= budget_ms) rn->active = 0;
+      any |= rn->active;
+      settle();
+    }
+  }
+  for (i = first; i < end; i++) {
+    struct runner *rn = &runners[i];
+    struct row *r = &rows[i];
+    if (rn->pid > 0) { /* done: tell it to leave */
+      int status = 0;
+      if (write(rn->cmd, "q", 1) != 1) child_failed(r);
+      close(rn->cmd);
+      close(rn->res);
+      while (waitpid(rn->pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      rn->pid = 0;
+      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) child_failed(r);
+    }
+    r->runs = rn->n;
+    if (r->skipped[0])
+      r->ms = NAN;
+    else
+      r->ms = rn->n ? median(rn->times, rn->n) : r->stopped ? cap_ms : NAN;
+  }
 }
 
 static const struct row *find_row(const struct pb_workload *w, const char *version) {
@@ -381,8 +486,8 @@ static void print_table(void) {
     last = r->w;
   }
   printf("\nvs serial: serial time / this time (higher is better); vs best peer: this time / the faster of "
-         "oneTBB and OpenMP (lower is better);\n* stopped at %.0f s (TE_BENCH_CAP_MS): the median of the runs that "
-         "finished, or with none, the cap as a lower bound\n",
+         "oneTBB and OpenMP (lower is better);\n* a run was stopped at %.0f s (TE_BENCH_CAP_MS): the median of the runs "
+         "that finished, or with none, the cap as a lower bound\n",
          cap_ms / 1000);
 }
 
@@ -505,15 +610,15 @@ int main(void) {
   loadavg(load_start, sizeof load_start);
 
   printf("taskengine %s patterns benchmark: %u threads for every runtime (TE_BENCH_THREADS), median of up to %d "
-         "runs (TE_BENCH_REPS),\nfewer past %.0f ms per version (TE_BENCH_BUDGET_MS), a version stopped at %.0f s "
+         "rounds (TE_BENCH_REPS),\nfewer past %.0f ms per version (TE_BENCH_BUDGET_MS), a run stopped at %.0f s "
          "(TE_BENCH_CAP_MS); load average %s at the start\n",
          te_version(), threads, reps, budget_ms, cap_ms / 1000, load_start);
   fflush(stdout);
 
   for (wi = 0; wi < pb_nworkloads; wi++) {
     const struct pb_workload *w = &pb_workloads[wi];
+    int first = nrows;
     if (!selected(only, w->id)) continue;
-    if (w->setup) w->setup();
     for (vi = 0; vi < 8 && w->versions[vi].id; vi++) {
       const struct pb_version *v = &w->versions[vi];
       struct row *r = &rows[nrows++];
@@ -521,23 +626,13 @@ int main(void) {
       r->w = w;
       r->v = v;
       r->ms = NAN;
-      if (v->kind == PB_TBB && !have_tbb) {
+      if (v->kind == PB_TBB && !have_tbb)
         snprintf(r->skipped, sizeof r->skipped, "skipped: oneTBB not installed (libtbb-dev)");
-        continue;
-      }
-      fprintf(stderr, "%s, %s...\n", w->name, v->name);
-      if (v->kind == PB_EXTERNAL) {
-        if (rayon && *rayon)
-          run_external(rayon, r);
-        else
-          snprintf(r->skipped, sizeof r->skipped, "skipped: TE_BENCH_RAYON_FIB not set");
-      } else if (v->kind == PB_SERIAL || !fork_each) {
-        measure_here(w, v, r);
-      } else {
-        measure_child(w, v, r);
-      }
-      settle();
+      if (v->kind == PB_EXTERNAL && !(rayon && *rayon))
+        snprintf(r->skipped, sizeof r->skipped, "skipped: TE_BENCH_RAYON_FIB not set");
     }
+    if (w->setup) w->setup();
+    measure_workload(first, nrows, fork_each, rayon);
     if (w->teardown) w->teardown();
   }
 
