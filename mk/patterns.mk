@@ -64,7 +64,8 @@ $(C_BIN)/rayon_fib: benches/c/rayon_fib.rs $(TE_LIB_STAMP)
 
 # Each version is stopped after TE_BENCH_CAP_MS (10 s) by the program itself;
 # the timeout is the backstop for the whole run.
-bench-patterns: $(C_BIN)/bench_patterns $(C_BIN)/rayon_fib
-	TE_BENCH_RAYON_FIB=$(C_BIN)/rayon_fib TE_BENCH_PATTERNS_JSON=$(PB_JSON) timeout 900 $(C_BIN)/bench_patterns
+bench-patterns: $(C_BIN)/bench_patterns $(C_BIN)/rust_fib $(C_BIN)/rayon_fib
+	TE_BENCH_RUST_FIB=$(C_BIN)/rust_fib TE_BENCH_RAYON_FIB=$(C_BIN)/rayon_fib TE_BENCH_PATTERNS_JSON=$(PB_JSON) \
+		timeout 900 $(C_BIN)/bench_patterns
 
 BENCH_TARGETS += bench-patterns

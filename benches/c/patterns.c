@@ -4,8 +4,9 @@
  * binary recursions, a te_group per node in n-ary ones) and from C++ (a
  * taskengine::TaskGroup per node); oneTBB (a tbb::task_group per node); OpenMP
  * (task / taskwait). fib(32) is also timed through te_join with the engine
- * passed down, and through rayon::join (benches/c/rayon_fib.rs, a child
- * process named by TE_BENCH_RAYON_FIB).
+ * passed down, through taskengine's Engine::join in Rust (benches/c/rust_fib.rs,
+ * a program named by TE_BENCH_RUST_FIB) and through rayon::join
+ * (benches/c/rayon_fib.rs, named by TE_BENCH_RAYON_FIB).
  *
  * One run times every version, in rounds: each version once per round, so that
  * all of a workload's versions meet the same load, up to TE_BENCH_REPS rounds
@@ -243,27 +244,32 @@ static void start_child(int row) {
   }
 }
 
-/* rayon_fib, once: prints "MS RUNS" for fib(32) on TE_BENCH_THREADS threads. */
-static double run_external(const char *program, struct row *r) {
+/* A version that is a program of its own (rust_fib, rayon_fib), run once: it
+ * prints its time in ms first. */
+static double run_external(const struct row *r) {
+  const char *program = getenv(r->v->program_env);
   char cmd[4096];
   FILE *p;
   double ms = 0;
-  int runs = 0, ok;
+  int ok;
   snprintf(cmd, sizeof cmd, "TE_BENCH_THREADS=%u TE_BENCH_REPS=1 '%s'", threads, program);
   fflush(stdout);
   p = popen(cmd, "r");
-  ok = p && fscanf(p, "%lf %d", &ms, &runs) == 2 && ms > 0;
+  ok = p && fscanf(p, "%lf", &ms) == 1 && ms > 0;
   if (p && pclose(p) != 0) ok = 0;
-  if (!ok) snprintf(r->skipped, sizeof r->skipped, "skipped: %s failed", program);
-  return ok ? ms : NAN;
+  if (!ok) {
+    fprintf(stderr, "patterns: %s, %s: %s failed\n", r->w->name, r->v->name, program);
+    exit(EXIT_FAILURE);
+  }
+  return ms;
 }
 
 /* One run of a row, by whichever runner it has; NAN when none was made. */
-static double run_row(int row, const char *rayon) {
+static double run_row(int row) {
   struct runner *rn = &runners[row];
   struct row *r = &rows[row];
   char line[64];
-  if (r->v->kind == PB_EXTERNAL) return run_external(rayon, r);
+  if (r->v->program_env) return run_external(r);
   if (rn->pid == 0) return run_once(r->w, r->v);
   if (write(rn->cmd, "r", 1) != 1) child_failed(r);
   switch (read_line(rn->res, now_ms() + cap_ms, line, sizeof line)) {
@@ -282,7 +288,7 @@ static double run_row(int row, const char *rayon) {
  * version still active once, in order, so that the versions' runs are taken
  * close together in time (the load of the machine drifts). A version leaves
  * after `reps` runs, once its runs add up to `budget_ms`, or when stopped. */
-static void measure_workload(int first, int end, int fork_each, const char *rayon) {
+static void measure_workload(int first, int end, int fork_each) {
   int i, round, any = 1;
   for (i = first; i < end; i++) {
     memset(&runners[i], 0, sizeof runners[i]);
@@ -295,11 +301,11 @@ static void measure_workload(int first, int end, int fork_each, const char *rayo
       struct runner *rn = &runners[i];
       double t;
       if (!rn->active) continue;
-      if (round == 0 && fork_each && rows[i].v->kind != PB_SERIAL && rows[i].v->kind != PB_EXTERNAL) {
+      if (round == 0 && fork_each && rows[i].v->kind != PB_SERIAL && !rows[i].v->program_env) {
         start_child(i);
         if (!rn->active) continue;
       }
-      t = run_row(i, rayon);
+      t = run_row(i);
       if (isnan(t)) {
         rn->active = 0;
         continue;
@@ -367,6 +373,7 @@ static const struct target targets[] = {
     {"fib", "te_c", "rayon", 1.10, "fib(32), te_join(NULL) per call <= 1.10x rayon::join"},
     {"fib", "te_c", "te_c_engine", 1.05, "fib(32), te_join(NULL) <= 1.05x the engine passed down"},
     {"fib", "te_cpp", "tbb", 1.00, "fib(32), C++ TaskGroup per call <= 1.00x oneTBB"},
+    {"fib", "te_rust", "rayon", 1.00, "fib(32), Rust Engine::join <= 1.00x rayon::join (no regression)"},
     {"nqueens", "te_c", "tbb", 1.00, "nqueens(12), C te_group per node <= 1.00x oneTBB"},
     {"nqueens", "te_cpp", "tbb", 1.00, "nqueens(12), C++ TaskGroup per node <= 1.00x oneTBB"},
     {"spawn", "te_c", "omp", 1.00, "1M te_group_spawn from main <= 1.00x OpenMP from one thread"},
@@ -553,7 +560,7 @@ static void write_json(const char *path, const char *load_start, const char *loa
           load_start, load_end);
   for (i = 0; i < nrows; i++) {
     const struct row *r = &rows[i], *serial = find_row(r->w, "serial"), *peer = best_peer(r->w);
-    static const char *const kinds[] = {"serial", "taskengine", "oneTBB", "OpenMP", "Rayon"};
+    static const char *const kinds[] = {"serial", "taskengine", "oneTBB", "OpenMP", "other"};
     struct target t;
     fprintf(f, "%s\n    {\"workload\": \"%s\", \"workload_name\": \"%s\", \"version\": \"%s\", \"name\": \"%s\", ",
             i ? "," : "", r->w->id, r->w->name, r->v->id, r->v->name);
@@ -593,7 +600,7 @@ static int selected(const char *only, const char *id) {
 }
 
 int main(void) {
-  const char *only = getenv("TE_BENCH_ONLY"), *rayon = getenv("TE_BENCH_RAYON_FIB");
+  const char *only = getenv("TE_BENCH_ONLY");
   const char *json = getenv("TE_BENCH_PATTERNS_JSON");
   int have_tbb = pb_tbb_available(), wi, vi, fork_each;
   char load_start[32], load_end[32];
@@ -610,7 +617,7 @@ int main(void) {
   loadavg(load_start, sizeof load_start);
 
   printf("taskengine %s patterns benchmark: %u threads for every runtime (TE_BENCH_THREADS), median of up to %d "
-         "rounds (TE_BENCH_REPS),\nfewer past %.0f ms per version (TE_BENCH_BUDGET_MS), a run stopped at %.0f s "
+         "runs, one a round (TE_BENCH_REPS),\nfewer past %.0f ms per version (TE_BENCH_BUDGET_MS), a run stopped at %.0f s "
          "(TE_BENCH_CAP_MS); load average %s at the start\n",
          te_version(), threads, reps, budget_ms, cap_ms / 1000, load_start);
   fflush(stdout);
@@ -619,7 +626,7 @@ int main(void) {
     const struct pb_workload *w = &pb_workloads[wi];
     int first = nrows;
     if (!selected(only, w->id)) continue;
-    for (vi = 0; vi < 8 && w->versions[vi].id; vi++) {
+    for (vi = 0; vi < 10 && w->versions[vi].id; vi++) {
       const struct pb_version *v = &w->versions[vi];
       struct row *r = &rows[nrows++];
       memset(r, 0, sizeof *r);
@@ -628,11 +635,11 @@ int main(void) {
       r->ms = NAN;
       if (v->kind == PB_TBB && !have_tbb)
         snprintf(r->skipped, sizeof r->skipped, "skipped: oneTBB not installed (libtbb-dev)");
-      if (v->kind == PB_EXTERNAL && !(rayon && *rayon))
-        snprintf(r->skipped, sizeof r->skipped, "skipped: TE_BENCH_RAYON_FIB not set");
+      if (v->program_env && !(getenv(v->program_env) && *getenv(v->program_env)))
+        snprintf(r->skipped, sizeof r->skipped, "skipped: %s not set", v->program_env);
     }
     if (w->setup) w->setup();
-    measure_workload(first, nrows, fork_each, rayon);
+    measure_workload(first, nrows, fork_each);
     if (w->teardown) w->teardown();
   }
 

@@ -129,13 +129,15 @@ int pb_tbb_available(void);
 /* ---- the table the harness (patterns.c) runs: the C versions live in
  * patterns_c.c ---- */
 
-enum pb_kind { PB_SERIAL, PB_OURS, PB_TBB, PB_OMP, PB_EXTERNAL };
+/* PB_OTHER: a peer that is not one of the best peer's candidates (Rayon). */
+enum pb_kind { PB_SERIAL, PB_OURS, PB_TBB, PB_OMP, PB_OTHER };
 
 struct pb_version {
   const char *id;   /* short, for the JSON summary and the targets */
   const char *name; /* as printed */
   enum pb_kind kind;
-  int (*run)(void); /* 0 on success; NULL for PB_EXTERNAL (a child process) */
+  int (*run)(void); /* 0 on success; NULL for a program of its own: */
+  const char *program_env; /* the variable naming it (it prints its time in ms) */
 };
 
 struct pb_workload {
@@ -145,7 +147,7 @@ struct pb_workload {
   void (*prepare)(void);      /* before each run, untimed: a fresh copy of the input */
   int (*verify)(int serial);  /* after each run, untimed: 1 if the result is right */
   void (*teardown)(void);
-  struct pb_version versions[8];
+  struct pb_version versions[10];
 };
 
 extern const struct pb_workload pb_workloads[];
