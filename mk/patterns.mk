@@ -1,6 +1,6 @@
 # The patterns benchmark (benches/c/patterns*.c, *.cpp): the BOTS workloads and
 # the fork/spawn patterns C and C++ programmers write, on taskengine from C and
-# from C++, beside oneTBB task_group and OpenMP tasks, timed in one process and
+# from C++, beside oneTBB task_group and OpenMP tasks, timed in one run and
 # printed with their ratios. Uses the C fragment's build of the library (the
 # static archive, as bench-c's table does).
 #
@@ -9,8 +9,10 @@
 #
 # oneTBB is optional, for benchmarking only (Debian: libtbb-dev): when a
 # task_group does not compile and link here (with TBB_CFLAGS and TBB_LIBS), its
-# rows read "skipped: oneTBB not installed". The library never depends on it. Rayon's fib comes from the rlib
-# cargo builds for the Rust benches.
+# rows read "skipped: oneTBB not installed". The library never depends on it.
+# fib(32) also runs as Rust programs: taskengine's Engine::join (bench-c's
+# rust_fib) and rayon::join (rayon_fib, from the rlib cargo builds for the Rust
+# benches).
 
 TBB_CFLAGS ?=
 TBB_LIBS   ?= -ltbb
