@@ -37,7 +37,7 @@
 #include "patterns.h"
 #include "taskengine.h"
 
-enum { MAX_REPS = 25, MAX_ROWS = 64 };
+enum { MAX_REPS = 25, MAX_ROWS = 96 };
 
 static double now_ms(void) {
   struct timespec ts;
@@ -628,7 +628,12 @@ int main(void) {
     if (!selected(only, w->id)) continue;
     for (vi = 0; vi < 10 && w->versions[vi].id; vi++) {
       const struct pb_version *v = &w->versions[vi];
-      struct row *r = &rows[nrows++];
+      struct row *r;
+      if (nrows == MAX_ROWS) {
+        fprintf(stderr, "patterns: more than %d rows\n", MAX_ROWS);
+        return EXIT_FAILURE;
+      }
+      r = &rows[nrows++];
       memset(r, 0, sizeof *r);
       r->w = w;
       r->v = v;
