@@ -3,7 +3,9 @@
 
 For each benchmark group it compares `taskengine` (or the group's `taskengine*`
 entries) with `serial` and with the best other entry (the peer), all from the same
-run. Usage: bench_summary.py [criterion_dir] [svg_out]
+run. Then, when the C patterns benchmark left its JSON beside the criterion
+directory (target/c/bench_patterns.json), its rows and targets.
+Usage: bench_summary.py [criterion_dir] [svg_out]
 """
 import json
 import os
@@ -89,15 +91,51 @@ def write_svg(rows, path):
         f.write("\n".join(out))
 
 
+def fmt_ratio(value, bound=None):
+    if value is None:
+        return "-"
+    return {"lower": "> ", "upper": "< "}.get(bound, "") + f"{value:.2f}x"
+
+
+def print_patterns(path):
+    """The C/C++ patterns table (benches/c/patterns.c's JSON)."""
+    with open(path) as f:
+        data = json.load(f)
+    print(f"\nC/C++ patterns, {data['threads']} threads ({path}; load average "
+          f"{data['loadavg_start']} at the start, {data['loadavg_end']} at the end)")
+    print(f"{'workload':<10} {'version':<38} {'median':>10} {'vs serial':>9} {'vs best peer':>16} {'target':>26}")
+    for r in data["rows"]:
+        if r.get("skipped"):
+            print(f"{r['workload']:<10} {r['name']:<38} {r['skipped']}")
+            continue
+        bound = "lower" if r.get("lower_bound") else None
+        time = ("> " if bound else "") + fmt_time(r["median_ms"] * 1e6)
+        peer = f"{fmt_ratio(r['vs_best_peer'], bound)} {r['best_peer']}" if r["vs_best_peer"] is not None else "-"
+        target = "-"
+        if "target" in r:
+            t = r["target"]
+            verdict = {True: "met", False: "MISSED", None: "n/a"}[t["met"]]
+            target = f"<={t['limit']:.2f}x {t['ref']}: {fmt_ratio(t['ratio'], t.get('bound'))} {verdict}"
+        speed = fmt_ratio(r["vs_serial"], "upper" if bound else None)
+        print(f"{r['workload']:<10} {r['name']:<38} {time:>10} {speed:>9} {peer:>16} {target:>26}")
+    for t in data["targets"]:
+        verdict = {True: "met", False: "MISSED", None: "n/a"}[t["met"]]
+        print(f"  {t['what']:<66} {fmt_ratio(t['ratio'], t.get('bound')):>8} {verdict}")
+
+
 def main():
     criterion_dir = sys.argv[1] if len(sys.argv) > 1 else "target/criterion"
     svg = sys.argv[2] if len(sys.argv) > 2 else os.path.join(criterion_dir, "summary.svg")
-    if not os.path.isdir(criterion_dir):
+    patterns = os.path.join(os.path.dirname(os.path.abspath(criterion_dir)), "c", "bench_patterns.json")
+    if not os.path.isdir(criterion_dir) and not os.path.isfile(patterns):
         sys.exit(f"no criterion results in {criterion_dir}: run `make bench` first")
-    rows = summarise(load(criterion_dir))
-    print_table(rows)
-    write_svg(rows, svg)
-    print(f"chart: {svg}; full report: {criterion_dir}/report/index.html")
+    if os.path.isdir(criterion_dir):
+        rows = summarise(load(criterion_dir))
+        print_table(rows)
+        write_svg(rows, svg)
+        print(f"chart: {svg}; full report: {criterion_dir}/report/index.html")
+    if os.path.isfile(patterns):
+        print_patterns(patterns)
 
 
 if __name__ == "__main__":

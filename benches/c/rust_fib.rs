@@ -1,5 +1,6 @@
 //! The Rust side of the C benchmark's fib(32): `Engine::join` with one task per
-//! call, on an engine with one worker per CPU, started from outside the pool as
+//! call, on an engine with one worker per CPU (TE_BENCH_THREADS workers when set,
+//! as the patterns benchmark sets it), started from outside the pool as
 //! benches/c/bench.c starts te_join. Prints the best of TE_BENCH_REPS runs
 //! (default 5) in milliseconds; bench.c runs it right after its own fib runs.
 
@@ -17,7 +18,8 @@ fn fib(e: &Engine, n: u32) -> u64 {
 }
 
 fn main() {
-    let engine = Engine::new(Config::default()).expect("engine");
+    let workers = std::env::var("TE_BENCH_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let engine = Engine::new(Config { workers, ..Config::default() }).expect("engine");
     let n = std::env::var("TE_BENCH_FIB_N").ok().and_then(|v| v.parse().ok()).unwrap_or(32);
     let reps = std::env::var("TE_BENCH_REPS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
     let mut best = f64::INFINITY;
