@@ -12,7 +12,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::watchdog;
-use taskengine::ffi::{te_engine, te_group, te_group_free, te_group_new, te_group_spawn, te_group_wait, te_spawn};
+use taskengine::ffi::{
+    te_engine, te_group, te_group_free, te_group_new, te_group_spawn, te_group_wait, te_join, te_spawn,
+};
 use taskengine::{Config, Engine, TaskGroup};
 
 struct Counting;
@@ -216,6 +218,43 @@ fn handle_round(engine: &Engine, handles: &mut Vec<taskengine::TaskHandle<u64>>,
     allocations
 }
 
+/// Inside a task, the way C and C++ callers fork: a group made, filled, waited for
+/// and freed per node (from C with the NULL engine, and from Rust), and
+/// `te_join(NULL, ...)`.
+fn nested_round(engine: &Engine) -> usize {
+    const NODES: usize = 10_000;
+    let before = C_TASKS_RUN.load(Ordering::SeqCst);
+    let allocations = allocations_during(|| {
+        engine.scope(|_| {
+            let current = Engine::current().unwrap();
+            for _ in 0..NODES {
+                let mut group: *mut te_group = std::ptr::null_mut();
+                // SAFETY: NULL = this task's engine; writable out-pointer; the
+                // tasks only touch a static; the group is freed once.
+                unsafe {
+                    assert_eq!(te_group_new(std::ptr::null_mut(), &mut group) as i32, 0);
+                    assert_eq!(te_group_spawn(group, Some(c_task), one()) as i32, 0);
+                    assert_eq!(te_group_spawn(group, Some(c_task), one()) as i32, 0);
+                    assert_eq!(te_group_wait(group) as i32, 0);
+                    te_group_free(group);
+                }
+                let g = TaskGroup::new(&current).unwrap();
+                g.spawn(|| {
+                    C_TASKS_RUN.fetch_add(1, Ordering::Relaxed);
+                })
+                .unwrap();
+                g.wait().unwrap();
+                drop(g);
+                // SAFETY: both callbacks only touch a static.
+                let joined = unsafe { te_join(std::ptr::null_mut(), Some(c_task), one(), Some(c_task), one()) };
+                assert_eq!(joined as i32, 0);
+            }
+        })
+    });
+    assert_eq!(C_TASKS_RUN.load(Ordering::SeqCst) - before, 5 * NODES as u64);
+    allocations
+}
+
 #[test]
 fn spawning_in_steady_state_makes_no_heap_allocation() {
     watchdog(300, "spawn_no_heap", || {
@@ -236,6 +275,7 @@ fn spawning_in_steady_state_makes_no_heap_allocation() {
         let rust_group = steady_state(|held| rust_group_round(&engine, held));
         let mut handles = Vec::with_capacity(SPAWNS);
         let with_handles = steady_state(|held| handle_round(&engine, &mut handles, held));
+        let nested = steady_state(|_| nested_round(&engine));
 
         // SAFETY: live engine, freed once.
         unsafe { taskengine::ffi::te_engine_free(raw) };
@@ -244,6 +284,7 @@ fn spawning_in_steady_state_makes_no_heap_allocation() {
             (0, 0, 0, 0),
             "allocations for {SPAWNS} te_group_spawn / te_spawn / TaskGroup::spawn / Engine::spawn"
         );
+        assert_eq!(nested, 0, "allocations for groups per node and te_join(NULL) inside a task");
 
         // The control: the same rounds on an engine that keeps no records do
         // allocate, so the counter is really watching.

@@ -159,8 +159,81 @@ pub(crate) struct GroupInner {
     event: Event,
 }
 
+/// Most finished group records a worker keeps for reuse.
+const SPARE_GROUPS: usize = 8;
+
+thread_local! {
+    /// Finished groups of this worker's engine, kept so that a group made and
+    /// dropped per node of a recursion (the way C and C++ callers write it) costs
+    /// no allocation, no aligned `malloc` and no shared reference count.
+    static SPARES: std::cell::RefCell<Vec<Arc<GroupInner>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 impl GroupInner {
-    pub(crate) fn new(registry: Arc<Registry>) -> Result<Arc<GroupInner>> {
+    pub(crate) fn new(registry: &Arc<Registry>) -> Result<Arc<GroupInner>> {
+        if let Some(spare) = Self::take_spare(registry) {
+            return Ok(spare);
+        }
+        Self::new_record(Arc::clone(registry))
+    }
+
+    /// A spare record of `registry`'s, on one of its workers: one that nothing else
+    /// refers to any more (a thief's ticket may still have been retiring when the
+    /// group was dropped; by now it usually has), reset to a fresh group's state.
+    fn take_spare(registry: &Registry) -> Option<Arc<GroupInner>> {
+        WorkerThread::current_of(registry)?;
+        // try_with: during thread exit the spares may already be gone.
+        SPARES
+            .try_with(|spares| {
+                let mut spares = spares.borrow_mut();
+                let mut i = spares.len();
+                while i > 0 {
+                    i -= 1;
+                    if let Some(inner) = Arc::get_mut(&mut spares[i]) {
+                        if inner.reset() {
+                            return Some(spares.swap_remove(i));
+                        }
+                        // Tasks left over (dropped unwaited, then shut down): drop it.
+                        spares.swap_remove(i);
+                    }
+                }
+                None
+            })
+            .ok()
+            .flatten()
+    }
+
+    /// Keeps a dropped group for reuse on one of its engine's workers, up to
+    /// `SPARE_GROUPS` of them; elsewhere it is just released.
+    fn recycle(group: Arc<GroupInner>) {
+        if WorkerThread::current_of(&group.registry).is_none() {
+            return;
+        }
+        let _ = SPARES.try_with(|spares| {
+            let mut spares = spares.borrow_mut();
+            if spares.len() < SPARE_GROUPS {
+                spares.push(group);
+            }
+        });
+    }
+
+    /// Back to a fresh group's state; false if it still holds tasks (it is not
+    /// reused then). Exclusive access: no ticket, waiter or handle remains.
+    fn reset(&mut self) -> bool {
+        if *self.finished.get_mut() != *self.spawned.get_mut() || !self.queue.is_empty() {
+            return false;
+        }
+        *self.tickets.get_mut() = 0;
+        *self.spawned.get_mut() = 0;
+        *self.finished.get_mut() = 0;
+        *self.cancelled.get_mut() = false;
+        *self.skipped.get_mut() = 0;
+        *self.failed.get_mut() = false;
+        *self.failure.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        true
+    }
+
+    fn new_record(registry: Arc<Registry>) -> Result<Arc<GroupInner>> {
         registry.check_usable_here()?;
         let ticket_limit = registry.num_workers();
         let queue = BlockQueue::new(Arc::clone(&registry.group_blocks));
@@ -357,7 +430,13 @@ impl GroupInner {
                 ));
             }
             let done = match WorkerThread::current_of(&self.registry) {
-                Some(worker) => worker.wait_until(&GroupWait { group: self }, isolated, deadline),
+                Some(worker) => {
+                    let done = worker.wait_until(&GroupWait { group: self }, isolated, deadline);
+                    if done {
+                        self.retire_own_tickets(worker);
+                    }
+                    done
+                }
                 None => self.event.wait_external(&|| self.is_done(), deadline),
             };
             if !done {
@@ -365,6 +444,20 @@ impl GroupInner {
             }
         }
         self.result()
+    }
+
+    /// Retires this group's tickets left on top of our deque (their tasks were
+    /// run by the wait), so the group is free for reuse as soon as it is dropped.
+    fn retire_own_tickets(&self, worker: &WorkerThread) {
+        while let Some(job) = worker.take_local() {
+            if !job.points_at(self) {
+                worker.put_back(job);
+                return;
+            }
+            // Our own ticket, taken from our own deque: it runs once, here; with
+            // the queue empty it only gives its reference back.
+            worker.execute(job);
+        }
     }
 
     pub(crate) fn result(&self) -> Result<()> {
@@ -455,13 +548,14 @@ impl Waitable for GroupWait<'_> {
 /// assert_eq!(count.load(Ordering::Relaxed), 100);
 /// ```
 pub struct TaskGroup {
-    inner: Arc<GroupInner>,
+    /// Taken out once, by `drop`, to be recycled.
+    inner: ManuallyDrop<Arc<GroupInner>>,
 }
 
 impl TaskGroup {
     /// A new, empty group on `engine`.
     pub fn new(engine: &Engine) -> Result<TaskGroup> {
-        Ok(TaskGroup { inner: GroupInner::new(Arc::clone(engine.registry()))? })
+        Ok(TaskGroup { inner: ManuallyDrop::new(GroupInner::new(engine.registry())?) })
     }
 
     /// Spawns `f`. A panic in it fails the group (the worker survives). From
@@ -552,6 +646,14 @@ impl TaskGroup {
     /// The first failure, if any task has failed so far.
     pub fn failure(&self) -> Option<EngineError> {
         lock(&self.inner.failure).clone()
+    }
+}
+
+impl Drop for TaskGroup {
+    fn drop(&mut self) {
+        // SAFETY: taken exactly once, here; `self.inner` is never used again.
+        let inner = unsafe { ManuallyDrop::take(&mut self.inner) };
+        GroupInner::recycle(inner);
     }
 }
 

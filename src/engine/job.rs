@@ -46,6 +46,12 @@ impl JobRef {
         std::ptr::eq(self.pointer, other.pointer)
     }
 
+    /// Whether this job's data is `data`.
+    #[inline]
+    pub(crate) fn points_at<T>(&self, data: *const T) -> bool {
+        std::ptr::eq(self.pointer, data.cast())
+    }
+
     /// Runs the job.
     ///
     /// # Safety

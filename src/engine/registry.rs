@@ -509,6 +509,13 @@ impl WorkerThread {
         self.registry.sleep.new_internal_jobs();
     }
 
+    /// Puts back a job just taken with `take_local` (nobody needs waking: it was
+    /// there a moment ago).
+    #[inline]
+    pub(crate) fn put_back(&self, job: JobRef) {
+        self.deque.push(job);
+    }
+
     /// Pops the most recently pushed job of our own deque.
     #[inline]
     pub(crate) fn take_local(&self) -> Option<JobRef> {

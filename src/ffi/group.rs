@@ -37,9 +37,66 @@ pub unsafe extern "C" fn te_group_new(engine: *mut te_engine, out: *mut *mut te_
         // SAFETY: NULL or live (caller's contract).
         let engine = unsafe { engine_arg(engine) }?;
         let group = TaskGroup::new(&engine)?;
-        out.write(Box::into_raw(Box::new(te_group { group, message: OnceLock::new() })));
+        out.write(spare_handles::make(te_group { group, message: OnceLock::new() }));
         Ok(())
     })
+}
+
+/// Handle boxes freed on a worker, kept there for the next te_group_new: a group
+/// per node of a recursion then costs no allocation at all (the group records
+/// themselves are recycled by the engine).
+mod spare_handles {
+    use std::cell::RefCell;
+    use std::mem::MaybeUninit;
+
+    use super::te_group;
+
+    const SPARES: usize = 8;
+
+    thread_local! {
+        // Boxes, not values: each is a handle address C holds on to.
+        #[allow(clippy::vec_box)]
+        static SPARE: RefCell<Vec<Box<MaybeUninit<te_group>>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    fn on_worker() -> bool {
+        crate::Engine::current_worker_index().is_some()
+    }
+
+    /// A handle for `group`, in a spare box when this worker has one.
+    pub(super) fn make(group: te_group) -> *mut te_group {
+        let spare = if on_worker() { SPARE.try_with(|s| s.borrow_mut().pop()).ok().flatten() } else { None };
+        match spare {
+            Some(slot) => {
+                let handle = Box::into_raw(slot).cast::<te_group>();
+                // SAFETY: a whole, uninitialised te_group-sized box of ours (a spare).
+                unsafe { handle.write(group) };
+                handle
+            }
+            None => Box::into_raw(Box::new(group)),
+        }
+    }
+
+    /// Drops the handle's contents and keeps or frees its box.
+    ///
+    /// # Safety
+    /// `handle` came from `make` and is released exactly once.
+    pub(super) unsafe fn release(handle: *mut te_group) {
+        // SAFETY: a live handle from `make` (caller's contract): its value is read
+        // out once and the box is then only storage.
+        let value = unsafe { handle.read() };
+        // SAFETY: the same allocation, now treated as uninitialised storage.
+        let slot = unsafe { Box::from_raw(handle.cast::<MaybeUninit<te_group>>()) };
+        drop(value);
+        if on_worker() {
+            let _ = SPARE.try_with(|s| {
+                let mut s = s.borrow_mut();
+                if s.len() < SPARES {
+                    s.push(slot);
+                }
+            });
+        }
+    }
 }
 
 /// # Safety
@@ -328,10 +385,10 @@ pub unsafe extern "C" fn te_group_free(group: *mut te_group) {
         if group.is_null() {
             return;
         }
-        // SAFETY: made by Box::into_raw in te_group_new and not freed yet (the
-        // caller's contract); ownership comes back exactly once.
-        let handle = unsafe { Box::from_raw(group) };
+        // SAFETY: made by te_group_new and not freed yet (the caller's contract).
         // Only its completion matters here, not its result.
-        let _ = handle.group.wait();
+        let _ = unsafe { &*group }.group.wait();
+        // SAFETY: as above; ownership comes back exactly once.
+        unsafe { spare_handles::release(group) };
     })
 }
