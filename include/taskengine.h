@@ -61,6 +61,11 @@
 #define TE_ARENA_FREE_LIST 1
 
 /*
+ The most bytes te_group_spawn_inline copies into a task.
+ */
+#define TE_INLINE_TASK_BYTES 32
+
+/*
  Major version of this header (the library's is in te_version()).
  */
 #define TE_VERSION_MAJOR 0
@@ -626,6 +631,51 @@ enum te_status te_group_spawn(struct te_group *group, te_task_fn fn, void *arg);
  As te_group_spawn.
  */
 enum te_status te_group_try_spawn(struct te_group *group, te_task_fn fn, void *arg);
+
+/*
+ As te_group_spawn, but the argument is `size` bytes at `data`, copied into the
+ task itself (no allocation, and nothing to keep alive or free): `fn` gets a
+ pointer to its own copy, aligned to 8 bytes, valid while it runs. For plain
+ data only (bit-copied, never destroyed): a struct of pointers and numbers, or
+ a trivially copyable C++ callable. TE_ERR_INVALID if `size` is above
+ TE_INLINE_TASK_BYTES; TE_ERR_NULL if `group` or `fn` is NULL, or `data` is NULL
+ with a non-zero `size`.
+
+ # Safety
+ `group` must be a live group; `data` readable for `size` bytes during the
+ call; `fn` safe to call once from any thread with a copy of those bytes.
+ */
+enum te_status te_group_spawn_inline(struct te_group *group, te_task_fn fn, const void *data, size_t size);
+
+/*
+ As te_group_spawn_inline, but when a bounded submission queue is full returns
+ TE_ERR_QUEUE_FULL at once (the task is not added).
+
+ # Safety
+ As te_group_spawn_inline.
+ */
+enum te_status te_group_try_spawn_inline(struct te_group *group, te_task_fn fn, const void *data, size_t size);
+
+/*
+ The pointer stored with te_group_user_data_init, or NULL (also for a NULL
+ group). A slot for the group's owner, e.g. a language binding's per-group
+ state that its tasks reach through the group. Thread-safe.
+
+ # Safety
+ `group` must be NULL or a live group.
+ */
+void *te_group_user_data(const struct te_group *group);
+
+/*
+ Stores `value` as the group's user data if none is stored yet, and returns
+ what is stored after the call: `value`, or the pointer another thread stored
+ first (then `value` was not stored: free it). NULL for a NULL group. The
+ library never reads or frees the pointer. Thread-safe.
+
+ # Safety
+ `group` must be NULL or a live group.
+ */
+void *te_group_user_data_init(struct te_group *group, void *value);
 
 /*
  As te_group_spawn, but the group owns `arg` from this call on: `cleanup(arg)`

@@ -29,6 +29,7 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #if __cplusplus >= 202002L && defined(__has_include)
 #if __has_include(<span>)
@@ -88,10 +89,6 @@ class FirstException {
 
 struct EngineDeleter {
   void operator()(te_engine *engine) const noexcept { te_engine_free(engine); }
-};
-
-struct GroupDeleter {
-  void operator()(te_group *group) const noexcept { te_group_free(group); }
 };
 
 struct ArenaDeleter {
@@ -208,22 +205,84 @@ struct Reduction {
   }
 };
 
+// Values that are not plain bytes (a std::vector, a std::unordered_map) travel
+// through the library as pointers to values kept here; every value made is owned
+// by `values` until the reduction returns, whatever fails on the way.
+template <class T, class Map, class Combine>
+struct BoxedReduction {
+  Map *map;
+  Combine *combine;
+  const T *identity;
+  FirstException errors;
+  std::mutex lock;
+  std::vector<std::unique_ptr<T>> values;
+
+  T *make() {
+    auto value = std::make_unique<T>(*identity);
+    std::lock_guard<std::mutex> guard(lock);
+    values.push_back(std::move(value));
+    return values.back().get();
+  }
+
+  static std::int32_t run_map(void *self, std::size_t begin, std::size_t end, void *acc) noexcept {
+    auto *r = static_cast<BoxedReduction *>(self);
+    try {
+      T *&value = *static_cast<T **>(acc);
+      if (!value) value = r->make();
+      (*r->map)(*value, begin, end);
+      return 0;
+    } catch (...) {
+      r->errors.capture();
+      return kThrew;
+    }
+  }
+  static std::int32_t run_combine(void *self, void *acc, const void *other) noexcept {
+    auto *r = static_cast<BoxedReduction *>(self);
+    try {
+      T *&a = *static_cast<T **>(acc);
+      T *b = *static_cast<T *const *>(other);
+      if (!b) return 0;
+      if (!a) {
+        a = b;
+        return 0;
+      }
+      *a = (*r->combine)(std::move(*a), std::move(*b));
+      return 0;
+    } catch (...) {
+      r->errors.capture();
+      return kThrew;
+    }
+  }
+};
+
 template <class T, class Map, class Combine>
 T parallel_reduce(te_engine *engine, bool deterministic, std::size_t begin, std::size_t end, const T &identity,
                   Map &&map, Combine &&combine, std::size_t grain) {
-  // The library copies values as bytes, in storage aligned to 16.
-  static_assert(std::is_trivially_copyable_v<T>, "parallel_reduce values must be trivially copyable");
-  static_assert(alignof(T) <= 16, "parallel_reduce values must not need more than 16-byte alignment");
   using M = std::remove_reference_t<Map>;
   using C = std::remove_reference_t<Combine>;
-  Reduction<T, M, C> r{&map, &combine, {}};
-  T out = identity;
   auto reduce = deterministic ? te_parallel_reduce_deterministic : te_parallel_reduce;
-  te_status status = reduce(engine, begin, end, grain, &identity, sizeof(T), &Reduction<T, M, C>::run_map,
-                            &Reduction<T, M, C>::run_combine, &r, &out);
-  r.errors.rethrow_if_any();
-  check(status);
-  return out;
+  if constexpr (std::is_trivially_copyable_v<T> && alignof(T) <= 16) {
+    // Plain bytes: copied by the library, in storage aligned to 16.
+    Reduction<T, M, C> r{&map, &combine, {}};
+    T out = identity;
+    te_status status = reduce(engine, begin, end, grain, &identity, sizeof(T), &Reduction<T, M, C>::run_map,
+                              &Reduction<T, M, C>::run_combine, &r, &out);
+    r.errors.rethrow_if_any();
+    check(status);
+    return out;
+  } else {
+    static_assert(std::is_copy_constructible_v<T> && std::is_move_assignable_v<T>,
+                  "parallel_reduce values must be copyable (from the identity) and movable");
+    using R = BoxedReduction<T, M, C>;
+    R r{&map, &combine, &identity, {}, {}, {}};
+    T *none = nullptr;
+    T *out = nullptr;
+    te_status status =
+        reduce(engine, begin, end, grain, &none, sizeof(T *), &R::run_map, &R::run_combine, &r, &out);
+    r.errors.rethrow_if_any();
+    check(status);
+    return out ? std::move(*out) : identity;
+  }
 }
 
 // The kernels' C entry points, picked by element type.
@@ -315,9 +374,89 @@ class Config {
   std::function<void(std::uint32_t)> on_stop_;
 };
 
+namespace detail {
+
+// The operations of an engine, shared by the owning Engine and the non-owning
+// EngineRef (each provides raw()).
+template <class Derived>
+class EngineOps {
+ public:
+  std::uint32_t workers() const noexcept { return te_engine_workers(self()); }
+
+  te_stats stats() const {
+    te_stats s;
+    detail::check(te_engine_stats(self(), &s));
+    return s;
+  }
+
+  // Runs a() and b(), potentially in parallel; returns when both are done.
+  template <class A, class B>
+  void join(A &&a, B &&b) {
+    detail::join(self(), std::forward<A>(a), std::forward<B>(b));
+  }
+
+  // body(i) for each i in [begin, end), or body(b, e) on sub-ranges; in parallel.
+  template <class F>
+  void parallel_for(std::size_t begin, std::size_t end, F &&body, std::size_t grain = 0) {
+    detail::parallel_for(self(), begin, end, std::forward<F>(body), grain);
+  }
+
+  // Folds [begin, end): each piece starts from `identity`, map(acc, b, e) folds
+  // its indexes into acc, combine(left, right) merges neighbours in index order.
+  template <class T, class Map, class Combine>
+  T parallel_reduce(std::size_t begin, std::size_t end, const T &identity, Map &&map, Combine &&combine,
+                    std::size_t grain = 0) {
+    return detail::parallel_reduce(self(), false, begin, end, identity, std::forward<Map>(map),
+                                   std::forward<Combine>(combine), grain);
+  }
+
+  // As parallel_reduce, with pieces and combining order independent of the
+  // number of workers: floating-point results are bitwise reproducible.
+  template <class T, class Map, class Combine>
+  T parallel_reduce_deterministic(std::size_t begin, std::size_t end, const T &identity, Map &&map,
+                                  Combine &&combine, std::size_t grain = 0) {
+    return detail::parallel_reduce(self(), true, begin, end, identity, std::forward<Map>(map),
+                                   std::forward<Combine>(combine), grain);
+  }
+
+  // ---- kernels, split across this engine's workers for large inputs ----
+
+  // Sum: int64 exact (Error TE_ERR_OVERFLOW if it does not fit), double compensated.
+  std::int64_t sum(const std::int64_t *data, std::size_t len) { return detail::sum(self(), data, len); }
+  double sum(const double *data, std::size_t len) { return detail::sum(self(), data, len); }
+  // Extrema: Error TE_ERR_INVALID for an empty array; doubles ignore NaNs.
+  std::int64_t max(const std::int64_t *data, std::size_t len) { return detail::max(self(), data, len); }
+  double max(const double *data, std::size_t len) { return detail::max(self(), data, len); }
+  std::int64_t min(const std::int64_t *data, std::size_t len) { return detail::min(self(), data, len); }
+  double min(const double *data, std::size_t len) { return detail::min(self(), data, len); }
+  // Ascending, in place (doubles: NaNs last).
+  void sort(std::int64_t *data, std::size_t len) { detail::sort(self(), data, len); }
+  void sort(std::uint64_t *data, std::size_t len) { detail::sort(self(), data, len); }
+  void sort(double *data, std::size_t len) { detail::sort(self(), data, len); }
+  // memmove (overlap allowed) and memcmp's sign (-1, 0, 1).
+  void mem_copy(void *dst, const void *src, std::size_t len) { detail::check(te_mem_copy(self(), dst, src, len)); }
+  int mem_compare(const void *a, const void *b, std::size_t len) { return detail::mem_compare(self(), a, b, len); }
+#ifdef TASKENGINE_HAS_SPAN
+  std::int64_t sum(std::span<const std::int64_t> v) { return sum(v.data(), v.size()); }
+  double sum(std::span<const double> v) { return sum(v.data(), v.size()); }
+  std::int64_t max(std::span<const std::int64_t> v) { return max(v.data(), v.size()); }
+  double max(std::span<const double> v) { return max(v.data(), v.size()); }
+  std::int64_t min(std::span<const std::int64_t> v) { return min(v.data(), v.size()); }
+  double min(std::span<const double> v) { return min(v.data(), v.size()); }
+  void sort(std::span<std::int64_t> v) { sort(v.data(), v.size()); }
+  void sort(std::span<std::uint64_t> v) { sort(v.data(), v.size()); }
+  void sort(std::span<double> v) { sort(v.data(), v.size()); }
+#endif
+
+ private:
+  te_engine *self() const noexcept { return static_cast<const Derived *>(this)->raw(); }
+};
+
+}  // namespace detail
+
 // An engine that owns its worker threads: the destructor lets queued work finish
 // and joins every worker.
-class Engine {
+class Engine : public detail::EngineOps<Engine> {
  public:
   // One worker per CPU.
   Engine() : Engine(Config()) {}
@@ -351,73 +490,6 @@ class Engine {
   // The C handle, still owned by this object.
   te_engine *raw() const noexcept { return engine_.get(); }
 
-  std::uint32_t workers() const noexcept { return te_engine_workers(engine_.get()); }
-
-  te_stats stats() const {
-    te_stats s;
-    detail::check(te_engine_stats(engine_.get(), &s));
-    return s;
-  }
-
-  // Runs a() and b(), potentially in parallel; returns when both are done.
-  template <class A, class B>
-  void join(A &&a, B &&b) {
-    detail::join(raw(), std::forward<A>(a), std::forward<B>(b));
-  }
-
-  // body(i) for each i in [begin, end), or body(b, e) on sub-ranges; in parallel.
-  template <class F>
-  void parallel_for(std::size_t begin, std::size_t end, F &&body, std::size_t grain = 0) {
-    detail::parallel_for(raw(), begin, end, std::forward<F>(body), grain);
-  }
-
-  // Folds [begin, end): each piece starts from `identity`, map(acc, b, e) folds
-  // its indexes into acc, combine(left, right) merges neighbours in index order.
-  template <class T, class Map, class Combine>
-  T parallel_reduce(std::size_t begin, std::size_t end, const T &identity, Map &&map, Combine &&combine,
-                    std::size_t grain = 0) {
-    return detail::parallel_reduce(raw(), false, begin, end, identity, std::forward<Map>(map),
-                                   std::forward<Combine>(combine), grain);
-  }
-
-  // As parallel_reduce, with pieces and combining order independent of the
-  // number of workers: floating-point results are bitwise reproducible.
-  template <class T, class Map, class Combine>
-  T parallel_reduce_deterministic(std::size_t begin, std::size_t end, const T &identity, Map &&map,
-                                  Combine &&combine, std::size_t grain = 0) {
-    return detail::parallel_reduce(raw(), true, begin, end, identity, std::forward<Map>(map),
-                                   std::forward<Combine>(combine), grain);
-  }
-
-  // ---- kernels, split across this engine's workers for large inputs ----
-
-  // Sum: int64 exact (Error TE_ERR_OVERFLOW if it does not fit), double compensated.
-  std::int64_t sum(const std::int64_t *data, std::size_t len) { return detail::sum(raw(), data, len); }
-  double sum(const double *data, std::size_t len) { return detail::sum(raw(), data, len); }
-  // Extrema: Error TE_ERR_INVALID for an empty array; doubles ignore NaNs.
-  std::int64_t max(const std::int64_t *data, std::size_t len) { return detail::max(raw(), data, len); }
-  double max(const double *data, std::size_t len) { return detail::max(raw(), data, len); }
-  std::int64_t min(const std::int64_t *data, std::size_t len) { return detail::min(raw(), data, len); }
-  double min(const double *data, std::size_t len) { return detail::min(raw(), data, len); }
-  // Ascending, in place (doubles: NaNs last).
-  void sort(std::int64_t *data, std::size_t len) { detail::sort(raw(), data, len); }
-  void sort(std::uint64_t *data, std::size_t len) { detail::sort(raw(), data, len); }
-  void sort(double *data, std::size_t len) { detail::sort(raw(), data, len); }
-  // memmove (overlap allowed) and memcmp's sign (-1, 0, 1).
-  void mem_copy(void *dst, const void *src, std::size_t len) { detail::check(te_mem_copy(raw(), dst, src, len)); }
-  int mem_compare(const void *a, const void *b, std::size_t len) { return detail::mem_compare(raw(), a, b, len); }
-#ifdef TASKENGINE_HAS_SPAN
-  std::int64_t sum(std::span<const std::int64_t> v) { return sum(v.data(), v.size()); }
-  double sum(std::span<const double> v) { return sum(v.data(), v.size()); }
-  std::int64_t max(std::span<const std::int64_t> v) { return max(v.data(), v.size()); }
-  double max(std::span<const double> v) { return max(v.data(), v.size()); }
-  std::int64_t min(std::span<const std::int64_t> v) { return min(v.data(), v.size()); }
-  double min(std::span<const double> v) { return min(v.data(), v.size()); }
-  void sort(std::span<std::int64_t> v) { sort(v.data(), v.size()); }
-  void sort(std::span<std::uint64_t> v) { sort(v.data(), v.size()); }
-  void sort(std::span<double> v) { sort(v.data(), v.size()); }
-#endif
-
  private:
   // Declared before engine_ so that it is destroyed after it: the workers'
   // stop hooks still use it while the engine shuts down.
@@ -425,28 +497,43 @@ class Engine {
   std::unique_ptr<te_engine, detail::EngineDeleter> engine_;
 };
 
+// A non-owning reference to an engine (an Engine, a te_engine * from C, or NULL:
+// the current worker's engine inside a task, else the default engine): the same
+// operations as Engine, for code that is handed an engine. Copyable; it must not
+// outlive the engine.
+class EngineRef : public detail::EngineOps<EngineRef> {
+ public:
+  EngineRef() noexcept = default;
+  EngineRef(Engine &engine) noexcept : engine_(engine.raw()) {}  // NOLINT: implicit on purpose
+  explicit EngineRef(te_engine *engine) noexcept : engine_(engine) {}
+
+  te_engine *raw() const noexcept { return engine_; }
+
+ private:
+  te_engine *engine_ = nullptr;
+};
+
 // A set of tasks waited for together. The destructor waits for tasks still
-// running (without throwing); call wait() to see failures.
+// running (without throwing); call wait() to see failures. As with
+// tbb::task_group, an exception thrown by a task cancels the tasks not started
+// yet and is rethrown by wait(). Costs no allocation: small trivially copyable
+// callables (up to TE_INLINE_TASK_BYTES - 8 bytes, e.g. a lambda capturing a few
+// references) are stored in the task itself, and the exception slot is only
+// allocated when a task throws.
 class TaskGroup {
  public:
   // On the default engine (the current worker's engine inside a task).
-  TaskGroup() : TaskGroup(nullptr) {}
+  TaskGroup() : TaskGroup(static_cast<te_engine *>(nullptr)) {}
   explicit TaskGroup(Engine &engine) : TaskGroup(engine.raw()) {}
-  explicit TaskGroup(te_engine *engine) : errors_(new detail::FirstException) {
+  explicit TaskGroup(EngineRef engine) : TaskGroup(engine.raw()) {}
+  explicit TaskGroup(te_engine *engine) {
     te_group *group = nullptr;
     detail::check(te_group_new(engine, &group));
     group_.reset(group);
   }
 
   TaskGroup(TaskGroup &&) noexcept = default;
-  TaskGroup &operator=(TaskGroup &&other) noexcept {
-    if (this != &other) {
-      group_.reset();  // waits for our tasks while they can still record errors
-      errors_ = std::move(other.errors_);
-      group_ = std::move(other.group_);
-    }
-    return *this;
-  }
+  TaskGroup &operator=(TaskGroup &&other) noexcept = default;
   TaskGroup(const TaskGroup &) = delete;
   TaskGroup &operator=(const TaskGroup &) = delete;
 
@@ -492,45 +579,105 @@ class TaskGroup {
   std::size_t pending() const noexcept { return te_group_pending(raw()); }
 
  private:
+  // The group's exception slot (its user data), made by the first task that throws.
+  static detail::FirstException *errors(te_group *group) {
+    void *current = te_group_user_data(group);
+    if (current) return static_cast<detail::FirstException *>(current);
+    auto *fresh = new detail::FirstException;
+    current = te_group_user_data_init(group, fresh);
+    if (current != fresh) delete fresh;  // another task made it first
+    return static_cast<detail::FirstException *>(current);
+  }
+
+  // A task threw: keep the exception and cancel the tasks not started yet.
+  static std::int32_t threw(te_group *group) noexcept {
+    try {
+      errors(group)->capture();
+    } catch (...) {
+      // No memory for the slot: the group still fails (with TE_ERR_TASK_FAILED).
+    }
+    te_group_cancel(group);
+    return detail::kThrew;
+  }
+
+  // Small and trivially copyable: bit-copied into the task record.
   template <class F>
-  struct Task {
+  struct InlineTask {
     F f;
-    detail::FirstException *errors;
+    te_group *group;
 
     static std::int32_t run(void *self) noexcept {
-      auto *task = static_cast<Task *>(self);
+      auto *task = static_cast<InlineTask *>(self);
       try {
         task->f();
         return 0;
       } catch (...) {
-        task->errors->capture();
-        return detail::kThrew;
+        return threw(task->group);
       }
     }
-    // Runs once whether or not the task ran (cancellation skips it).
-    static void destroy(void *self) noexcept { delete static_cast<Task *>(self); }
+  };
+
+  // Anything else: on the heap, destroyed once whether or not it ran.
+  template <class F>
+  struct HeapTask {
+    F f;
+    te_group *group;
+
+    static std::int32_t run(void *self) noexcept {
+      auto *task = static_cast<HeapTask *>(self);
+      try {
+        task->f();
+        return 0;
+      } catch (...) {
+        return threw(task->group);
+      }
+    }
+    static void destroy(void *self) noexcept { delete static_cast<HeapTask *>(self); }
   };
 
   template <class F>
+  static constexpr bool fits_inline() {
+    using T = InlineTask<F>;
+    return std::is_trivially_copyable_v<F> && sizeof(T) <= TE_INLINE_TASK_BYTES && alignof(T) <= 8;
+  }
+
+  template <class F>
   te_status spawn_status(F &&f, bool try_only) {
-    using T = Task<std::decay_t<F>>;
-    static_assert(std::is_invocable_v<std::decay_t<F> &>, "spawn takes a callable with no arguments");
-    // Ownership passes to the group: T::destroy runs exactly once, after the task
-    // or instead of it (cancelled, refused).
-    T *task = new T{std::forward<F>(f), errors_.get()};
-    return try_only ? te_group_try_spawn_with_cleanup(raw(), &T::run, task, &T::destroy)
-                    : te_group_spawn_with_cleanup(raw(), &T::run, task, &T::destroy);
+    using Fn = std::decay_t<F>;
+    static_assert(std::is_invocable_v<Fn &>, "spawn takes a callable with no arguments");
+    if constexpr (fits_inline<Fn>()) {
+      InlineTask<Fn> task{std::forward<F>(f), raw()};
+      return try_only ? te_group_try_spawn_inline(raw(), &InlineTask<Fn>::run, &task, sizeof task)
+                      : te_group_spawn_inline(raw(), &InlineTask<Fn>::run, &task, sizeof task);
+    } else {
+      // Ownership passes to the group: destroy runs exactly once, after the task
+      // or instead of it (cancelled, refused).
+      auto *task = new HeapTask<Fn>{std::forward<F>(f), raw()};
+      return try_only ? te_group_try_spawn_with_cleanup(raw(), &HeapTask<Fn>::run, task, &HeapTask<Fn>::destroy)
+                      : te_group_spawn_with_cleanup(raw(), &HeapTask<Fn>::run, task, &HeapTask<Fn>::destroy);
+    }
   }
 
   void finish(te_status status) {
     if (status == TE_OK) return;
-    if (status == TE_ERR_TASK_FAILED) errors_->rethrow_if_any();
+    if (status == TE_ERR_TASK_FAILED || status == TE_ERR_CANCELLED) {
+      if (void *slot = te_group_user_data(raw())) static_cast<detail::FirstException *>(slot)->rethrow_if_any();
+    }
     detail::throw_status(status);
   }
 
-  // Declared before group_ so that it outlives the tasks (group_ waits for them).
-  std::unique_ptr<detail::FirstException> errors_;
-  std::unique_ptr<te_group, detail::GroupDeleter> group_;
+  // Waits for the tasks (they may still record an exception), then frees the
+  // group and the exception slot, if one was made.
+  struct Deleter {
+    void operator()(te_group *group) const noexcept {
+      te_group_wait(group);
+      void *slot = te_group_user_data(group);
+      te_group_free(group);
+      delete static_cast<detail::FirstException *>(slot);
+    }
+  };
+
+  std::unique_ptr<te_group, Deleter> group_;
 };
 
 // An allocator over one fixed region (see te_arena_new): a lock-free bump arena

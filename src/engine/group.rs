@@ -87,8 +87,25 @@ impl Drop for InlineClosure {
     }
 }
 
+/// Bytes a C task may hand over to be stored in its task record
+/// (`te_group_spawn_inline`).
+pub(crate) const INLINE_TASK_BYTES: usize = 32;
+
+/// A C task's own copy of its argument bytes, aligned for any scalar up to 8.
+#[derive(Clone, Copy)]
+#[repr(C, align(8))]
+pub(crate) struct InlineBytes(pub(crate) [u8; INLINE_TASK_BYTES]);
+
 enum TaskBody {
-    Raw { func: RawTaskFn, arg: *mut c_void },
+    Raw {
+        func: RawTaskFn,
+        arg: *mut c_void,
+    },
+    /// `func` called with a pointer to its own copy of `bytes`.
+    Bytes {
+        func: RawTaskFn,
+        bytes: InlineBytes,
+    },
     Closure(InlineClosure),
 }
 
@@ -335,13 +352,12 @@ impl GroupInner {
             let outcome = match task.body {
                 // SAFETY: the C caller promised `func(arg)` is safe to call once on
                 // any thread (te_group_spawn's contract).
-                TaskBody::Raw { func, arg } => match unwind::halt_unwinding(|| unsafe { func(arg) }) {
-                    Ok(0) => Ok(()),
-                    Ok(code) => {
-                        Err(Failure::Error(EngineError::TaskFailed { code, message: format!("task returned {code}") }))
-                    }
-                    Err(payload) => Err(Failure::Panic(payload)),
-                },
+                TaskBody::Raw { func, arg } => raw_outcome(unwind::halt_unwinding(|| unsafe { func(arg) })),
+                TaskBody::Bytes { func, mut bytes } => {
+                    // SAFETY: te_group_spawn_inline's contract: func may run once,
+                    // on any thread, with a pointer to a copy of the bytes given.
+                    raw_outcome(unwind::halt_unwinding(|| unsafe { func(bytes.0.as_mut_ptr().cast()) }))
+                }
                 TaskBody::Closure(f) => unwind::halt_unwinding(|| f.run()).unwrap_or_else(|p| Err(Failure::Panic(p))),
             };
             CURRENT_TASK.with(|c| c.set(running.outer));
@@ -473,6 +489,15 @@ impl GroupInner {
     }
 }
 
+/// A C task's return code (or panic) as a task result.
+fn raw_outcome(outcome: std::thread::Result<i32>) -> TaskResult {
+    match outcome {
+        Ok(0) => Ok(()),
+        Ok(code) => Err(Failure::Error(EngineError::TaskFailed { code, message: format!("task returned {code}") })),
+        Err(payload) => Err(Failure::Panic(payload)),
+    }
+}
+
 fn far_future() -> Instant {
     Instant::now() + Duration::from_secs(60 * 60 * 24 * 365)
 }
@@ -596,6 +621,15 @@ impl TaskGroup {
     /// the group is waited for.
     pub(crate) unsafe fn spawn_raw(&self, func: RawTaskFn, arg: *mut c_void, block: bool) -> Result<()> {
         self.inner.spawn_task(TaskBody::Raw { func, arg }, block)
+    }
+
+    /// Spawns a C task that gets a pointer to its own copy of `bytes`.
+    ///
+    /// # Safety
+    /// `func` must be safe to call once, from any thread, with a pointer to a copy
+    /// of `bytes` (plain data: copied bit for bit, never dropped).
+    pub(crate) unsafe fn spawn_bytes(&self, func: RawTaskFn, bytes: InlineBytes, block: bool) -> Result<()> {
+        self.inner.spawn_task(TaskBody::Bytes { func, bytes }, block)
     }
 
     /// Waits until every task has finished. Inside the pool the caller runs the

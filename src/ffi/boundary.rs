@@ -58,6 +58,12 @@ impl<T> PanicDefault for Option<T> {
     }
 }
 
+impl<T> PanicDefault for *mut T {
+    fn on_panic() -> Self {
+        std::ptr::null_mut()
+    }
+}
+
 impl<T> PanicDefault for *const T {
     fn on_panic() -> Self {
         std::ptr::null()

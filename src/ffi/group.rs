@@ -1,6 +1,7 @@
 //! Task groups: spawn C tasks, wait, cancel, read the first failure.
 
 use std::ffi::{c_char, c_void, CString};
+use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -21,6 +22,8 @@ pub struct te_group {
     group: TaskGroup,
     /// The first failure's message as C text, made once on request.
     message: OnceLock<CString>,
+    /// The owner's pointer (te_group_user_data); NULL in a new group.
+    user_data: AtomicPtr<c_void>,
 }
 
 /// Creates an empty group on `engine` (NULL = the current/default engine) and
@@ -37,7 +40,11 @@ pub unsafe extern "C" fn te_group_new(engine: *mut te_engine, out: *mut *mut te_
         // SAFETY: NULL or live (caller's contract).
         let engine = unsafe { engine_arg(engine) }?;
         let group = TaskGroup::new(&engine)?;
-        out.write(spare_handles::make(te_group { group, message: OnceLock::new() }));
+        out.write(spare_handles::make(te_group {
+            group,
+            message: OnceLock::new(),
+            user_data: AtomicPtr::new(std::ptr::null_mut()),
+        }));
         Ok(())
     })
 }
@@ -133,6 +140,113 @@ pub unsafe extern "C" fn te_group_spawn(group: *mut te_group, r#fn: te_task_fn, 
 pub unsafe extern "C" fn te_group_try_spawn(group: *mut te_group, r#fn: te_task_fn, arg: *mut c_void) -> te_status {
     // SAFETY: forwarded contract.
     status(|| unsafe { spawn(group, r#fn, arg, false) })
+}
+
+/// The most bytes te_group_spawn_inline copies into a task.
+pub const TE_INLINE_TASK_BYTES: usize = 32;
+const _: () = assert!(TE_INLINE_TASK_BYTES == crate::engine::INLINE_TASK_BYTES);
+
+/// As te_group_spawn, but the argument is `size` bytes at `data`, copied into the
+/// task itself (no allocation, and nothing to keep alive or free): `fn` gets a
+/// pointer to its own copy, aligned to 8 bytes, valid while it runs. For plain
+/// data only (bit-copied, never destroyed): a struct of pointers and numbers, or
+/// a trivially copyable C++ callable. TE_ERR_INVALID if `size` is above
+/// TE_INLINE_TASK_BYTES; TE_ERR_NULL if `group` or `fn` is NULL, or `data` is NULL
+/// with a non-zero `size`.
+///
+/// # Safety
+/// `group` must be a live group; `data` readable for `size` bytes during the
+/// call; `fn` safe to call once from any thread with a copy of those bytes.
+#[no_mangle]
+pub unsafe extern "C" fn te_group_spawn_inline(
+    group: *mut te_group,
+    r#fn: te_task_fn,
+    data: *const c_void,
+    size: usize,
+) -> te_status {
+    // SAFETY: forwarded contract.
+    status(|| unsafe { spawn_inline(group, r#fn, data, size, true) })
+}
+
+/// As te_group_spawn_inline, but when a bounded submission queue is full returns
+/// TE_ERR_QUEUE_FULL at once (the task is not added).
+///
+/// # Safety
+/// As te_group_spawn_inline.
+#[no_mangle]
+pub unsafe extern "C" fn te_group_try_spawn_inline(
+    group: *mut te_group,
+    r#fn: te_task_fn,
+    data: *const c_void,
+    size: usize,
+) -> te_status {
+    // SAFETY: forwarded contract.
+    status(|| unsafe { spawn_inline(group, r#fn, data, size, false) })
+}
+
+/// # Safety
+/// As te_group_spawn_inline.
+unsafe fn spawn_inline(
+    group: *mut te_group,
+    func: te_task_fn,
+    data: *const c_void,
+    size: usize,
+    block: bool,
+) -> Result<()> {
+    // SAFETY: NULL or live (caller's contract).
+    let group = unsafe { group_ref(group) }?;
+    let func = func.ok_or(EngineError::Null)?;
+    if size > TE_INLINE_TASK_BYTES {
+        return Err(EngineError::invalid(format!(
+            "{size} bytes is more than TE_INLINE_TASK_BYTES ({TE_INLINE_TASK_BYTES})"
+        )));
+    }
+    // SAFETY: readable for `size` bytes (caller's contract); (NULL, 0) is empty.
+    let src = unsafe { super::ptr::slice(data.cast::<u8>(), size) }?;
+    let mut bytes = crate::engine::InlineBytes([0; TE_INLINE_TASK_BYTES]);
+    bytes.0[..size].copy_from_slice(src);
+    // SAFETY: the caller promised fn may run once on any thread with a copy of
+    // the bytes (te_group_spawn_inline's contract).
+    unsafe { group.spawn_bytes(func, bytes, block) }
+}
+
+/// The pointer stored with te_group_user_data_init, or NULL (also for a NULL
+/// group). A slot for the group's owner, e.g. a language binding's per-group
+/// state that its tasks reach through the group. Thread-safe.
+///
+/// # Safety
+/// `group` must be NULL or a live group.
+#[no_mangle]
+pub unsafe extern "C" fn te_group_user_data(group: *const te_group) -> *mut c_void {
+    catch_panic(|| {
+        // SAFETY: NULL or live (caller's contract).
+        match unsafe { try_ref(group) } {
+            // Acquire: pairs with the Release of the store, so what the pointer
+            // points at is visible.
+            Ok(g) => g.user_data.load(Ordering::Acquire),
+            Err(_) => std::ptr::null_mut(),
+        }
+    })
+}
+
+/// Stores `value` as the group's user data if none is stored yet, and returns
+/// what is stored after the call: `value`, or the pointer another thread stored
+/// first (then `value` was not stored: free it). NULL for a NULL group. The
+/// library never reads or frees the pointer. Thread-safe.
+///
+/// # Safety
+/// `group` must be NULL or a live group.
+#[no_mangle]
+pub unsafe extern "C" fn te_group_user_data_init(group: *mut te_group, value: *mut c_void) -> *mut c_void {
+    catch_panic(|| {
+        // SAFETY: NULL or live (caller's contract).
+        let Ok(g) = (unsafe { try_ref(group) }) else { return std::ptr::null_mut() };
+        // AcqRel: publish `value`'s pointee, or see the winner's.
+        match g.user_data.compare_exchange(std::ptr::null_mut(), value, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => value,
+            Err(current) => current,
+        }
+    })
 }
 
 /// Frees a task's argument: called once, on any thread.

@@ -460,6 +460,93 @@ static void test_stampede_from_many_threads(void) {
   te_engine_free(engine);
 }
 
+/* ---- argument bytes stored in the task, and the owner's user data ---- */
+
+struct inline_arg {
+  atomic_long *sum;
+  int64_t add;
+  uint64_t pad[2];
+};
+
+static int32_t add_inline(void *copy) {
+  struct inline_arg *a = copy;
+  CHECK(((uintptr_t)copy & 7) == 0); /* aligned to 8 */
+  atomic_fetch_add(a->sum, a->add);
+  return a->add == -13 ? 13 : 0;
+}
+
+static void test_spawn_inline(void) {
+  te_engine *engine = make_engine(2, 0);
+  te_group *group = NULL;
+  atomic_long sum = 0;
+  struct inline_arg arg;
+  unsigned char big[TE_INLINE_TASK_BYTES + 1];
+  int i;
+  CHECK(sizeof arg <= TE_INLINE_TASK_BYTES && TE_INLINE_TASK_BYTES == 32);
+  CHECK_STATUS(TE_OK, te_group_new(engine, &group));
+  for (i = 1; i <= 1000; i++) {
+    arg.sum = &sum;
+    arg.add = i;
+    /* Copied at the call: changing `arg` afterwards changes nothing. */
+    CHECK_STATUS(TE_OK, te_group_spawn_inline(group, add_inline, &arg, sizeof arg));
+    arg.add = -1000000;
+  }
+  CHECK_STATUS(TE_OK, te_group_wait(group));
+  CHECK(atomic_load(&sum) == 1000 * 1001 / 2);
+  /* A failing one fails the group with its code; try_ variant too. */
+  arg.add = -13;
+  CHECK_STATUS(TE_OK, te_group_try_spawn_inline(group, add_inline, &arg, sizeof arg));
+  CHECK_STATUS(TE_ERR_TASK_FAILED, te_group_wait(group));
+  {
+    te_status failed_with = TE_OK;
+    int32_t code = 0;
+    CHECK_STATUS(TE_OK, te_group_failure(group, &failed_with, &code));
+    CHECK(failed_with == TE_ERR_TASK_FAILED && code == 13);
+  }
+  /* Bad input changes nothing. */
+  memset(big, 0, sizeof big);
+  CHECK_STATUS(TE_ERR_INVALID, te_group_spawn_inline(group, add_inline, big, sizeof big));
+  CHECK_STATUS(TE_ERR_NULL, te_group_spawn_inline(group, NULL, &arg, sizeof arg));
+  CHECK_STATUS(TE_ERR_NULL, te_group_spawn_inline(NULL, add_inline, &arg, sizeof arg));
+  CHECK_STATUS(TE_ERR_NULL, te_group_spawn_inline(group, add_inline, NULL, 8));
+  CHECK(te_group_pending(group) == 0);
+  te_group_free(group);
+  te_engine_free(engine);
+}
+
+static atomic_int slot_wins;
+
+static int32_t init_user_data(void *arg) {
+  te_group *group = *(te_group **)arg;
+  static int values[64];
+  int *mine = &values[atomic_fetch_add(&slot_wins, 1) % 64];
+  void *now = te_group_user_data_init(group, mine);
+  return now == te_group_user_data(group) && now != NULL ? 0 : 1;
+}
+
+static void test_user_data(void) {
+  te_engine *engine = make_engine(3, 0);
+  te_group *group = NULL;
+  int i, value = 5;
+  CHECK(te_group_user_data(NULL) == NULL);
+  CHECK(te_group_user_data_init(NULL, &value) == NULL);
+  CHECK_STATUS(TE_OK, te_group_new(engine, &group));
+  CHECK(te_group_user_data(group) == NULL);
+  /* Many tasks race to store theirs: one wins, all see the winner. */
+  atomic_store(&slot_wins, 0);
+  for (i = 0; i < 64; i++) CHECK_STATUS(TE_OK, te_group_spawn_inline(group, init_user_data, &group, sizeof group));
+  CHECK_STATUS(TE_OK, te_group_wait(group));
+  CHECK(te_group_user_data(group) != NULL);
+  CHECK(te_group_user_data_init(group, &value) == te_group_user_data(group));
+  CHECK(te_group_user_data(group) != &value);
+  te_group_free(group);
+  /* A new group (possibly in a reused handle) starts with none. */
+  CHECK_STATUS(TE_OK, te_group_new(engine, &group));
+  CHECK(te_group_user_data(group) == NULL);
+  te_group_free(group);
+  te_engine_free(engine);
+}
+
 int main(void) {
   RUN(test_spawn_and_wait);
   RUN(test_nested_spawns_from_tasks);
@@ -473,5 +560,7 @@ int main(void) {
   RUN(test_group_outliving_its_engine);
   RUN(test_spawn_with_cleanup);
   RUN(test_stampede_from_many_threads);
+  RUN(test_spawn_inline);
+  RUN(test_user_data);
   TEST_DONE();
 }
