@@ -112,8 +112,13 @@ impl<L: Latch, F: FnOnce(bool) -> R, R> StackJob<L, F, R> {
     }
 
     /// Runs the job on the thread that created it, because nobody stole it.
-    pub(crate) fn run_inline(self, migrated: bool) -> R {
-        let func = self.func.into_inner().expect("job taken twice");
+    /// By reference: moving the whole job to call it cost a store-forwarding
+    /// stall on every C fork (the job is written field by field just before).
+    #[inline]
+    pub(crate) fn run_inline(&self, migrated: bool) -> R {
+        // SAFETY: the job was popped back from our own deque, so no other thread
+        // has it or ever will: we alone touch `func`.
+        let func = unsafe { (*self.func.get()).take() }.expect("job taken twice");
         func(migrated)
     }
 
