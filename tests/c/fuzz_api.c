@@ -702,6 +702,58 @@ static void op_group_spawn(void) {
   if (st == TE_OK) s->added++;
 }
 
+/* te_group_spawn_inline: the argument travels as bytes copied into the task. */
+struct inline_task { struct group_slot *slot; int32_t code; };
+static int32_t inline_task_fn(void *copy) {
+  struct inline_task *t = copy;
+  REQUIRE(((uintptr_t)copy & 7) == 0, "inline task bytes not aligned to 8");
+  atomic_fetch_add(&t->slot->ran, 1);
+  return t->code;
+}
+
+static void op_group_inline(void) {
+  int gi = (int)below(MAX_GROUPS), try_only = chance(30);
+  struct group_slot *s = &groups[gi];
+  struct inline_task t;
+  static int user_values[2];
+  unsigned want;
+  te_status st;
+  int shut, bounded;
+  size_t size = sizeof t;
+  const void *data = &t;
+  g_op = try_only ? "te_group_try_spawn_inline" : "te_group_spawn_inline";
+  if (!s->g) {
+    check_status(te_group_spawn_inline(NULL, inline_task_fn, &t, sizeof t), S(TE_ERR_NULL), "te_group_spawn_inline(NULL)");
+    REQUIRE(te_group_user_data(NULL) == NULL, "te_group_user_data(NULL)");
+    return;
+  }
+  if (chance(10)) { /* the owner's slot: set once, then always the first value */
+    void *before = te_group_user_data(s->g);
+    void *now = te_group_user_data_init(s->g, &user_values[below(2)]);
+    REQUIRE(now != NULL && (before == NULL || now == before) && te_group_user_data(s->g) == now,
+            "te_group_user_data_init: %p then %p", before, now);
+  }
+  t.slot = s;
+  t.code = chance(10) ? (int32_t)(1 + below(9)) : 0;
+  shut = s->engine_gone || (s->engine < 0 && default_down);
+  bounded = s->engine >= 0 && !s->engine_gone && engines[s->engine].queue_capacity > 0;
+  if (chance(5)) size = TE_INLINE_TASK_BYTES + 1 + (chance(50) ? 0 : (size_t)-1 / 2);
+  else if (chance(5)) data = NULL;
+  if (size > TE_INLINE_TASK_BYTES) want = S(TE_ERR_INVALID);
+  else if (!data) want = S(TE_ERR_NULL);
+  else {
+    want = S(s->cancelled ? TE_ERR_CANCELLED : TE_OK);
+    if (shut) want |= S(TE_ERR_SHUTDOWN) | (s->cancelled ? S(TE_ERR_CANCELLED) : 0);
+    if (try_only && bounded && !s->cancelled) want |= S(TE_ERR_QUEUE_FULL);
+  }
+  st = (try_only ? te_group_try_spawn_inline : te_group_spawn_inline)(s->g, inline_task_fn, data, size);
+  check_status(st, want, g_op);
+  if (st == TE_OK) {
+    s->added++;
+    if (t.code) s->failing++;
+  }
+}
+
 static void check_group_counts(struct group_slot *s, const char *after) {
   long ran = atomic_load(&s->ran), skipped = (long)te_group_skipped(s->g);
   REQUIRE(te_group_pending(s->g) == 0, "%s: %zu tasks pending", after, te_group_pending(s->g));
@@ -1568,7 +1620,7 @@ static const struct op ops[] = {
     {op_group_spawn, 20},   {op_group_wait, 6},   {op_group_misc, 5},      {op_group_free, 2},
     {op_arena_new, 3},      {op_arena_use, 15},   {op_sum_min_max_i64, 8}, {op_sum_min_max_f64, 8},
     {op_sort, 8},           {op_mem, 6},          {op_math, 10},           {op_text, 15},
-    {op_misc, 2},
+    {op_misc, 2},           {op_group_inline, 6},
 };
 #define NOPS (sizeof ops / sizeof ops[0])
 
