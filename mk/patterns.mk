@@ -71,3 +71,10 @@ bench-patterns: $(C_BIN)/bench_patterns $(C_BIN)/rust_fib $(C_BIN)/rayon_fib
 		timeout 900 $(C_BIN)/bench_patterns
 
 BENCH_TARGETS += bench-patterns
+
+# `make test` builds the benchmark without running it, so a change of the C or
+# C++ API that breaks it shows there rather than at the next `make bench`.
+.PHONY: test-bench-build
+test-bench-build: $(C_BIN)/bench_patterns
+
+TEST_TARGETS += test-bench-build
