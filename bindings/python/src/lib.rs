@@ -145,10 +145,11 @@ mod _native {
 
     /// Called by the package's ``atexit`` hook: from now on workers do not enter
     /// the interpreter (tasks that have not started fail with
-    /// ``EngineShutdownError``).
+    /// ``EngineShutdownError``), and tasks already in it get a short grace
+    /// period to return before the interpreter is torn down.
     #[pyfunction]
-    fn _at_exit() {
-        super::wait::set_finalizing();
+    fn _at_exit(py: Python<'_>) {
+        super::wait::at_exit(py);
     }
 
     /// Panics inside native code. Exists so that the test suite can check the

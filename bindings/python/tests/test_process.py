@@ -215,3 +215,56 @@ def test_exit_while_a_task_runs_is_clean():
     assert result.returncode == 0, result.stderr
     assert "leaving" in result.stdout
     assert time.monotonic() - start < 10
+
+
+BUSY_AT_EXIT = """
+import sys, time, taskengine
+
+def busy(n):
+    x = 0
+    for i in range(n):
+        x += i
+    return x
+
+def forever():
+    while True:
+        pass
+
+engine = taskengine.Engine(workers=3) if sys.argv[1] == "own" else taskengine.default_engine()
+for n in (10**5, 10**6, 3 * 10**6):
+    engine.spawn(busy, n)
+engine.spawn(forever)  # still running Python code when the interpreter goes
+taskengine.spawn(busy, 10**6)
+time.sleep(0.05)
+print("leaving", flush=True)
+"""
+
+
+@pytest.mark.parametrize("engine", ["default", "own"])
+def test_exit_while_tasks_run_python_code_never_crashes(engine):
+    # Tasks inside Python when the interpreter is torn down: CPython < 3.14
+    # ends such a thread with pthread_exit, which crashed the process when the
+    # thread was an engine worker. Fifteen exits, three at a time.
+    runs, failures = 15, []
+    for _ in range(runs // 3):
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", BUSY_AT_EXIT, engine],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(3)
+        ]
+        for proc in procs:
+            try:
+                out, err = proc.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                out, err = proc.communicate()
+                failures.append(f"hung: {err[-500:]}")
+                continue
+            if proc.returncode != 0 or "leaving" not in out or err:
+                failures.append(f"exit {proc.returncode}: {err[-500:]}")
+    assert not failures, failures
+
