@@ -46,8 +46,26 @@ enum Backing {
 
 /// A pool of worker threads that runs kernels and Python callables.
 ///
-/// ``Engine()`` starts one worker per CPU; leaving a ``with`` block (or
-/// ``close()``) lets queued work finish and joins every worker thread.
+/// ``Engine(workers=None, queue_capacity=0, work_stealing=True, metrics=True,
+/// spin=None, thread_name_prefix=None, stack_size=0, task_pool_capacity=None)``
+///
+/// - ``workers``: how many threads; ``None`` (the default) starts one per CPU.
+///   Must be at least 1 (``0`` is refused: write ``None`` for one per CPU).
+/// - ``queue_capacity``: how many tasks submitted from outside the pool may wait
+///   to start; ``0`` (the default) means unbounded. When a bounded queue is full,
+///   ``spawn`` waits for room.
+/// - ``work_stealing``: idle workers take work queued on busy ones (default on).
+/// - ``metrics``: keep the counters that ``stats()`` reports (default on).
+/// - ``spin``: search rounds an idle worker spins before it sleeps (``None``:
+///   ``Engine.DEFAULT_SPIN``).
+/// - ``thread_name_prefix``: workers are named ``{prefix}-{index}`` (``None``:
+///   ``"taskengine"``).
+/// - ``stack_size``: bytes of stack per worker (``0``: the platform default).
+/// - ``task_pool_capacity``: task records kept for reuse so that steady-state
+///   spawning does not allocate (``None``: the default, 131072; ``0``: none).
+///
+/// Leaving a ``with`` block (or ``close()``) lets queued work finish and joins
+/// every worker thread. Bad values raise ``InvalidArgumentError`` (a ``ValueError``).
 #[pyclass(module = "taskengine", name = "Engine", frozen)]
 pub(crate) struct PyEngine {
     backing: Backing,
@@ -82,15 +100,7 @@ fn non_negative(py: Python<'_>, name: &str, value: i64) -> PyResult<usize> {
 
 #[pymethods]
 impl PyEngine {
-    /// Starts an engine.
-    ///
-    /// ``workers``: threads (``None`` or 0: one per CPU). ``queue_capacity``: tasks
-    /// submitted from outside that may wait to start (0: unbounded).
-    /// ``work_stealing``, ``metrics``: on by default. ``spin``: search rounds an
-    /// idle worker spins before it sleeps. ``thread_name_prefix``: workers are
-    /// named ``{prefix}-{index}``. ``stack_size``: bytes per worker (0: default).
-    /// ``task_pool_capacity``: task records kept for reuse so that steady-state
-    /// spawning does not allocate (``None``: the default, 131072; 0: none).
+    /// Starts an engine (see the class documentation for the parameters).
     #[new]
     #[pyo3(signature = (workers=None, queue_capacity=0, work_stealing=true, metrics=true, spin=None,
                         thread_name_prefix=None, stack_size=0, task_pool_capacity=None))]
@@ -108,7 +118,17 @@ impl PyEngine {
     ) -> PyResult<PyEngine> {
         guard(py, || {
             let mut config = Config {
-                workers: non_negative(py, "workers", workers.unwrap_or(0))?,
+                workers: match workers {
+                    None => 0,
+                    Some(n) if n >= 1 => non_negative(py, "workers", n)?,
+                    Some(n) => {
+                        return Err(new_err(
+                            py,
+                            Kind::InvalidArgument,
+                            format!("workers must be >= 1, got {n} (None starts one per CPU)"),
+                        ))
+                    }
+                },
                 queue_capacity: non_negative(py, "queue_capacity", queue_capacity)?,
                 work_stealing,
                 metrics,
@@ -216,31 +236,31 @@ impl PyEngine {
 
     /// ``n!`` for ``0 <= n <= 20``.
     #[pyo3(signature = (n, /))]
-    fn factorial(&self, py: Python<'_>, n: i64) -> PyResult<u64> {
+    fn factorial(&self, py: Python<'_>, n: &Bound<'_, PyAny>) -> PyResult<u64> {
         guard(py, || kernels::factorial(py, On::Engine(self), n))
     }
 
     /// The Fibonacci number ``F(n)`` for ``0 <= n <= 93``.
     #[pyo3(signature = (n, /))]
-    fn fibonacci(&self, py: Python<'_>, n: i64) -> PyResult<u64> {
+    fn fibonacci(&self, py: Python<'_>, n: &Bound<'_, PyAny>) -> PyResult<u64> {
         guard(py, || kernels::fibonacci(py, On::Engine(self), n))
     }
 
     /// The greatest common divisor of ``|a|`` and ``|b|``.
     #[pyo3(signature = (a, b, /))]
-    fn gcd(&self, py: Python<'_>, a: i128, b: i128) -> PyResult<u64> {
+    fn gcd(&self, py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<u64> {
         guard(py, || kernels::gcd(py, On::Engine(self), a, b))
     }
 
     /// The least common multiple of ``|a|`` and ``|b|``.
     #[pyo3(signature = (a, b, /))]
-    fn lcm(&self, py: Python<'_>, a: i128, b: i128) -> PyResult<u64> {
+    fn lcm(&self, py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<u64> {
         guard(py, || kernels::lcm(py, On::Engine(self), a, b))
     }
 
     /// ``floor(sqrt(x))``, exact, for ``0 <= x < 2**64``.
     #[pyo3(signature = (x, /))]
-    fn isqrt(&self, py: Python<'_>, x: i128) -> PyResult<u64> {
+    fn isqrt(&self, py: Python<'_>, x: &Bound<'_, PyAny>) -> PyResult<u64> {
         guard(py, || kernels::isqrt(py, On::Engine(self), x))
     }
 

@@ -85,38 +85,39 @@ mod _native {
         guard(py, || kernels::sort(py, On::Default, data))
     }
 
-    /// ``n!`` for ``0 <= n <= 20`` (``ArithmeticOverflowError`` above).
+    /// ``n!`` for ``0 <= n <= 20`` (``ArithmeticOverflowError`` above: it does
+    /// not fit in 64 bits).
     #[pyfunction]
     #[pyo3(signature = (n, /))]
-    fn factorial(py: Python<'_>, n: i64) -> PyResult<u64> {
+    fn factorial(py: Python<'_>, n: &Bound<'_, PyAny>) -> PyResult<u64> {
         guard(py, || kernels::factorial(py, On::Default, n))
     }
 
     /// The Fibonacci number ``F(n)`` (``F(0) = 0``) for ``0 <= n <= 93``.
     #[pyfunction]
     #[pyo3(signature = (n, /))]
-    fn fibonacci(py: Python<'_>, n: i64) -> PyResult<u64> {
+    fn fibonacci(py: Python<'_>, n: &Bound<'_, PyAny>) -> PyResult<u64> {
         guard(py, || kernels::fibonacci(py, On::Default, n))
     }
 
     /// The greatest common divisor of ``|a|`` and ``|b|`` (each below 2**64).
     #[pyfunction]
     #[pyo3(signature = (a, b, /))]
-    fn gcd(py: Python<'_>, a: i128, b: i128) -> PyResult<u64> {
+    fn gcd(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<u64> {
         guard(py, || kernels::gcd(py, On::Default, a, b))
     }
 
     /// The least common multiple of ``|a|`` and ``|b|``.
     #[pyfunction]
     #[pyo3(signature = (a, b, /))]
-    fn lcm(py: Python<'_>, a: i128, b: i128) -> PyResult<u64> {
+    fn lcm(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<u64> {
         guard(py, || kernels::lcm(py, On::Default, a, b))
     }
 
     /// ``floor(sqrt(x))``, exact, for ``0 <= x < 2**64``.
     #[pyfunction]
     #[pyo3(signature = (x, /))]
-    fn isqrt(py: Python<'_>, x: i128) -> PyResult<u64> {
+    fn isqrt(py: Python<'_>, x: &Bound<'_, PyAny>) -> PyResult<u64> {
         guard(py, || kernels::isqrt(py, On::Default, x))
     }
 
@@ -161,6 +162,7 @@ mod _native {
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        super::errors::install_panic_hook();
         m.add("__version__", env!("CARGO_PKG_VERSION"))
     }
 }
