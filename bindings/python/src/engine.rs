@@ -1,5 +1,6 @@
 //! `taskengine.Engine`: an engine of one's own, or a handle to the default one.
 
+use std::cell::RefCell;
 use std::ops::Deref;
 use std::sync::mpsc;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -32,16 +33,56 @@ impl Deref for Lease {
 }
 
 impl Lease {
+    /// The default engine, always.
     pub(crate) fn global(py: Python<'_>) -> PyResult<Lease> {
         Engine::global().map(Lease::Global).py_err(py)
     }
+
+    /// The engine of the module-level functions: the one bound to this thread
+    /// (an `Executor`'s threads), else the engine whose worker this is (inside
+    /// a spawned task), else the default engine.
+    pub(crate) fn implicit(py: Python<'_>) -> PyResult<Lease> {
+        match THREAD_ENGINE.with(|bound| bound.borrow().clone()) {
+            Some(slot) => lease_of(py, &slot),
+            None => Engine::current().map(Lease::Global).py_err(py),
+        }
+    }
+}
+
+/// An owned engine's slot, shared by the `Engine` object and the threads bound
+/// to it; `None` once closed. The slot never holds the last reference that
+/// keeps workers alive: closing or dropping the `Engine` empties it.
+type Slot = Arc<RwLock<Option<Arc<Engine>>>>;
+
+thread_local! {
+    /// The engine this thread's module-level calls use (see `bind_thread`).
+    static THREAD_ENGINE: RefCell<Option<Slot>> = const { RefCell::new(None) };
+}
+
+fn lease_of(py: Python<'_>, slot: &Slot) -> PyResult<Lease> {
+    let engine = slot.read().unwrap_or_else(PoisonError::into_inner).clone();
+    match engine {
+        // A parent's engine inherited through fork() has no threads here.
+        Some(engine) if engine.is_alive() => Ok(Lease::Owned(engine)),
+        _ => Err(crate::errors::to_pyerr(py, EngineError::Shutdown)),
+    }
+}
+
+/// Makes the calling thread's module-level calls run on `engine` (`None`: back
+/// to the default behaviour). For `Executor` threads.
+pub(crate) fn bind_thread(engine: Option<&PyEngine>) {
+    let slot = engine.and_then(|e| match &e.backing {
+        Backing::Default => None,
+        Backing::Owned(slot) => Some(Arc::clone(slot)),
+    });
+    THREAD_ENGINE.with(|bound| *bound.borrow_mut() = slot);
 }
 
 enum Backing {
     /// The process-wide default engine (never closed from Python).
     Default,
-    /// An engine this object owns; `None` once closed.
-    Owned(RwLock<Option<Arc<Engine>>>),
+    /// An engine this object owns.
+    Owned(Slot),
 }
 
 /// A pool of worker threads that runs kernels and Python callables.
@@ -82,14 +123,7 @@ impl PyEngine {
     pub(crate) fn lease(&self, py: Python<'_>) -> PyResult<Lease> {
         match &self.backing {
             Backing::Default => Lease::global(py),
-            Backing::Owned(slot) => {
-                let engine = slot.read().unwrap_or_else(PoisonError::into_inner).clone();
-                match engine {
-                    // A parent's engine inherited through fork() has no threads here.
-                    Some(engine) if engine.is_alive() => Ok(Lease::Owned(engine)),
-                    _ => Err(crate::errors::to_pyerr(py, EngineError::Shutdown)),
-                }
-            }
+            Backing::Owned(slot) => lease_of(py, slot),
         }
     }
 }
@@ -147,7 +181,7 @@ impl PyEngine {
             }
             let engine = py.detach(|| Engine::new(config)).py_err(py)?;
             let workers = engine.workers();
-            Ok(PyEngine { backing: Backing::Owned(RwLock::new(Some(Arc::new(engine)))), workers })
+            Ok(PyEngine { backing: Backing::Owned(Arc::new(RwLock::new(Some(Arc::new(engine))))), workers })
         })
     }
 

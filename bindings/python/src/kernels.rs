@@ -36,7 +36,7 @@ impl On<'_> {
     fn lease(self, py: Python<'_>, big: bool) -> PyResult<Option<Lease>> {
         match self {
             On::Default if !big => Ok(None),
-            On::Default => Lease::global(py).map(Some),
+            On::Default => Lease::implicit(py).map(Some),
             On::Engine(engine) => {
                 let lease = engine.lease(py)?;
                 Ok(big.then_some(lease))

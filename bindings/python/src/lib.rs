@@ -37,8 +37,9 @@ mod _native {
         PyEngine::default_handle()
     }
 
-    /// Runs ``func(*args, **kwargs)`` on a worker of the default engine and
-    /// returns a ``Task`` to wait on.
+    /// Runs ``func(*args, **kwargs)`` on a worker of the default engine (inside
+    /// a task or an ``Executor`` call: on that one's engine) and returns a
+    /// ``Task`` to wait on.
     #[pyfunction]
     #[pyo3(signature = (func, /, *args, **kwargs))]
     fn spawn(
@@ -47,7 +48,7 @@ mod _native {
         args: &Bound<'_, PyTuple>,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<super::task::PyTask> {
-        guard(py, || super::task::spawn(py, Lease::global(py)?, func, args, kwargs))
+        guard(py, || super::task::spawn(py, Lease::implicit(py)?, func, args, kwargs))
     }
 
     use super::kernels::{self, On};
@@ -151,6 +152,13 @@ mod _native {
     #[pyfunction]
     fn _at_exit(py: Python<'_>) {
         super::wait::at_exit(py);
+    }
+
+    /// Makes the calling thread's module-level functions run on ``engine``
+    /// (``None``: the default rules again). Used by ``Executor`` threads.
+    #[pyfunction]
+    fn _bind_thread(engine: Option<PyRef<'_, super::engine::PyEngine>>) {
+        super::engine::bind_thread(engine.as_deref());
     }
 
     /// Panics inside native code. Exists so that the test suite can check the
