@@ -9,7 +9,10 @@
 use std::ffi::CStr;
 
 use pyo3::buffer::PyUntypedBuffer;
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyMemoryView};
 
 use crate::errors::{new_err, Kind};
 
@@ -77,19 +80,74 @@ fn dtype_of(format: &CStr) -> Option<DType> {
     }
 }
 
+/// Whether `obj` is a numpy masked array, whose buffer is its data without the
+/// mask: a kernel would silently use the masked-out items.
+fn is_masked(py: Python<'_>, obj: &Bound<'_, PyAny>) -> bool {
+    static MODULES: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
+    static MASKED: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let Ok(modules) = MODULES
+        .get_or_try_init(py, || -> PyResult<_> { Ok(py.import("sys")?.getattr("modules")?.cast_into()?.unbind()) })
+    else {
+        return false;
+    };
+    // A masked array cannot exist before numpy.ma is imported (numpy 2 imports
+    // it lazily), and looking it up in sys.modules is cheap.
+    let Ok(Some(ma)) = modules.bind(py).get_item("numpy.ma") else { return false };
+    match MASKED.get_or_try_init(py, || ma.getattr("MaskedArray").map(Bound::unbind)) {
+        Ok(cls) => obj.is_instance(cls.bind(py)).unwrap_or(false),
+        Err(_) => false,
+    }
+}
+
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
+}
+
+/// Why `obj` gave no usable buffer, as precisely as we can tell.
+fn export_failure(py: Python<'_>, func: &str, obj: &Bound<'_, PyAny>, err: PyErr) -> PyErr {
+    let dtype_error = |message: String| new_err(py, Kind::DType, message);
+    if obj.is_instance_of::<PyMemoryView>() && err.is_instance_of::<PyValueError>(py) {
+        return new_err(py, Kind::InvalidArgument, format!("{func}() got a released memoryview"));
+    }
+    // A 0-d numpy array exports a buffer without a shape.
+    if obj.getattr("ndim").and_then(|n| n.extract::<usize>()).ok() == Some(0) {
+        return new_err(
+            py,
+            Kind::InvalidArgument,
+            format!("{func}() needs a buffer of at least 1 dimension, got a 0-d {}", type_name(obj)),
+        );
+    }
+    if let Ok(dtype) = obj.getattr("dtype") {
+        let shown = dtype.str().map(|s| s.to_string()).unwrap_or_else(|_| "?".into());
+        let kind = dtype.getattr("kind").and_then(|k| k.extract::<String>()).unwrap_or_default();
+        if kind == "M" || kind == "m" {
+            return dtype_error(format!(
+                "{func}() does not support the {shown} dtype (only int64, uint64, float64); \
+                 a.view('int64') gives the raw counts"
+            ));
+        }
+        return dtype_error(format!("{func}() needs int64, uint64 or float64 items, got dtype {shown} ({err})"));
+    }
+    dtype_error(format!(
+        "{func}() needs a buffer of int64, uint64 or float64 (a numpy array, array.array, memoryview), got {}",
+        type_name(obj)
+    ))
+}
+
 /// Gets `obj`'s buffer for the kernel `func`, checking item type, layout and,
 /// for `Access::Write`, writability.
 pub(crate) fn array(py: Python<'_>, func: &str, obj: &Bound<'_, PyAny>, access: Access) -> PyResult<Array> {
-    let buf = PyUntypedBuffer::get(obj).map_err(|_| {
-        new_err(
+    if is_masked(py, obj) {
+        return Err(new_err(
             py,
             Kind::DType,
             format!(
-                "{func}() needs a buffer of int64, uint64 or float64 (a numpy array, array.array, memoryview), got {}",
-                obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
+                "{func}() does not take masked arrays: it would use the masked-out items; \
+                 pass a.compressed() (only the unmasked items) or a.filled(value)"
             ),
-        )
-    })?;
+        ));
+    }
+    let buf = PyUntypedBuffer::get(obj).map_err(|err| export_failure(py, func, obj, err))?;
     let dtype = match dtype_of(buf.format()) {
         Some(dtype) if buf.item_size() == 8 => dtype,
         _ => {
@@ -205,7 +263,10 @@ pub(crate) struct Bytes {
 }
 
 pub(crate) fn bytes(py: Python<'_>, func: &str, obj: &Bound<'_, PyAny>) -> PyResult<Bytes> {
-    let buf = PyUntypedBuffer::get(obj).map_err(|_| {
+    let buf = PyUntypedBuffer::get(obj).map_err(|err| {
+        if obj.is_instance_of::<PyMemoryView>() && err.is_instance_of::<PyValueError>(py) {
+            return new_err(py, Kind::InvalidArgument, format!("{func}() got a released memoryview"));
+        }
         new_err(
             py,
             Kind::DType,

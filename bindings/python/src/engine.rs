@@ -1,5 +1,6 @@
 //! `taskengine.Engine`: an engine of one's own, or a handle to the default one.
 
+use std::cell::RefCell;
 use std::ops::Deref;
 use std::sync::mpsc;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -32,22 +33,80 @@ impl Deref for Lease {
 }
 
 impl Lease {
+    /// The default engine, always.
     pub(crate) fn global(py: Python<'_>) -> PyResult<Lease> {
         Engine::global().map(Lease::Global).py_err(py)
     }
+
+    /// The engine of the module-level functions: the one bound to this thread
+    /// (an `Executor`'s threads), else the engine whose worker this is (inside
+    /// a spawned task), else the default engine.
+    pub(crate) fn implicit(py: Python<'_>) -> PyResult<Lease> {
+        match THREAD_ENGINE.with(|bound| bound.borrow().clone()) {
+            Some(slot) => lease_of(py, &slot),
+            None => Engine::current().map(Lease::Global).py_err(py),
+        }
+    }
+}
+
+/// An owned engine's slot, shared by the `Engine` object and the threads bound
+/// to it; `None` once closed. The slot never holds the last reference that
+/// keeps workers alive: closing or dropping the `Engine` empties it.
+type Slot = Arc<RwLock<Option<Arc<Engine>>>>;
+
+thread_local! {
+    /// The engine this thread's module-level calls use (see `bind_thread`).
+    static THREAD_ENGINE: RefCell<Option<Slot>> = const { RefCell::new(None) };
+}
+
+fn lease_of(py: Python<'_>, slot: &Slot) -> PyResult<Lease> {
+    let engine = slot.read().unwrap_or_else(PoisonError::into_inner).clone();
+    match engine {
+        // A parent's engine inherited through fork() has no threads here.
+        Some(engine) if engine.is_alive() => Ok(Lease::Owned(engine)),
+        _ => Err(crate::errors::to_pyerr(py, EngineError::Shutdown)),
+    }
+}
+
+/// Makes the calling thread's module-level calls run on `engine` (`None`: back
+/// to the default behaviour). For `Executor` threads.
+pub(crate) fn bind_thread(engine: Option<&PyEngine>) {
+    let slot = engine.and_then(|e| match &e.backing {
+        Backing::Default => None,
+        Backing::Owned(slot) => Some(Arc::clone(slot)),
+    });
+    THREAD_ENGINE.with(|bound| *bound.borrow_mut() = slot);
 }
 
 enum Backing {
     /// The process-wide default engine (never closed from Python).
     Default,
-    /// An engine this object owns; `None` once closed.
-    Owned(RwLock<Option<Arc<Engine>>>),
+    /// An engine this object owns.
+    Owned(Slot),
 }
 
 /// A pool of worker threads that runs kernels and Python callables.
 ///
-/// ``Engine()`` starts one worker per CPU; leaving a ``with`` block (or
-/// ``close()``) lets queued work finish and joins every worker thread.
+/// ``Engine(workers=None, queue_capacity=0, work_stealing=True, metrics=True,
+/// spin=None, thread_name_prefix=None, stack_size=0, task_pool_capacity=None)``
+///
+/// - ``workers``: how many threads; ``None`` (the default) starts one per CPU.
+///   Must be at least 1 (``0`` is refused: write ``None`` for one per CPU).
+/// - ``queue_capacity``: how many tasks submitted from outside the pool may wait
+///   to start; ``0`` (the default) means unbounded. When a bounded queue is full,
+///   ``spawn`` waits for room.
+/// - ``work_stealing``: idle workers take work queued on busy ones (default on).
+/// - ``metrics``: keep the counters that ``stats()`` reports (default on).
+/// - ``spin``: search rounds an idle worker spins before it sleeps (``None``:
+///   ``Engine.DEFAULT_SPIN``).
+/// - ``thread_name_prefix``: workers are named ``{prefix}-{index}`` (``None``:
+///   ``"taskengine"``).
+/// - ``stack_size``: bytes of stack per worker (``0``: the platform default).
+/// - ``task_pool_capacity``: task records kept for reuse so that steady-state
+///   spawning does not allocate (``None``: the default, 131072; ``0``: none).
+///
+/// Leaving a ``with`` block (or ``close()``) lets queued work finish and joins
+/// every worker thread. Bad values raise ``InvalidArgumentError`` (a ``ValueError``).
 #[pyclass(module = "taskengine", name = "Engine", frozen)]
 pub(crate) struct PyEngine {
     backing: Backing,
@@ -64,14 +123,7 @@ impl PyEngine {
     pub(crate) fn lease(&self, py: Python<'_>) -> PyResult<Lease> {
         match &self.backing {
             Backing::Default => Lease::global(py),
-            Backing::Owned(slot) => {
-                let engine = slot.read().unwrap_or_else(PoisonError::into_inner).clone();
-                match engine {
-                    // A parent's engine inherited through fork() has no threads here.
-                    Some(engine) if engine.is_alive() => Ok(Lease::Owned(engine)),
-                    _ => Err(crate::errors::to_pyerr(py, EngineError::Shutdown)),
-                }
-            }
+            Backing::Owned(slot) => lease_of(py, slot),
         }
     }
 }
@@ -82,15 +134,7 @@ fn non_negative(py: Python<'_>, name: &str, value: i64) -> PyResult<usize> {
 
 #[pymethods]
 impl PyEngine {
-    /// Starts an engine.
-    ///
-    /// ``workers``: threads (``None`` or 0: one per CPU). ``queue_capacity``: tasks
-    /// submitted from outside that may wait to start (0: unbounded).
-    /// ``work_stealing``, ``metrics``: on by default. ``spin``: search rounds an
-    /// idle worker spins before it sleeps. ``thread_name_prefix``: workers are
-    /// named ``{prefix}-{index}``. ``stack_size``: bytes per worker (0: default).
-    /// ``task_pool_capacity``: task records kept for reuse so that steady-state
-    /// spawning does not allocate (``None``: the default, 131072; 0: none).
+    /// Starts an engine (see the class documentation for the parameters).
     #[new]
     #[pyo3(signature = (workers=None, queue_capacity=0, work_stealing=true, metrics=true, spin=None,
                         thread_name_prefix=None, stack_size=0, task_pool_capacity=None))]
@@ -108,7 +152,17 @@ impl PyEngine {
     ) -> PyResult<PyEngine> {
         guard(py, || {
             let mut config = Config {
-                workers: non_negative(py, "workers", workers.unwrap_or(0))?,
+                workers: match workers {
+                    None => 0,
+                    Some(n) if n >= 1 => non_negative(py, "workers", n)?,
+                    Some(n) => {
+                        return Err(new_err(
+                            py,
+                            Kind::InvalidArgument,
+                            format!("workers must be >= 1, got {n} (None starts one per CPU)"),
+                        ))
+                    }
+                },
                 queue_capacity: non_negative(py, "queue_capacity", queue_capacity)?,
                 work_stealing,
                 metrics,
@@ -127,7 +181,7 @@ impl PyEngine {
             }
             let engine = py.detach(|| Engine::new(config)).py_err(py)?;
             let workers = engine.workers();
-            Ok(PyEngine { backing: Backing::Owned(RwLock::new(Some(Arc::new(engine)))), workers })
+            Ok(PyEngine { backing: Backing::Owned(Arc::new(RwLock::new(Some(Arc::new(engine))))), workers })
         })
     }
 
@@ -216,31 +270,31 @@ impl PyEngine {
 
     /// ``n!`` for ``0 <= n <= 20``.
     #[pyo3(signature = (n, /))]
-    fn factorial(&self, py: Python<'_>, n: i64) -> PyResult<u64> {
+    fn factorial(&self, py: Python<'_>, n: &Bound<'_, PyAny>) -> PyResult<u64> {
         guard(py, || kernels::factorial(py, On::Engine(self), n))
     }
 
     /// The Fibonacci number ``F(n)`` for ``0 <= n <= 93``.
     #[pyo3(signature = (n, /))]
-    fn fibonacci(&self, py: Python<'_>, n: i64) -> PyResult<u64> {
+    fn fibonacci(&self, py: Python<'_>, n: &Bound<'_, PyAny>) -> PyResult<u64> {
         guard(py, || kernels::fibonacci(py, On::Engine(self), n))
     }
 
     /// The greatest common divisor of ``|a|`` and ``|b|``.
     #[pyo3(signature = (a, b, /))]
-    fn gcd(&self, py: Python<'_>, a: i128, b: i128) -> PyResult<u64> {
+    fn gcd(&self, py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<u64> {
         guard(py, || kernels::gcd(py, On::Engine(self), a, b))
     }
 
     /// The least common multiple of ``|a|`` and ``|b|``.
     #[pyo3(signature = (a, b, /))]
-    fn lcm(&self, py: Python<'_>, a: i128, b: i128) -> PyResult<u64> {
+    fn lcm(&self, py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<u64> {
         guard(py, || kernels::lcm(py, On::Engine(self), a, b))
     }
 
     /// ``floor(sqrt(x))``, exact, for ``0 <= x < 2**64``.
     #[pyo3(signature = (x, /))]
-    fn isqrt(&self, py: Python<'_>, x: i128) -> PyResult<u64> {
+    fn isqrt(&self, py: Python<'_>, x: &Bound<'_, PyAny>) -> PyResult<u64> {
         guard(py, || kernels::isqrt(py, On::Engine(self), x))
     }
 

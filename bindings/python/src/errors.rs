@@ -6,7 +6,9 @@
 //! which `create_exception!` cannot express. They are looked up once per process.
 
 use std::any::Any;
+use std::cell::{Cell, RefCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Once;
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
@@ -109,13 +111,54 @@ pub(crate) fn utf8_error(py: Python<'_>, obj: &Bound<'_, PyAny>, input: &[u8], v
     }
 }
 
+thread_local! {
+    /// How many `guard`s this thread is inside: a panic there is caught and
+    /// becomes a `TaskPanicError`, so the hook stays quiet about it.
+    static GUARDED: Cell<usize> = const { Cell::new(0) };
+    /// Where the last caught panic happened, for the exception's message.
+    static LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Installs, once per process, a panic hook that prints nothing for panics
+/// that a `guard` catches (the exception carries the message and where it
+/// happened) and hands every other panic to the hook that was there before.
+pub(crate) fn install_panic_hook() {
+    static INSTALLED: Once = Once::new();
+    INSTALLED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            // `try_with`: the thread may be tearing down its locals.
+            if GUARDED.try_with(Cell::get).unwrap_or(0) > 0 {
+                let location = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
+                let _ = LOCATION.try_with(|slot| *slot.borrow_mut() = location);
+            } else {
+                previous(info);
+            }
+        }));
+    });
+}
+
 /// Runs the body of a Python-facing function, turning a Rust panic into
 /// `TaskPanicError`: PyO3 would raise `PanicException`, which derives from
 /// `BaseException` and so slips past `except Exception`.
 pub(crate) fn guard<R>(py: Python<'_>, body: impl FnOnce() -> PyResult<R>) -> PyResult<R> {
-    match catch_unwind(AssertUnwindSafe(body)) {
+    struct Depth;
+    impl Drop for Depth {
+        fn drop(&mut self) {
+            GUARDED.with(|g| g.set(g.get() - 1));
+        }
+    }
+    GUARDED.with(|g| g.set(g.get() + 1));
+    let depth = Depth;
+    let result = catch_unwind(AssertUnwindSafe(body));
+    drop(depth);
+    match result {
         Ok(result) => result,
-        Err(payload) => Err(new_err(py, Kind::Panic, format!("taskengine panicked: {}", panic_text(&*payload)))),
+        Err(payload) => {
+            let location = LOCATION.with(|slot| slot.borrow_mut().take());
+            let at = location.map(|l| format!(" (at {l})")).unwrap_or_default();
+            Err(new_err(py, Kind::Panic, format!("taskengine panicked: {}{at}", panic_text(&*payload))))
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! calling thread with the GIL held (releasing and retaking it would cost more
 //! than the work); large ones run the kernels' parallel forms without the GIL.
 
+use pyo3::exceptions::PyOverflowError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 use taskengine::kernels as k;
@@ -35,7 +36,7 @@ impl On<'_> {
     fn lease(self, py: Python<'_>, big: bool) -> PyResult<Option<Lease>> {
         match self {
             On::Default if !big => Ok(None),
-            On::Default => Lease::global(py).map(Some),
+            On::Default => Lease::implicit(py).map(Some),
             On::Engine(engine) => {
                 let lease = engine.lease(py)?;
                 Ok(big.then_some(lease))
@@ -126,7 +127,18 @@ pub(crate) fn sum(py: Python<'_>, on: On<'_>, data: &Bound<'_, PyAny>) -> PyResu
         Items::U64(s) => sum_u64(engine, s).map(Num::U),
         Items::F64(s) => either!(engine, k::par_sum_f64, k::sum_f64, s).map(Num::F),
     });
-    result.py_err(py)?.into_py(py)
+    match result {
+        Ok(num) => num.into_py(py),
+        Err(EngineError::Overflow) => {
+            let ty = if array.dtype == buffers::DType::U64 { "uint64" } else { "int64" };
+            Err(new_err(
+                py,
+                Kind::Overflow,
+                format!("sum() of {ty} items overflowed the {ty} range (the exact sum is computed; it does not fit)"),
+            ))
+        }
+        Err(err) => Err(to_pyerr(py, err)),
+    }
 }
 
 pub(crate) fn extremum(py: Python<'_>, on: On<'_>, data: &Bound<'_, PyAny>, max: bool) -> PyResult<Py<PyAny>> {
@@ -166,50 +178,100 @@ pub(crate) fn sort(py: Python<'_>, on: On<'_>, data: &Bound<'_, PyAny>) -> PyRes
 
 // ---- integers --------------------------------------------------------------
 
-/// A count argument (`n` of `factorial`, `fibonacci`): negative is a
-/// `ValueError` as in `math.factorial`; beyond `u32` the result cannot fit.
-fn count(py: Python<'_>, func: &str, n: i64) -> PyResult<u32> {
-    if n < 0 {
-        return Err(new_err(py, Kind::InvalidArgument, format!("{func}() not defined for negative values")));
+/// An integer argument as Python gave it: its value when it fits an `i128`,
+/// else only its sign (`factorial(2**70)` must say what the limit is, not
+/// report a failed conversion).
+enum IntArg {
+    Fits(i128),
+    TooLarge { negative: bool },
+}
+
+fn int_arg(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<IntArg> {
+    match obj.extract::<i128>() {
+        Ok(v) => Ok(IntArg::Fits(v)),
+        Err(err) if err.is_instance_of::<PyOverflowError>(py) => Ok(IntArg::TooLarge { negative: obj.lt(0)? }),
+        Err(err) => Err(err),
     }
-    u32::try_from(n).map_err(|_| to_pyerr(py, EngineError::Overflow))
+}
+
+/// `factorial(n)` / `fibonacci(n)`: negative is a `ValueError` as in
+/// `math.factorial`; above `limit` the result does not fit in 64 bits.
+fn counted(
+    py: Python<'_>,
+    func: &str,
+    limit: u32,
+    n: &Bound<'_, PyAny>,
+    kernel: fn(u32) -> Result<u64, EngineError>,
+) -> PyResult<u64> {
+    let too_large = |shown: String| {
+        new_err(py, Kind::Overflow, format!("{func}({shown}) does not fit in 64 bits: n must be <= {limit}"))
+    };
+    match int_arg(py, n)? {
+        IntArg::Fits(v) if v < 0 => {
+            Err(new_err(py, Kind::InvalidArgument, format!("{func}() not defined for negative values")))
+        }
+        IntArg::TooLarge { negative: true } => {
+            Err(new_err(py, Kind::InvalidArgument, format!("{func}() not defined for negative values")))
+        }
+        IntArg::Fits(v) => match u32::try_from(v) {
+            Ok(v) => kernel(v).map_err(|err| match err {
+                EngineError::Overflow => too_large(v.to_string()),
+                other => to_pyerr(py, other),
+            }),
+            Err(_) => Err(too_large(v.to_string())),
+        },
+        IntArg::TooLarge { negative: false } => Err(too_large("n".to_string())),
+    }
 }
 
 /// A `gcd`/`lcm` argument: its absolute value, as `math.gcd` takes it; it must
 /// fit in 64 bits.
-fn magnitude(py: Python<'_>, func: &str, v: i128) -> PyResult<u64> {
-    u64::try_from(v.unsigned_abs())
-        .map_err(|_| new_err(py, Kind::Overflow, format!("{func}() arguments must fit in 64 bits (|x| < 2**64)")))
+fn magnitude(py: Python<'_>, func: &str, v: &Bound<'_, PyAny>) -> PyResult<u64> {
+    let fits = match int_arg(py, v)? {
+        IntArg::Fits(v) => u64::try_from(v.unsigned_abs()).ok(),
+        IntArg::TooLarge { .. } => None,
+    };
+    fits.ok_or_else(|| new_err(py, Kind::Overflow, format!("{func}() arguments must fit in 64 bits (|x| < 2**64)")))
 }
 
-pub(crate) fn factorial(py: Python<'_>, on: On<'_>, n: i64) -> PyResult<u64> {
+pub(crate) fn factorial(py: Python<'_>, on: On<'_>, n: &Bound<'_, PyAny>) -> PyResult<u64> {
     on.check(py)?;
-    k::factorial(count(py, "factorial", n)?).py_err(py)
+    counted(py, "factorial", 20, n, k::factorial)
 }
 
-pub(crate) fn fibonacci(py: Python<'_>, on: On<'_>, n: i64) -> PyResult<u64> {
+pub(crate) fn fibonacci(py: Python<'_>, on: On<'_>, n: &Bound<'_, PyAny>) -> PyResult<u64> {
     on.check(py)?;
-    k::fibonacci(count(py, "fibonacci", n)?).py_err(py)
+    counted(py, "fibonacci", 93, n, k::fibonacci)
 }
 
-pub(crate) fn gcd(py: Python<'_>, on: On<'_>, a: i128, b: i128) -> PyResult<u64> {
+pub(crate) fn gcd(py: Python<'_>, on: On<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<u64> {
     on.check(py)?;
     k::gcd(magnitude(py, "gcd", a)?, magnitude(py, "gcd", b)?).py_err(py)
 }
 
-pub(crate) fn lcm(py: Python<'_>, on: On<'_>, a: i128, b: i128) -> PyResult<u64> {
+pub(crate) fn lcm(py: Python<'_>, on: On<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<u64> {
     on.check(py)?;
-    k::lcm(magnitude(py, "lcm", a)?, magnitude(py, "lcm", b)?).py_err(py)
+    k::lcm(magnitude(py, "lcm", a)?, magnitude(py, "lcm", b)?).map_err(|err| match err {
+        EngineError::Overflow => {
+            new_err(py, Kind::Overflow, "lcm() result does not fit in 64 bits (it must be < 2**64)")
+        }
+        other => to_pyerr(py, other),
+    })
 }
 
-pub(crate) fn isqrt(py: Python<'_>, on: On<'_>, x: i128) -> PyResult<u64> {
+pub(crate) fn isqrt(py: Python<'_>, on: On<'_>, x: &Bound<'_, PyAny>) -> PyResult<u64> {
     on.check(py)?;
-    if x < 0 {
-        return Err(new_err(py, Kind::InvalidArgument, "isqrt() argument must be nonnegative"));
+    let x = match int_arg(py, x)? {
+        IntArg::Fits(v) if v < 0 => None,
+        IntArg::TooLarge { negative: true } => None,
+        IntArg::Fits(v) => Some(u64::try_from(v).ok()),
+        IntArg::TooLarge { negative: false } => Some(None),
+    };
+    match x {
+        None => Err(new_err(py, Kind::InvalidArgument, "isqrt() argument must be nonnegative")),
+        Some(None) => Err(new_err(py, Kind::Overflow, "isqrt() argument must be < 2**64")),
+        Some(Some(x)) => k::isqrt(x).py_err(py),
     }
-    let x = u64::try_from(x)
-        .map_err(|_| new_err(py, Kind::Overflow, "isqrt() argument must fit in 64 bits (x < 2**64)"))?;
-    k::isqrt(x).py_err(py)
 }
 
 // ---- text ------------------------------------------------------------------

@@ -37,8 +37,9 @@ mod _native {
         PyEngine::default_handle()
     }
 
-    /// Runs ``func(*args, **kwargs)`` on a worker of the default engine and
-    /// returns a ``Task`` to wait on.
+    /// Runs ``func(*args, **kwargs)`` on a worker of the default engine (inside
+    /// a task or an ``Executor`` call: on that one's engine) and returns a
+    /// ``Task`` to wait on.
     #[pyfunction]
     #[pyo3(signature = (func, /, *args, **kwargs))]
     fn spawn(
@@ -47,7 +48,7 @@ mod _native {
         args: &Bound<'_, PyTuple>,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<super::task::PyTask> {
-        guard(py, || super::task::spawn(py, Lease::global(py)?, func, args, kwargs))
+        guard(py, || super::task::spawn(py, Lease::implicit(py)?, func, args, kwargs))
     }
 
     use super::kernels::{self, On};
@@ -85,38 +86,39 @@ mod _native {
         guard(py, || kernels::sort(py, On::Default, data))
     }
 
-    /// ``n!`` for ``0 <= n <= 20`` (``ArithmeticOverflowError`` above).
+    /// ``n!`` for ``0 <= n <= 20`` (``ArithmeticOverflowError`` above: it does
+    /// not fit in 64 bits).
     #[pyfunction]
     #[pyo3(signature = (n, /))]
-    fn factorial(py: Python<'_>, n: i64) -> PyResult<u64> {
+    fn factorial(py: Python<'_>, n: &Bound<'_, PyAny>) -> PyResult<u64> {
         guard(py, || kernels::factorial(py, On::Default, n))
     }
 
     /// The Fibonacci number ``F(n)`` (``F(0) = 0``) for ``0 <= n <= 93``.
     #[pyfunction]
     #[pyo3(signature = (n, /))]
-    fn fibonacci(py: Python<'_>, n: i64) -> PyResult<u64> {
+    fn fibonacci(py: Python<'_>, n: &Bound<'_, PyAny>) -> PyResult<u64> {
         guard(py, || kernels::fibonacci(py, On::Default, n))
     }
 
     /// The greatest common divisor of ``|a|`` and ``|b|`` (each below 2**64).
     #[pyfunction]
     #[pyo3(signature = (a, b, /))]
-    fn gcd(py: Python<'_>, a: i128, b: i128) -> PyResult<u64> {
+    fn gcd(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<u64> {
         guard(py, || kernels::gcd(py, On::Default, a, b))
     }
 
     /// The least common multiple of ``|a|`` and ``|b|``.
     #[pyfunction]
     #[pyo3(signature = (a, b, /))]
-    fn lcm(py: Python<'_>, a: i128, b: i128) -> PyResult<u64> {
+    fn lcm(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<u64> {
         guard(py, || kernels::lcm(py, On::Default, a, b))
     }
 
     /// ``floor(sqrt(x))``, exact, for ``0 <= x < 2**64``.
     #[pyfunction]
     #[pyo3(signature = (x, /))]
-    fn isqrt(py: Python<'_>, x: i128) -> PyResult<u64> {
+    fn isqrt(py: Python<'_>, x: &Bound<'_, PyAny>) -> PyResult<u64> {
         guard(py, || kernels::isqrt(py, On::Default, x))
     }
 
@@ -145,10 +147,18 @@ mod _native {
 
     /// Called by the package's ``atexit`` hook: from now on workers do not enter
     /// the interpreter (tasks that have not started fail with
-    /// ``EngineShutdownError``).
+    /// ``EngineShutdownError``), and tasks already in it get a short grace
+    /// period to return before the interpreter is torn down.
     #[pyfunction]
-    fn _at_exit() {
-        super::wait::set_finalizing();
+    fn _at_exit(py: Python<'_>) {
+        super::wait::at_exit(py);
+    }
+
+    /// Makes the calling thread's module-level functions run on ``engine``
+    /// (``None``: the default rules again). Used by ``Executor`` threads.
+    #[pyfunction]
+    fn _bind_thread(engine: Option<PyRef<'_, super::engine::PyEngine>>) {
+        super::engine::bind_thread(engine.as_deref());
     }
 
     /// Panics inside native code. Exists so that the test suite can check the
@@ -160,6 +170,7 @@ mod _native {
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        super::errors::install_panic_hook();
         m.add("__version__", env!("CARGO_PKG_VERSION"))
     }
 }

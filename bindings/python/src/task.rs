@@ -38,19 +38,74 @@ impl Outcome {
 impl Call {
     /// Runs on a worker thread, which holds the GIL only for the call itself.
     fn run(self) -> Outcome {
-        if wait::finalizing() {
+        // Held until the GIL is released again (the end of `try_attach`).
+        let Some(_inside) = wait::enter() else {
             // The interpreter is going away; entering it now could end this thread.
             return Outcome::Engine(EngineError::Shutdown);
-        }
+        };
         Python::try_attach(move |py| {
-            let result = self.func.bind(py).call(self.args.bind(py), self.kwargs.as_ref().map(|k| k.bind(py)));
-            match result {
+            let kwargs = self.kwargs.as_ref().map(|k| k.bind(py));
+            match call_parking_at_exit(py, self.func.bind(py), self.args.bind(py), kwargs) {
                 Ok(value) => Outcome::Value(value.unbind()),
                 Err(err) => Outcome::Raised(err),
             }
         })
         .unwrap_or(Outcome::Engine(EngineError::Shutdown))
     }
+}
+
+mod unwinding {
+    use pyo3::ffi::PyObject;
+
+    // The same function pyo3's bindings declare, with the ABI that lets
+    // `pthread_exit`'s forced unwind pass through our frame (see
+    // `call_parking_at_exit`).
+    #[allow(clashing_extern_declarations)]
+    extern "C-unwind" {
+        pub(super) fn PyObject_Call(
+            callable: *mut PyObject,
+            args: *mut PyObject,
+            kwargs: *mut PyObject,
+        ) -> *mut PyObject;
+    }
+}
+
+/// Parks the thread for good when dropped; disarmed with `mem::forget`.
+struct ParkForever;
+
+impl Drop for ParkForever {
+    fn drop(&mut self) {
+        loop {
+            std::thread::park();
+        }
+    }
+}
+
+/// `func(*args, **kwargs)`. A task already inside Python when the interpreter
+/// is torn down (after the exit hook's grace period) is ended by CPython < 3.14
+/// with `pthread_exit` as soon as it wants the GIL back; the forced unwind
+/// would reach Rust frames (the attach guard, the worker loop) and crash the
+/// process. Here it runs `ParkForever`'s drop instead, so the thread stops for
+/// good, touching nothing, until the process exits: what CPython 3.14 does
+/// itself, and what pyo3 does around its own `PyGILState_Ensure`.
+fn call_parking_at_exit<'py>(
+    py: Python<'py>,
+    func: &Bound<'py, PyAny>,
+    args: &Bound<'py, PyTuple>,
+    kwargs: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let park = ParkForever;
+    let kwargs = kwargs.map_or(std::ptr::null_mut(), |k| k.as_ptr());
+    // SAFETY: the GIL is held (`py`); the three pointers are live objects
+    // borrowed for the call (kwargs may be NULL); PyObject_Call returns a new
+    // reference or NULL with an exception set, which `from_owned_ptr_or_err`
+    // takes over.
+    let result = unsafe {
+        let ptr = unwinding::PyObject_Call(func.as_ptr(), args.as_ptr(), kwargs);
+        Bound::from_owned_ptr_or_err(py, ptr)
+    };
+    std::mem::forget(park);
+    result
 }
 
 enum Slot {

@@ -6,7 +6,7 @@
 //! runs the Python handler (raising `KeyboardInterrupt` for SIGINT) on the main
 //! thread and returns at once on any other.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
@@ -16,17 +16,58 @@ use pyo3::prelude::*;
 pub(crate) const SLICE: Duration = Duration::from_millis(20);
 
 /// Set by the `atexit` hook of the package: from then on, engine workers no
-/// longer enter the interpreter (CPython 3.11 ends a thread that tries to take
-/// the GIL during finalization, which would end an engine worker mid-task).
+/// longer enter the interpreter. CPython before 3.14 ends a thread that takes
+/// the GIL during finalization (`pthread_exit`), which would end an engine
+/// worker in the middle of a task.
 static FINALIZING: AtomicBool = AtomicBool::new(false);
 
+/// Engine threads between deciding to enter the interpreter and having left it.
+static INSIDE: AtomicUsize = AtomicUsize::new(0);
+
+/// How long the exit hook waits for tasks already inside the interpreter.
+/// Tasks are daemon-like (the process does not wait for them to finish): this
+/// only lets one that is about to return do so before the teardown. One still
+/// inside after it is parked, not crashed (see `task::call_parking_at_exit`).
+const EXIT_GRACE: Duration = Duration::from_millis(250);
+
 pub(crate) fn finalizing() -> bool {
-    // Acquire: pairs with the Release in `set_finalizing`.
+    // Acquire: pairs with the store in `at_exit`.
     FINALIZING.load(Ordering::Acquire)
 }
 
-pub(crate) fn set_finalizing() {
-    FINALIZING.store(true, Ordering::Release);
+/// A pass into the interpreter for an engine thread; `None` once the exit hook
+/// has run. Keep it until the thread has released the GIL.
+pub(crate) fn enter() -> Option<Inside> {
+    // SeqCst on both sides (here: count, then flag; in `at_exit`: flag, then
+    // count) so that at least one side sees the other: either this thread sees
+    // the flag and stays out, or the exit hook sees it counted and waits.
+    INSIDE.fetch_add(1, Ordering::SeqCst);
+    if FINALIZING.load(Ordering::SeqCst) {
+        INSIDE.fetch_sub(1, Ordering::SeqCst);
+        return None;
+    }
+    Some(Inside(()))
+}
+
+pub(crate) struct Inside(());
+
+impl Drop for Inside {
+    fn drop(&mut self) {
+        INSIDE.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The exit hook: no task enters the interpreter from now on (those not yet
+/// started fail with `EngineShutdownError`), and tasks already inside get up to
+/// `EXIT_GRACE` to leave, with the GIL released so that they can.
+pub(crate) fn at_exit(py: Python<'_>) {
+    FINALIZING.store(true, Ordering::SeqCst);
+    let deadline = Instant::now() + EXIT_GRACE;
+    py.detach(|| {
+        while INSIDE.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    });
 }
 
 /// A deadline `timeout` seconds from now; `None` waits forever.

@@ -36,9 +36,9 @@ def test_default_workers_is_cpu_count():
         assert engine.workers == len(os.sched_getaffinity(0)) or engine.workers == os.cpu_count()
 
 
-def test_workers_zero_means_cpu_count():
-    with taskengine.Engine(workers=0) as a, taskengine.Engine() as b:
-        assert a.workers == b.workers >= 1
+def test_workers_none_means_cpu_count():
+    with taskengine.Engine(workers=None) as a, taskengine.Engine() as b:
+        assert a.workers == b.workers == len(os.sched_getaffinity(0)) >= 1
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc")

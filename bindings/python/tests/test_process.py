@@ -215,3 +215,120 @@ def test_exit_while_a_task_runs_is_clean():
     assert result.returncode == 0, result.stderr
     assert "leaving" in result.stdout
     assert time.monotonic() - start < 10
+
+
+BUSY_AT_EXIT = """
+import sys, time, taskengine
+
+def busy(n):
+    x = 0
+    for i in range(n):
+        x += i
+    return x
+
+def forever():
+    while True:
+        pass
+
+engine = taskengine.Engine(workers=3) if sys.argv[1] == "own" else taskengine.default_engine()
+for n in (10**5, 10**6, 3 * 10**6):
+    engine.spawn(busy, n)
+engine.spawn(forever)  # still running Python code when the interpreter goes
+taskengine.spawn(busy, 10**6)
+time.sleep(0.05)
+print("leaving", flush=True)
+"""
+
+
+@pytest.mark.parametrize("engine", ["default", "own"])
+def test_exit_while_tasks_run_python_code_never_crashes(engine):
+    # Tasks inside Python when the interpreter is torn down: CPython < 3.14
+    # ends such a thread with pthread_exit, which crashed the process when the
+    # thread was an engine worker. Fifteen exits, three at a time.
+    runs, failures = 15, []
+    for _ in range(runs // 3):
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", BUSY_AT_EXIT, engine],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(3)
+        ]
+        for proc in procs:
+            try:
+                out, err = proc.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                out, err = proc.communicate()
+                failures.append(f"hung: {err[-500:]}")
+                continue
+            if proc.returncode != 0 or "leaving" not in out or err:
+                failures.append(f"exit {proc.returncode}: {err[-500:]}")
+    assert not failures, failures
+
+
+def test_fork_while_the_executor_is_busy():
+    # Forks while the executor's threads keep finishing futures (taking their
+    # locks) and feeders wait on them: the child must get a working executor
+    # at once, and the call that was running in the parent fails in the child.
+    result = run_python(
+        """
+        import concurrent.futures as cf, os, signal, sys, threading, time, taskengine
+        ex = taskengine.Executor(4)
+        sys.setswitchinterval(1e-5)  # preempt often, lock-holding code included
+        stop = threading.Event()
+
+        def churn():
+            while not stop.is_set():
+                fs = [ex.submit(abs, -i) for i in range(20)]
+                cf.wait(fs)
+                for f in cf.as_completed(fs):
+                    f.result()
+
+        feeders = [threading.Thread(target=churn) for _ in range(4)]
+        for t in feeders:
+            t.start()
+        blocked = ex.submit(stop.wait)
+        fs = [ex.submit(abs, 1) for _ in range(100)]
+        cf.wait(fs)  # the feeders are going by now
+        while not blocked.running():
+            time.sleep(0.001)
+        hung = bad = 0
+        for _ in range(100):
+            pid = os.fork()
+            if pid == 0:
+                code = 0
+                try:
+                    assert ex.submit(pow, 3, 3).result(timeout=20) == 27
+                    try:
+                        blocked.result(timeout=20)
+                        code = 3
+                    except cf.BrokenExecutor:
+                        pass
+                except BaseException as exc:
+                    print("child:", repr(exc), flush=True)
+                    code = 2
+                os._exit(code)
+            deadline = time.monotonic() + 20  # a watchdog, not a timing check
+            while True:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    bad += os.waitstatus_to_exitcode(status) != 0
+                    break
+                if time.monotonic() > deadline:
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                    hung += 1
+                    break
+                time.sleep(0.002)
+        stop.set()
+        for t in feeders:
+            t.join()
+        print("hung", hung, "bad", bad)
+        """,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "hung 0 bad 0" in result.stdout, result.stdout + result.stderr

@@ -19,7 +19,11 @@ Kernels: ``sum``, ``max``, ``min``, ``sort`` (int64, uint64, float64 buffers),
 ``factorial``, ``fibonacci``, ``gcd``, ``lcm``, ``isqrt``, ``fnv1a64``,
 ``reverse``, ``upper`` (str, or UTF-8 bytes).
 
-``Executor`` is a ``concurrent.futures.Executor`` over an engine. Errors are
+Inside a task (``spawn``) or an ``Executor`` call, the module-level functions
+run on that task's or executor's engine.
+
+``Executor`` is a ``concurrent.futures.ThreadPoolExecutor`` whose calls' kernels
+run on an engine of one's choosing, and which survives ``fork()``. Errors are
 ``TaskEngineError`` subclasses that also derive from the built-in type Python
 users expect (``ValueError``, ``TypeError``, ``OverflowError``, ...).
 """
@@ -98,5 +102,6 @@ __all__ = [
 ]
 
 # Runs after threading's exit hooks (which let Executor calls finish): from then
-# on engine workers stay out of the interpreter while it is torn down.
+# on engine workers stay out of the interpreter while it is torn down, and
+# tasks still in it get a moment to return.
 atexit.register(_native._at_exit)
