@@ -75,11 +75,12 @@ fuzz: $(C_SAN)/fuzz_api
 
 # ---- ThreadSanitizer ----
 
-# The engine's concurrency under TSan: the lib's unit tests and tests/engine.rs
+# The engine's concurrency under TSan: the lib's unit tests, tests/engine.rs and
+# tests/group_reuse.rs
 # (the whole suite takes too long with a std rebuilt for TSan on two cores; the
 # fork test cannot run under TSan, and the counting global allocators see TSan's
 # own allocations). TSan's reports fail the run (halt_on_error).
-TSAN_TESTS := --lib --test engine
+TSAN_TESTS := --lib --test engine --test group_reuse
 test-tsan:
 	@if ! rustup component add rust-src --toolchain nightly > /dev/null 2>&1; then \
 		echo "skipped: ThreadSanitizer (cannot install rust-src for the nightly toolchain)"; exit 0; fi; \
