@@ -79,14 +79,15 @@ fuzz: $(C_SAN)/fuzz_api
 # tests/group_reuse.rs
 # (the whole suite takes too long with a std rebuilt for TSan on two cores; the
 # fork test cannot run under TSan, and the counting global allocators see TSan's
-# own allocations). TSan's reports fail the run (halt_on_error).
+# own allocations). TSan's reports fail the run (halt_on_error); the only ones
+# suppressed are crossbeam's by-design races (tests/tsan.supp).
 TSAN_TESTS := --lib --test engine --test group_reuse
 test-tsan:
 	@if ! rustup component add rust-src --toolchain nightly > /dev/null 2>&1; then \
 		echo "skipped: ThreadSanitizer (cannot install rust-src for the nightly toolchain)"; exit 0; fi; \
 	set -e; \
 	RUSTFLAGS="-Zsanitizer=thread" RUSTDOCFLAGS="-Zsanitizer=thread" CARGO_TARGET_DIR=target/tsan \
-	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(abspath tests/tsan.supp)" \
 		$(CARGO) $(NIGHTLY) test -Zbuild-std --target $(HOST_TARGET) $(TSAN_TESTS)
 
 # ---- Miri ----
