@@ -218,40 +218,61 @@ fn handle_round(engine: &Engine, handles: &mut Vec<taskengine::TaskHandle<u64>>,
     allocations
 }
 
-/// Inside a task, the way C and C++ callers fork: a group made, filled, waited for
-/// and freed per node (from C with the NULL engine, and from Rust), and
-/// `te_join(NULL, ...)`.
+/// `NODES` nodes the way C and C++ callers fork inside a task: a group made,
+/// filled, waited for and freed per node (from C with the NULL engine, and from
+/// Rust), and `te_join(NULL, ...)`.
+fn nodes(current: &Engine) {
+    const NODES: usize = 5_000;
+    for _ in 0..NODES {
+        let mut group: *mut te_group = std::ptr::null_mut();
+        // SAFETY: NULL = this task's engine; writable out-pointer; the tasks only
+        // touch a static; the group is freed once.
+        unsafe {
+            assert_eq!(te_group_new(std::ptr::null_mut(), &mut group) as i32, 0);
+            assert_eq!(te_group_spawn(group, Some(c_task), one()) as i32, 0);
+            assert_eq!(te_group_spawn(group, Some(c_task), one()) as i32, 0);
+            assert_eq!(te_group_wait(group) as i32, 0);
+            te_group_free(group);
+        }
+        let g = TaskGroup::new(current).unwrap();
+        g.spawn(|| {
+            C_TASKS_RUN.fetch_add(1, Ordering::Relaxed);
+        })
+        .unwrap();
+        g.wait().unwrap();
+        drop(g);
+        // SAFETY: both callbacks only touch a static.
+        let joined = unsafe { te_join(std::ptr::null_mut(), Some(c_task), one(), Some(c_task), one()) };
+        assert_eq!(joined as i32, 0);
+    }
+}
+
+/// Nodes on every worker at once (a barrier keeps the tasks on distinct
+/// workers): each worker keeps its own spare group records, so warming up must
+/// reach all of them.
+fn warm_every_worker(engine: &Engine) {
+    let barrier = std::sync::Barrier::new(WORKERS);
+    engine.scope(|s| {
+        for _ in 0..WORKERS {
+            let barrier = &barrier;
+            s.spawn(move |_| {
+                barrier.wait();
+                nodes(&Engine::current().unwrap());
+            });
+        }
+    });
+}
+
+/// Two halves of nodes, on whichever workers take them.
 fn nested_round(engine: &Engine) -> usize {
-    const NODES: usize = 10_000;
     let before = C_TASKS_RUN.load(Ordering::SeqCst);
     let allocations = allocations_during(|| {
         engine.scope(|_| {
             let current = Engine::current().unwrap();
-            for _ in 0..NODES {
-                let mut group: *mut te_group = std::ptr::null_mut();
-                // SAFETY: NULL = this task's engine; writable out-pointer; the
-                // tasks only touch a static; the group is freed once.
-                unsafe {
-                    assert_eq!(te_group_new(std::ptr::null_mut(), &mut group) as i32, 0);
-                    assert_eq!(te_group_spawn(group, Some(c_task), one()) as i32, 0);
-                    assert_eq!(te_group_spawn(group, Some(c_task), one()) as i32, 0);
-                    assert_eq!(te_group_wait(group) as i32, 0);
-                    te_group_free(group);
-                }
-                let g = TaskGroup::new(&current).unwrap();
-                g.spawn(|| {
-                    C_TASKS_RUN.fetch_add(1, Ordering::Relaxed);
-                })
-                .unwrap();
-                g.wait().unwrap();
-                drop(g);
-                // SAFETY: both callbacks only touch a static.
-                let joined = unsafe { te_join(std::ptr::null_mut(), Some(c_task), one(), Some(c_task), one()) };
-                assert_eq!(joined as i32, 0);
-            }
+            current.join(|| nodes(&current), || nodes(&current));
         })
     });
-    assert_eq!(C_TASKS_RUN.load(Ordering::SeqCst) - before, 5 * NODES as u64);
+    assert_eq!(C_TASKS_RUN.load(Ordering::SeqCst) - before, 2 * 5 * 5_000);
     allocations
 }
 
@@ -275,6 +296,8 @@ fn spawning_in_steady_state_makes_no_heap_allocation() {
         let rust_group = steady_state(|held| rust_group_round(&engine, held));
         let mut handles = Vec::with_capacity(SPAWNS);
         let with_handles = steady_state(|held| handle_round(&engine, &mut handles, held));
+        warm_every_worker(&engine);
+        warm_every_worker(&engine);
         let nested = steady_state(|_| nested_round(&engine));
 
         // SAFETY: live engine, freed once.

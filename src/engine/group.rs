@@ -191,7 +191,29 @@ impl GroupInner {
         if let Some(spare) = Self::take_spare(registry) {
             return Ok(spare);
         }
-        Self::new_record(Arc::clone(registry))
+        let group = Self::new_record(Arc::clone(registry))?;
+        Self::stock_spares(registry);
+        Ok(group)
+    }
+
+    /// On a worker that found no spare: makes enough at once that one is always
+    /// free later, so steady state allocates nothing even though a record can stay
+    /// briefly held by a ticket retiring on another worker (one per other worker
+    /// at a time, plus the group in use).
+    fn stock_spares(registry: &Arc<Registry>) {
+        if WorkerThread::current_of(registry).is_none() {
+            return;
+        }
+        let want = (registry.num_workers() + 2).min(SPARE_GROUPS);
+        let _ = SPARES.try_with(|spares| {
+            let mut spares = spares.borrow_mut();
+            while spares.len() < want {
+                match Self::new_record(Arc::clone(registry)) {
+                    Ok(group) => spares.push(group),
+                    Err(_) => break,
+                }
+            }
+        });
     }
 
     /// A spare record of `registry`'s, on one of its workers: one that nothing else
@@ -265,7 +287,7 @@ impl GroupInner {
             skipped: AtomicUsize::new(0),
             failed: AtomicBool::new(false),
             failure: Mutex::new(None),
-            event: Event::new(),
+            event: Event::with_room_for(ticket_limit),
         }))
     }
 

@@ -150,7 +150,18 @@ pub(crate) struct Event {
 
 impl Event {
     pub(crate) fn new() -> Self {
-        Event { sleepers: AtomicUsize::new(0), workers: Mutex::new(Vec::new()), condvar: Condvar::new() }
+        Self::with_room_for(0)
+    }
+
+    /// An event whose list of sleeping workers holds `workers` without growing:
+    /// for long-lived, recycled owners (group records), so that a worker going to
+    /// sleep on one never allocates.
+    pub(crate) fn with_room_for(workers: usize) -> Self {
+        Event {
+            sleepers: AtomicUsize::new(0),
+            workers: Mutex::new(Vec::with_capacity(workers)),
+            condvar: Condvar::new(),
+        }
     }
 
     /// Wakes every waiter so it re-checks the condition. Cheap when nobody waits.
