@@ -15,9 +15,9 @@ use crate::TaskGroup;
 
 /// A set of tasks that are waited for, cancelled and reported on together. Made by
 /// te_group_new, released by te_group_free. All group functions may be called from
-/// any thread, concurrently, including from the group's own tasks (except
-/// te_group_free, and a wait from inside one of the group's own tasks, which would
-/// wait for itself).
+/// any thread, concurrently, including from the group's own tasks: there a wait
+/// returns TE_ERR_INVALID (it would wait for itself) and te_group_free releases the
+/// handle without waiting.
 pub struct te_group {
     group: TaskGroup,
     /// The first failure's message as C text, made once on request.
