@@ -532,8 +532,21 @@ class TaskGroup {
     group_.reset(group);
   }
 
-  TaskGroup(TaskGroup &&) noexcept = default;
-  TaskGroup &operator=(TaskGroup &&other) noexcept = default;
+  TaskGroup(TaskGroup &&other) noexcept : group_(std::move(other.group_)), waited_(other.waited_) {
+    other.waited_ = true;
+  }
+  TaskGroup &operator=(TaskGroup &&other) noexcept {
+    if (this != &other) {
+      settle();
+      group_ = std::move(other.group_);
+      waited_ = other.waited_;
+      other.waited_ = true;
+    }
+    return *this;
+  }
+  // Waits for the tasks still running (their failures are dropped: a destructor
+  // cannot throw), then frees the group.
+  ~TaskGroup() { settle(); }
   TaskGroup(const TaskGroup &) = delete;
   TaskGroup &operator=(const TaskGroup &) = delete;
 
@@ -643,6 +656,7 @@ class TaskGroup {
 
   template <class F>
   te_status spawn_status(F &&f, bool try_only) {
+    waited_ = false;
     using Fn = std::decay_t<F>;
     static_assert(std::is_invocable_v<Fn &>, "spawn takes a callable with no arguments");
     if constexpr (fits_inline<Fn>()) {
@@ -659,6 +673,10 @@ class TaskGroup {
   }
 
   void finish(te_status status) {
+    // Every task seen finished (other statuses refused the wait, and the
+    // destructor's wait gets the same answer cheaply).
+    if (status == TE_OK || status == TE_ERR_TASK_FAILED || status == TE_ERR_CANCELLED || status == TE_ERR_PANIC)
+      waited_ = true;
     if (status == TE_OK) return;
     if (status == TE_ERR_TASK_FAILED || status == TE_ERR_CANCELLED) {
       if (void *slot = te_group_user_data(raw())) static_cast<detail::FirstException *>(slot)->rethrow_if_any();
@@ -668,9 +686,13 @@ class TaskGroup {
 
   // Waits for the tasks (they may still record an exception), then frees the
   // group and the exception slot, if one was made.
+  // The destructor's wait, skipped when wait() has already seen every task.
+  void settle() noexcept {
+    if (group_ && !waited_) te_group_wait(group_.get());
+  }
+
   struct Deleter {
     void operator()(te_group *group) const noexcept {
-      te_group_wait(group);
       void *slot = te_group_user_data(group);
       te_group_free(group);
       delete static_cast<detail::FirstException *>(slot);
@@ -678,6 +700,7 @@ class TaskGroup {
   };
 
   std::unique_ptr<te_group, Deleter> group_;
+  bool waited_ = true;  // no task spawned since the last completed wait
 };
 
 // An allocator over one fixed region (see te_arena_new): a lock-free bump arena

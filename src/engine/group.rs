@@ -12,11 +12,11 @@
 //!   nothing else, so a task holding a lock cannot re-enter it through stealing.
 
 use std::any::Any;
-use std::cell::Cell;
+use std::cell::{Cell, UnsafeCell};
 use std::ffi::c_void;
-use std::mem::ManuallyDrop;
+use std::mem::{ManuallyDrop, MaybeUninit};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
-use std::sync::atomic::{fence, AtomicBool, AtomicUsize};
+use std::sync::atomic::{fence, AtomicBool, AtomicU8, AtomicUsize};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -156,6 +156,81 @@ fn running_task_of(group: &GroupInner) -> bool {
     false
 }
 
+/// Tasks a group's creating worker spawns straight onto its own deque, each held
+/// in a slot of the group record: no queue, no ticket, no reference count, so a
+/// group per node of a recursion costs about what a join does. Later spawns, and
+/// spawns from other threads, go through the queue.
+const OWNER_SLOTS: usize = 16;
+
+/// Slot states (bits): the slot's deque entry has been executed (taken from a
+/// deque); a waiter took the task directly (the deque entry left behind is
+/// stale); the group was dropped while the entry was out, so the entry holds a
+/// reference to the record. The first of `POPPED`/`CLAIMED` owns the task.
+const SLOT_POPPED: u8 = 1;
+const SLOT_CLAIMED: u8 = 2;
+const SLOT_ORPHANED: u8 = 4;
+
+/// One task spawned by the group's owner. Its deque entry points here.
+struct Slot {
+    group: *const GroupInner,
+    state: AtomicU8,
+    /// Written by the owner before the deque push that publishes it; taken once,
+    /// by whoever owns the task (see the state bits).
+    body: UnsafeCell<MaybeUninit<TaskBody>>,
+}
+
+// SAFETY: `body` is written only by the owner before publication (deque push,
+// Release; `owner_spawned`, SeqCst) and read only by the one thread that wins the
+// state's first ownership bit (an atomic RMW), which has acquired the publication.
+// A task body may run on any thread (QueuedTask's argument above).
+unsafe impl Send for Slot {}
+// SAFETY: as for Send.
+unsafe impl Sync for Slot {}
+
+impl Slot {
+    /// Takes the task out. The caller won the slot's ownership (`POPPED` or
+    /// `CLAIMED` set first by its RMW) and the slot was published to it.
+    unsafe fn take_body(&self) -> TaskBody {
+        // SAFETY: forwarded from the contract: written once, taken once.
+        unsafe { (*self.body.get()).assume_init_read() }
+    }
+}
+
+impl Job for Slot {
+    /// A slot's deque entry, run by any worker other than an owner's wait on its
+    /// own deque (which uses `run_popped_slot`).
+    unsafe fn execute(this: *const ()) {
+        // SAFETY: deque entries of slots point at slots of a live record: until
+        // `POPPED` is set, the record is held by its handle or by the orphan
+        // reference `release_slot_entries` takes for the entry.
+        let slot = unsafe { &*this.cast::<Slot>() };
+        // SAFETY: as above; our own reference keeps the record alive past the
+        // finish (a waiter may see the group done and drop it at once).
+        let group = unsafe {
+            Arc::increment_strong_count(slot.group);
+            Arc::from_raw(slot.group)
+        };
+        // AcqRel: acquire the claim/orphan of others; release our take of the body.
+        let prev = slot.state.fetch_or(SLOT_POPPED, AcqRel);
+        if prev & SLOT_ORPHANED != 0 {
+            // SAFETY: the orphan reference was taken for this entry, consumed now.
+            unsafe { Arc::decrement_strong_count(slot.group) };
+        }
+        if prev & SLOT_CLAIMED == 0 {
+            let worker = WorkerThread::current().expect("slot entries run on workers");
+            // SAFETY: we set the first ownership bit; the deque handed us the entry
+            // after its push (Acquire), which followed the body's write.
+            let body = unsafe { slot.take_body() };
+            group.run_task(worker, QueuedTask { body, holds_slot: false });
+            group.finish(1);
+        }
+    }
+}
+
+/// `repr(C)` with `slots` last: a slot's address is never the record's own, which
+/// the group's tickets point at (`slot_of` tells the two kinds of entry apart by
+/// address).
+#[repr(C)]
 pub(crate) struct GroupInner {
     pub(crate) registry: Arc<Registry>,
     /// Pending tasks: a lock-free queue, so the spawner (at its tail) and the
@@ -174,16 +249,40 @@ pub(crate) struct GroupInner {
     failed: AtomicBool,
     failure: Mutex<Option<EngineError>>,
     event: Event,
+    /// The worker that made the group (its index + 1; 0 = made outside the pool):
+    /// its spawns use `slots`.
+    owner: usize,
+    /// Slots used; written by the owner only (an RMW for the pairing in `spawn`).
+    owner_spawned: CachePadded<AtomicUsize>,
+    slots: [Slot; OWNER_SLOTS],
 }
 
+const _: () = assert!(std::mem::offset_of!(GroupInner, slots) > 0, "a slot must not share the record's address");
+
 /// Most finished group records a worker keeps for reuse.
-const SPARE_GROUPS: usize = 8;
+const SPARE_GROUPS: usize = 64;
 
 thread_local! {
     /// Finished groups of this worker's engine, kept so that a group made and
     /// dropped per node of a recursion (the way C and C++ callers write it) costs
     /// no allocation, no aligned `malloc` and no shared reference count.
     static SPARES: std::cell::RefCell<Vec<Arc<GroupInner>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `Arc::get_mut` without its compare-and-swap, which showed in every group of a
+/// recursion: no `Weak` of a record is ever kept (the one `new_cyclic` lends is
+/// gone once it returns), so a strong count of one means ours is the only
+/// reference and no other can appear.
+fn unique(record: &mut Arc<GroupInner>) -> Option<&mut GroupInner> {
+    if Arc::strong_count(record) != 1 || Arc::weak_count(record) != 0 {
+        return None;
+    }
+    // Acquire: pairs with the Release decrement of the last other holder's drop,
+    // so its uses of the record happen before ours (as in `Arc::get_mut`).
+    fence(Acquire);
+    // SAFETY: the only reference, held through `&mut`, so access is exclusive;
+    // `as_ptr` keeps the allocation's write permission (what `get_mut` uses).
+    Some(unsafe { &mut *Arc::as_ptr(record).cast_mut() })
 }
 
 impl GroupInner {
@@ -220,7 +319,7 @@ impl GroupInner {
     /// refers to any more (a thief's ticket may still have been retiring when the
     /// group was dropped; by now it usually has), reset to a fresh group's state.
     fn take_spare(registry: &Registry) -> Option<Arc<GroupInner>> {
-        WorkerThread::current_of(registry)?;
+        let owner = WorkerThread::current_of(registry)?.index + 1;
         // try_with: during thread exit the spares may already be gone.
         SPARES
             .try_with(|spares| {
@@ -228,8 +327,8 @@ impl GroupInner {
                 let mut i = spares.len();
                 while i > 0 {
                     i -= 1;
-                    if let Some(inner) = Arc::get_mut(&mut spares[i]) {
-                        if inner.reset() {
+                    if let Some(inner) = unique(&mut spares[i]) {
+                        if inner.reset(owner) {
                             return Some(spares.swap_remove(i));
                         }
                         // Tasks left over (dropped unwaited, then shut down): drop it.
@@ -258,10 +357,16 @@ impl GroupInner {
 
     /// Back to a fresh group's state; false if it still holds tasks (it is not
     /// reused then). Exclusive access: no ticket, waiter or handle remains.
-    fn reset(&mut self) -> bool {
-        if *self.finished.get_mut() != *self.spawned.get_mut() || !self.queue.is_empty() {
+    fn reset(&mut self, owner: usize) -> bool {
+        let used = *self.owner_spawned.get_mut();
+        if *self.finished.get_mut() != *self.spawned.get_mut() + used || !self.queue.is_empty() {
             return false;
         }
+        for slot in &mut self.slots[..used] {
+            *slot.state.get_mut() = 0;
+        }
+        *self.owner_spawned.get_mut() = 0;
+        self.owner = owner;
         *self.tickets.get_mut() = 0;
         *self.spawned.get_mut() = 0;
         *self.finished.get_mut() = 0;
@@ -275,8 +380,16 @@ impl GroupInner {
     fn new_record(registry: Arc<Registry>) -> Result<Arc<GroupInner>> {
         registry.check_usable_here()?;
         let ticket_limit = registry.num_workers();
+        let owner = WorkerThread::current_of(&registry).map_or(0, |w| w.index + 1);
         let queue = BlockQueue::new(Arc::clone(&registry.group_blocks));
-        Ok(Arc::new(GroupInner {
+        Ok(Arc::new_cyclic(|this| GroupInner {
+            owner,
+            owner_spawned: CachePadded::new(AtomicUsize::new(0)),
+            slots: std::array::from_fn(|_| Slot {
+                group: this.as_ptr(),
+                state: AtomicU8::new(0),
+                body: UnsafeCell::new(MaybeUninit::uninit()),
+            }),
             registry,
             queue,
             tickets: AtomicUsize::new(0),
@@ -306,9 +419,41 @@ impl GroupInner {
                 if let Some(c) = w.counters() {
                     bump(&c.submitted);
                 }
+                if w.index + 1 == self.owner {
+                    if let Some(body) = self.spawn_into_slot(w, body) {
+                        return self.spawn_queued(Some(w), body, false);
+                    }
+                    return Ok(());
+                }
                 false
             }
         };
+        self.spawn_queued(worker, body, holds_slot)
+    }
+
+    /// The owner's spawn: the task goes into the next free slot and its entry onto
+    /// our own deque. Gives the body back when the slots are used up.
+    #[inline]
+    fn spawn_into_slot(&self, worker: &WorkerThread, body: TaskBody) -> Option<TaskBody> {
+        let index = self.owner_spawned.load(Relaxed);
+        let Some(slot) = self.slots.get(index) else { return Some(body) };
+        // SAFETY: only the owner (this thread) writes slots, and this one is unused
+        // since the record was reset: nobody else reads it before the count below.
+        unsafe { (*slot.body.get()).write(body) };
+        // Counted before the entry is visible, so no waiter sees the group idle
+        // early. SeqCst RMW: pairs with a sleeping waiter's registration (an
+        // isolated waiter elsewhere may take the task directly), like the fence in
+        // `spawn_queued`.
+        self.owner_spawned.fetch_add(1, SeqCst);
+        // SAFETY: the slot lives as long as the record, which its handle or the
+        // orphan reference taken for the entry keeps alive until it runs.
+        worker.push(unsafe { JobRef::new(slot) });
+        self.event.notify_after_fence(&self.registry);
+        None
+    }
+
+    fn spawn_queued(self: &Arc<Self>, worker: Option<&WorkerThread>, body: TaskBody, holds_slot: bool) -> Result<()> {
+        let registry = &*self.registry;
         // Counted before it is visible, so a waiter never sees the group idle early.
         self.spawned.fetch_add(1, AcqRel);
         self.queue.push(QueuedTask { body, holds_slot });
@@ -400,10 +545,12 @@ impl GroupInner {
         if count == 0 {
             return;
         }
-        // AcqRel: a waiter that sees the group idle must see every task's effects.
-        let finished = self.finished.fetch_add(count, AcqRel) + count;
-        if finished == self.spawned.load(Acquire) {
-            self.event.notify(&self.registry);
+        // Release for a waiter that sees the group idle (it must see every task's
+        // effects); SeqCst so that this RMW is the fence the wake-up pairing needs
+        // (count; load sleepers vs. add sleeper; fence; look), saving a fence.
+        let finished = self.finished.fetch_add(count, SeqCst) + count;
+        if finished == self.spawned_total() {
+            self.event.notify_after_fence(&self.registry);
         }
     }
 
@@ -440,18 +587,109 @@ impl GroupInner {
     pub(crate) fn cancel(&self) {
         self.cancelled.store(true, SeqCst);
         self.drain_skipping();
+        let mut skipped = 0;
+        while let Some(slot) = self.unclaimed_slot() {
+            if slot.state.fetch_or(SLOT_CLAIMED, AcqRel) == 0 {
+                // SAFETY: we set the first ownership bit; published per
+                // `unclaimed_slot`.
+                drop(unsafe { slot.take_body() });
+                skipped += 1;
+            }
+        }
+        self.skipped.fetch_add(skipped, Relaxed);
+        self.registry.count_completed(skipped as u64);
+        self.finish(skipped);
+    }
+
+    /// Tasks ever spawned, through the queue and into slots.
+    fn spawned_total(&self) -> usize {
+        self.spawned.load(Acquire) + self.owner_spawned.load(Acquire)
     }
 
     pub(crate) fn is_done(&self) -> bool {
-        // `finished` first: `spawned` only grows, so equality means nothing was
-        // outstanding when `finished` was read.
+        // `finished` first: the spawn counts only grow, and a task is counted
+        // before it can finish, so equality means nothing was outstanding when
+        // `finished` was read.
         let finished = self.finished.load(Acquire);
-        finished == self.spawned.load(Acquire)
+        finished == self.spawned_total()
     }
 
     fn outstanding(&self) -> usize {
         let finished = self.finished.load(Acquire);
-        self.spawned.load(Acquire).saturating_sub(finished)
+        self.spawned_total().saturating_sub(finished)
+    }
+
+    /// A slot whose task nobody has taken yet, newest first.
+    fn unclaimed_slot(&self) -> Option<&Slot> {
+        let used = self.owner_spawned.load(Acquire);
+        self.slots[..used].iter().rev().find(|slot| slot.state.load(Relaxed) == 0)
+    }
+
+    /// The slot a deque entry points at, if it is one of ours.
+    fn slot_of(&self, job: &JobRef) -> Option<&Slot> {
+        let offset = (job.data() as usize).wrapping_sub(self.slots.as_ptr() as usize);
+        let index = offset / std::mem::size_of::<Slot>();
+        (offset % std::mem::size_of::<Slot>() == 0).then(|| self.slots.get(index)).flatten()
+    }
+
+    /// Runs a task of ours from a slot if one is pending: the newest entry on top
+    /// of our deque (as a join takes its own half back), else any slot not yet
+    /// taken (its entry is somewhere below, or with a thief about to find it
+    /// taken).
+    fn run_own_slot(&self, worker: &WorkerThread) -> bool {
+        if self.owner_spawned.load(Relaxed) == 0 {
+            return false;
+        }
+        if worker.index + 1 == self.owner {
+            if let Some(job) = worker.take_local() {
+                if let Some(slot) = self.slot_of(&job) {
+                    // AcqRel: against a waiter elsewhere taking it directly.
+                    let prev = slot.state.fetch_or(SLOT_POPPED, AcqRel);
+                    if prev & SLOT_CLAIMED == 0 {
+                        // SAFETY: we set the first ownership bit; we pushed it.
+                        let body = unsafe { slot.take_body() };
+                        self.run_task(worker, QueuedTask { body, holds_slot: false });
+                        self.finish(1);
+                    }
+                    return true;
+                }
+                worker.put_back(job);
+            }
+        }
+        while let Some(slot) = self.unclaimed_slot() {
+            // AcqRel: the task's body was published by the count read Acquire in
+            // `unclaimed_slot`; against the entry's executor taking it.
+            if slot.state.fetch_or(SLOT_CLAIMED, AcqRel) == 0 {
+                // SAFETY: we set the first ownership bit.
+                let body = unsafe { slot.take_body() };
+                self.run_task(worker, QueuedTask { body, holds_slot: false });
+                self.finish(1);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Before the handle lets the record go: every slot entry still in a deque
+    /// gets a reference of its own, given back when it runs, so that it never
+    /// points at a freed or reused record. Usually there is none (a waited group's
+    /// entries have all been taken).
+    fn release_slot_entries(self: &Arc<Self>) {
+        let used = self.owner_spawned.load(Acquire);
+        for slot in &self.slots[..used] {
+            if slot.state.load(Acquire) & SLOT_POPPED != 0 {
+                continue;
+            }
+            // Taken before it is published by the bit (the entry's executor drops
+            // it as soon as it sees the bit).
+            // SAFETY: our handle's reference keeps the count above zero.
+            unsafe { Arc::increment_strong_count(Arc::as_ptr(self)) };
+            if slot.state.fetch_or(SLOT_ORPHANED, AcqRel) & SLOT_POPPED != 0 {
+                // Its entry ran meanwhile and will not give it back: we do.
+                // SAFETY: still held by our handle, so this never frees.
+                unsafe { Arc::decrement_strong_count(Arc::as_ptr(self)) };
+            }
+        }
     }
 
     /// Waits for every task; the result of the group.
@@ -461,13 +699,27 @@ impl GroupInner {
             if self.registry.is_forked_away() {
                 return Err(EngineError::Shutdown);
             }
+            let worker = WorkerThread::current_of(&self.registry);
+            if let (Some(worker), None) = (worker, deadline) {
+                // Our own newest tasks first, as a join does; usually that is all.
+                while !self.is_done() {
+                    if !self.run_own_slot(worker) {
+                        break;
+                    }
+                }
+                if self.is_done() {
+                    return self.result();
+                }
+            }
+            // Checked only now: walking the chain of running tasks costs a step
+            // per level of nesting, too much for every wait of a recursion.
             if running_task_of(self) {
                 // The group cannot finish while this task runs: waiting would hang.
                 return Err(EngineError::invalid(
                     "a task cannot wait for its own group (the group is not done until the task returns)",
                 ));
             }
-            let done = match WorkerThread::current_of(&self.registry) {
+            let done = match worker {
                 Some(worker) => {
                     let done = worker.wait_until(&GroupWait { group: self }, isolated, deadline);
                     if done {
@@ -550,6 +802,19 @@ impl Job for GroupInner {
     }
 }
 
+impl Drop for GroupInner {
+    fn drop(&mut self) {
+        let used = *self.owner_spawned.get_mut();
+        for slot in &mut self.slots[..used] {
+            if *slot.state.get_mut() & (SLOT_POPPED | SLOT_CLAIMED) == 0 {
+                // Never taken (a forked child's copy, whose workers are gone).
+                // SAFETY: exclusive access; written at spawn, never taken.
+                drop(unsafe { slot.body.get_mut().assume_init_read() });
+            }
+        }
+    }
+}
+
 struct GroupWait<'a> {
     group: &'a GroupInner,
 }
@@ -559,6 +824,9 @@ impl Waitable for GroupWait<'_> {
         self.group.is_done()
     }
     fn run_own_work(&self, worker: &WorkerThread) -> bool {
+        if self.group.run_own_slot(worker) {
+            return true;
+        }
         match self.group.pop() {
             Some(task) => {
                 self.group.run_task(worker, task);
@@ -570,7 +838,9 @@ impl Waitable for GroupWait<'_> {
     }
     fn register(&self, worker: usize) -> bool {
         let group = self.group;
-        group.event.register_worker(worker, &|| group.is_done() || !group.queue.is_empty())
+        group
+            .event
+            .register_worker(worker, &|| group.is_done() || !group.queue.is_empty() || group.unclaimed_slot().is_some())
     }
     fn unregister(&self, worker: usize) {
         self.group.event.unregister_worker(worker)
@@ -709,6 +979,7 @@ impl Drop for TaskGroup {
     fn drop(&mut self) {
         // SAFETY: taken exactly once, here; `self.inner` is never used again.
         let inner = unsafe { ManuallyDrop::take(&mut self.inner) };
+        inner.release_slot_entries();
         GroupInner::recycle(inner);
     }
 }
@@ -817,5 +1088,95 @@ mod loom_tests {
             assert_eq!(t.ran.load(Relaxed), 2, "a task was left in the queue with no ticket to run it");
             assert_eq!(t.tickets.load(Relaxed), 0);
         });
+    }
+
+    /// The owner-slot protocol of `Slot::execute`, `run_own_slot` and
+    /// `release_slot_entries`, step for step (keep in step with the originals),
+    /// with the record's reference count as a number and "freed" as a flag that
+    /// no step may find set. A thief runs the slot's deque entry while the
+    /// handle's thread either takes the task directly or not, then drops the
+    /// handle: the task runs exactly once, the entry never touches a freed
+    /// record, and the record is freed exactly when the last reference goes.
+    struct SlotModel {
+        state: loom::sync::atomic::AtomicUsize,
+        refs: AtomicUsize,
+        freed: loom::sync::atomic::AtomicBool,
+        ran: AtomicUsize,
+    }
+
+    const POPPED: usize = 1;
+    const CLAIMED: usize = 2;
+    const ORPHANED: usize = 4;
+
+    impl SlotModel {
+        fn alive(&self) {
+            assert!(!self.freed.load(SeqCst), "the record was used after its last reference went");
+        }
+        fn acquire(&self) {
+            self.alive();
+            self.refs.fetch_add(1, Relaxed);
+        }
+        fn release(&self) {
+            if self.refs.fetch_sub(1, std::sync::atomic::Ordering::AcqRel) == 1 {
+                self.freed.store(true, SeqCst);
+            }
+        }
+        /// `Slot::execute`.
+        fn execute_entry(&self) {
+            self.acquire();
+            let prev = self.state.fetch_or(POPPED, std::sync::atomic::Ordering::AcqRel);
+            if prev & ORPHANED != 0 {
+                self.release();
+            }
+            if prev & CLAIMED == 0 {
+                self.alive();
+                self.ran.fetch_add(1, Relaxed);
+            }
+            self.release();
+        }
+        /// A waiter taking the task directly (`run_own_slot`'s scan).
+        fn claim(&self) {
+            if self.state.load(Relaxed) == 0 && self.state.fetch_or(CLAIMED, std::sync::atomic::Ordering::AcqRel) == 0 {
+                self.ran.fetch_add(1, Relaxed);
+            }
+        }
+        /// `TaskGroup::drop`: `release_slot_entries`, then the handle's reference.
+        fn drop_handle(&self) {
+            if self.state.load(std::sync::atomic::Ordering::Acquire) & POPPED == 0 {
+                self.acquire();
+                if self.state.fetch_or(ORPHANED, std::sync::atomic::Ordering::AcqRel) & POPPED != 0 {
+                    self.release();
+                }
+            }
+            self.release();
+        }
+    }
+
+    #[test]
+    fn loom_slot_entries_run_once_and_never_outlive_the_record() {
+        for claim_first in [false, true] {
+            let mut builder = loom::model::Builder::new();
+            builder.preemption_bound = Some(3);
+            builder.check(move || {
+                let m = Arc::new(SlotModel {
+                    state: loom::sync::atomic::AtomicUsize::new(0),
+                    refs: AtomicUsize::new(1),
+                    freed: loom::sync::atomic::AtomicBool::new(false),
+                    ran: AtomicUsize::new(0),
+                });
+                let thief = {
+                    let m = m.clone();
+                    loom::thread::spawn(move || m.execute_entry())
+                };
+                if claim_first {
+                    m.claim();
+                }
+                m.drop_handle();
+                thief.join().unwrap();
+                assert_eq!(m.ran.load(Relaxed), 1, "the task ran twice or never");
+                assert_eq!(m.refs.load(Relaxed), 0, "a reference was leaked");
+                assert!(m.freed.load(SeqCst));
+            });
+        }
     }
 }

@@ -46,6 +46,12 @@ impl JobRef {
         std::ptr::eq(self.pointer, other.pointer)
     }
 
+    /// The job's data pointer.
+    #[inline]
+    pub(crate) fn data(&self) -> *const () {
+        self.pointer
+    }
+
     /// Whether this job's data is `data`.
     #[inline]
     pub(crate) fn points_at<T>(&self, data: *const T) -> bool {
