@@ -547,6 +547,58 @@ static void test_user_data(void) {
   te_engine_free(engine);
 }
 
+/* A group made inside a task (its first tasks go onto that worker's deque) and
+ * freed by one of its own tasks, which releases it without waiting: the tasks
+ * still queued must each run once, and nothing may touch the freed group (the
+ * ASan and valgrind legs run this). */
+struct self_freeing {
+  te_group *group;
+  atomic_long ran;
+};
+
+static int32_t free_my_group(void *arg) {
+  struct self_freeing *s = arg;
+  te_group_free(s->group);
+  atomic_fetch_add(&s->ran, 1);
+  return 0;
+}
+
+static int32_t count_self_freeing(void *arg) {
+  atomic_fetch_add(&((struct self_freeing *)arg)->ran, 1);
+  return 0;
+}
+
+static int32_t make_self_freeing_group(void *arg) {
+  struct self_freeing *s = arg;
+  int i;
+  if (te_group_new(NULL, &s->group) != TE_OK) return 1;
+  for (i = 0; i < 6; i++)
+    if (te_group_spawn(s->group, count_self_freeing, s) != TE_OK) return 2;
+  /* The newest task, run first by whoever takes it, frees the group. */
+  if (te_group_spawn(s->group, free_my_group, s) != TE_OK) return 3;
+  return 0;
+}
+
+static void test_group_freed_by_its_own_task_inside_the_pool(void) {
+  static struct self_freeing rounds[200];
+  int workers, i;
+  for (workers = 1; workers <= 3; workers++) {
+    te_engine *engine = make_engine((uint32_t)workers, 0);
+    te_group *outer = NULL;
+    CHECK_STATUS(TE_OK, te_group_new(engine, &outer));
+    for (i = 0; i < 200; i++) {
+      atomic_init(&rounds[i].ran, 0);
+      CHECK_STATUS(TE_OK, te_group_spawn(outer, make_self_freeing_group, &rounds[i]));
+    }
+    CHECK_STATUS(TE_OK, te_group_wait(outer));
+    te_group_free(outer);
+    for (i = 0; i < 200; i++)
+      while (atomic_load(&rounds[i].ran) < 7) sleep_ms(1);
+    te_engine_free(engine); /* runs whatever is left, then joins the workers */
+    for (i = 0; i < 200; i++) CHECK(atomic_load(&rounds[i].ran) == 7);
+  }
+}
+
 int main(void) {
   RUN(test_spawn_and_wait);
   RUN(test_nested_spawns_from_tasks);
@@ -562,5 +614,6 @@ int main(void) {
   RUN(test_stampede_from_many_threads);
   RUN(test_spawn_inline);
   RUN(test_user_data);
+  RUN(test_group_freed_by_its_own_task_inside_the_pool);
   TEST_DONE();
 }
