@@ -46,6 +46,9 @@ from ._errors import (
     TaskPanicError,
     TaskTimeoutError,
     Utf8Error,
+    ThreadPoolError,
+    AllocationError,
+    FfiError,
 )
 from ._executor import Executor
 # `x as x`: sum, max and min are exported although __all__ leaves them out.
@@ -99,6 +102,9 @@ __all__ = [
     "TaskCancelledError",
     "TaskFailedError",
     "TaskPanicError",
+    "ThreadPoolError",
+    "AllocationError",
+    "FfiError",
 ]
 
 # Runs after threading's exit hooks (which let Executor calls finish): from then
