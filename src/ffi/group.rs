@@ -108,7 +108,7 @@ mod spare_handles {
 
 /// # Safety
 /// `group` must be NULL or a live group.
-unsafe fn group_ref<'a>(group: *const te_group) -> Result<&'a TaskGroup> {
+pub(super) unsafe fn group_ref<'a>(group: *const te_group) -> Result<&'a TaskGroup> {
     // SAFETY: NULL or live for the call (the caller's contract).
     unsafe { try_ref(group) }.map(|g| &g.group)
 }
