@@ -3,6 +3,7 @@
  * backoff cut short by shutdown. Every test runs under an alarm() watchdog. */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, alarm */
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -166,6 +167,30 @@ static void test_shutdown_ends_a_pending_backoff(void) {
   te_group_free(group);
 }
 
+/* min_workers: a te_config field added at the end. A struct from the header
+ * before it (size up to the field) still works and reads as 0 = all workers. */
+static void test_min_workers_config(void) {
+  te_config cfg;
+  te_engine *engine = NULL;
+  te_stats stats;
+  te_config_init(&cfg);
+  CHECK(cfg.min_workers == 0);
+  cfg.workers = 2;
+  cfg.min_workers = 1; /* everything starts here, so no shortfall */
+  CHECK_STATUS(TE_OK, te_engine_new(&cfg, &engine));
+  CHECK(te_engine_workers(engine) == 2);
+  CHECK_STATUS(TE_OK, te_engine_stats(engine, &stats));
+  CHECK(stats.workers == 2);
+  te_engine_free(engine);
+  te_config_init(&cfg);
+  cfg.workers = 1;
+  cfg.size = (uint32_t)offsetof(te_config, min_workers);
+  CHECK_STATUS(TE_OK, te_engine_new(&cfg, &engine));
+  te_engine_free(engine);
+  cfg.size = (uint32_t)offsetof(te_config, min_workers) + 1;
+  CHECK_STATUS(TE_ERR_INVALID, te_engine_new(&cfg, &engine));
+}
+
 int main(void) {
   alarm(60); /* a deadlock fails the test instead of hanging it */
   RUN(test_attempts_are_counted_exactly);
@@ -174,5 +199,6 @@ int main(void) {
   RUN(test_backoff_holds_no_worker);
   RUN(test_bad_arguments);
   RUN(test_shutdown_ends_a_pending_backoff);
+  RUN(test_min_workers_config);
   TEST_DONE();
 }
