@@ -366,6 +366,8 @@ class Config {
   Config &spin_budget(std::uint32_t rounds) noexcept { return cfg_.spin_budget = rounds, *this; }
   // Task records kept for reuse, so steady-state spawning does not allocate; 0 = none.
   Config &task_pool_capacity(std::size_t records) noexcept { return cfg_.task_pool_capacity = records, *this; }
+  // Fewest workers to start with when the system cannot start them all; 0 = all.
+  Config &min_workers(std::uint32_t n) noexcept { return cfg_.min_workers = n, *this; }
   Config &thread_name_prefix(std::string prefix) { return prefix_ = std::move(prefix), has_prefix_ = true, *this; }
   // Run on each worker thread as it starts / before it exits; called concurrently.
   Config &on_thread_start(std::function<void(std::uint32_t)> hook) { return on_start_ = std::move(hook), *this; }
