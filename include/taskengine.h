@@ -144,6 +144,20 @@ typedef enum te_status {
    than risk overflowing it: recursion with te_join is too deep.
    */
   TE_ERR_STACK = 13,
+  /*
+   The engine's worker threads could not be started (fewer than the config's
+   min_workers); te_last_error_message names the cause.
+   */
+  TE_ERR_THREAD_POOL = 14,
+  /*
+   A named allocation (an arena, a scratch buffer) failed; the message says which.
+   */
+  TE_ERR_MEMORY = 15,
+  /*
+   A call across the foreign-function boundary failed in a way no other status
+   describes; the message says how.
+   */
+  TE_ERR_FFI = 16,
 } te_status;
 
 /*
@@ -292,6 +306,14 @@ typedef struct te_config {
    tasks beyond this many in flight at once are allocated. 0 = always allocate.
    */
   size_t task_pool_capacity;
+  /*
+   Fewest workers te_engine_new accepts when the system cannot start all of
+   them: the engine then runs with those it got (te_engine_workers says how
+   many). With fewer it fails with TE_ERR_THREAD_POOL, the message naming the
+   cause. 0 (the default) = every worker must start. Added after version 0.2:
+   a te_config from an older header (a smaller `size`) reads as 0.
+   */
+  uint32_t min_workers;
 } te_config;
 
 /*
@@ -513,9 +535,10 @@ void te_config_init(struct te_config *cfg);
  Starts an engine configured by `*cfg` (NULL = defaults) and stores it in `*out`.
 
  Fails with TE_ERR_NULL if `out` is NULL; TE_ERR_INVALID if `cfg->size` is not
- from te_config_init, `workers` is above 4096, `stack_size` is below 262144 (and
- not 0), or a thread cannot be started; TE_ERR_UTF8 if `thread_name_prefix` is
- not UTF-8. On failure `*out` is not written. `cfg` is only read during the call
+ from te_config_init, `workers` is above 4096, or `stack_size` is below 262144
+ (and not 0); TE_ERR_THREAD_POOL if fewer worker threads than `min_workers` (0:
+ all of them) could be started, te_last_error_message naming the cause;
+ TE_ERR_UTF8 if `thread_name_prefix` is not UTF-8. On failure `*out` is not written. `cfg` is only read during the call
  (the hooks and `hook_arg` are kept). Release the engine with te_engine_free.
 
  # Safety
@@ -1187,6 +1210,32 @@ enum te_status te_ascii_upper(const char *in, size_t len, char *out, size_t out_
  the text to keep it. Never returns NULL. Thread-safe: each thread has its own.
  */
 const char *te_last_error_message(void);
+
+/*
+ Adds the task `fn(arg)` to `group`, running it again when it fails (returns
+ non-zero, or panics for a Rust callback), up to `max_attempts` runs in all.
+ Before the second run it waits `backoff_ms` milliseconds, doubling before each
+ later one (at most 64 x `backoff_ms`); 0 retries at once. A wait holds no
+ worker: the engine's timer queues the next run when it is due, and the group
+ counts the task as pending meanwhile (te_group_wait waits for the last run).
+
+ When every run failed the group fails with TE_ERR_TASK_FAILED (or
+ TE_ERR_PANIC): te_group_failure gives the last run's code and
+ te_group_failure_message says how many runs were made. A run is not retried
+ once the group is cancelled; a backoff still pending when the engine shuts
+ down ends the task with TE_ERR_SHUTDOWN.
+
+ TE_ERR_NULL if `group` or `fn` is NULL; TE_ERR_INVALID if `max_attempts` is 0;
+ TE_ERR_CANCELLED if the group was cancelled; TE_ERR_SHUTDOWN if its engine was
+ shut down. From outside the workers with a bounded `queue_capacity`, waits for
+ room (for the first run here, for later ones on the timer's thread).
+
+ # Safety
+ `group` must be a live group. `fn(arg)` must be safe to call up to
+ `max_attempts` times, one at a time, from any thread, and `arg` must stay
+ valid until the group has been waited for (te_group_wait).
+ */
+enum te_status te_group_spawn_retry(struct te_group *group, te_task_fn fn, void *arg, uint32_t max_attempts, uint32_t backoff_ms);
 
 /*
  The name of a status ("TE_OK", "TE_ERR_NULL", ...), or "TE_UNKNOWN_STATUS" for a

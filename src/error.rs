@@ -63,6 +63,35 @@ pub enum EngineError {
         /// What was refused and how much stack was left.
         depth_hint: String,
     },
+    /// The worker threads could not be started (fewer than the config's
+    /// `min_workers` came up); the text names the cause.
+    #[error("thread pool: {message}")]
+    ThreadPool {
+        /// What failed and why (the operating system's error when it gave one).
+        message: String,
+    },
+    /// An allocation that can be named failed (an arena, a scratch buffer).
+    #[error("memory: {message}")]
+    Memory {
+        /// Which allocation failed, and its size.
+        message: String,
+    },
+    /// A task run under a retry policy failed on its last attempt (or with an
+    /// error the policy does not retry) and had no fallback. Its code and C
+    /// status are those of `last`.
+    #[error("gave up after {attempts} attempt(s): {last}")]
+    Retried {
+        /// How many times the task ran.
+        attempts: u32,
+        /// The last attempt's error.
+        last: Box<EngineError>,
+    },
+    /// A foreign-function call failed in a way no other variant describes.
+    #[error("ffi: {message}")]
+    Ffi {
+        /// What went wrong at the boundary.
+        message: String,
+    },
 }
 
 /// Result alias used throughout the crate.
@@ -85,6 +114,19 @@ impl EngineError {
             EngineError::QueueFull => 11,
             EngineError::BufferTooSmall { .. } => 12,
             EngineError::StackExhausted { .. } => 13,
+            EngineError::ThreadPool { .. } => 14,
+            EngineError::Memory { .. } => 15,
+            EngineError::Ffi { .. } => 16,
+            EngineError::Retried { last, .. } => last.code(),
+        }
+    }
+
+    /// The error itself, or for `Retried` the last attempt's error (at any depth):
+    /// what went wrong, without the retry's account of it.
+    pub fn root(&self) -> &EngineError {
+        match self {
+            EngineError::Retried { last, .. } => last.root(),
+            other => other,
         }
     }
 
@@ -122,6 +164,9 @@ pub(crate) fn one_of_each() -> Vec<EngineError> {
         EngineError::QueueFull,
         EngineError::BufferTooSmall { needed: 1 },
         EngineError::StackExhausted { depth_hint: String::new() },
+        EngineError::ThreadPool { message: String::new() },
+        EngineError::Memory { message: String::new() },
+        EngineError::Ffi { message: String::new() },
     ]
 }
 
@@ -132,7 +177,16 @@ mod tests {
     #[test]
     fn codes_are_distinct_and_nonzero() {
         let codes: Vec<i32> = one_of_each().iter().map(EngineError::code).collect();
-        assert_eq!(codes, (1..=13).collect::<Vec<_>>());
+        assert_eq!(codes, (1..=16).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn retried_keeps_the_last_errors_code_and_says_how_many_attempts() {
+        let last = EngineError::TaskFailed { code: 4, message: "no".into() };
+        let err = EngineError::Retried { attempts: 3, last: Box::new(last.clone()) };
+        assert_eq!(err.code(), 8);
+        assert_eq!(err.root(), &last);
+        assert_eq!(err.to_string(), "gave up after 3 attempt(s): task failed with code 4: no");
     }
 
     #[test]

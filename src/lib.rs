@@ -21,8 +21,9 @@ pub mod ffi;
 pub mod kernels;
 
 pub use engine::{
-    block_on, current_task_cancelled, Config, Engine, EngineStats, Scope, Task, TaskExecutor, TaskGroup, TaskHandle,
-    ThreadHook, WorkerStats, MAX_WORKERS, MIN_STACK_SIZE,
+    async_task, block_on, current_task_cancelled, AsyncFnTask, Backoff, BoxFuture, Config, Engine, EngineStats,
+    RetryPolicy, Scope, SyncTask, Task, TaskExecutor, TaskGroup, TaskHandle, ThreadHook, WorkerStats, MAX_WORKERS,
+    MIN_STACK_SIZE,
 };
 pub use error::{EngineError, Result};
 

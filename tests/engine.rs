@@ -7,7 +7,7 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
-use taskengine::{engine_config, Config, Engine, EngineError, Task, TaskExecutor, TaskGroup};
+use taskengine::{engine_config, Config, Engine, EngineError, SyncTask, TaskGroup};
 
 fn engine(workers: usize) -> Engine {
     Engine::new(Config::with_workers(workers)).unwrap()
@@ -482,10 +482,10 @@ fn spawn_handles_and_futures() {
 }
 
 struct Square(u64);
-impl Task for Square {
+impl SyncTask for Square {
     type Output = u64;
-    fn run(self) -> u64 {
-        self.0 * self.0
+    fn run(&self) -> taskengine::Result<u64> {
+        Ok(self.0 * self.0)
     }
 }
 

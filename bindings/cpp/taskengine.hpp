@@ -17,6 +17,7 @@
 #ifndef TASKENGINE_HPP
 #define TASKENGINE_HPP
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -81,10 +82,17 @@ class FirstException {
     }
     if (error) std::rethrow_exception(error);
   }
+  // Keeps `object` alive as long as this slot (a retried task's callable, which
+  // runs again after its own run has returned).
+  void keep(std::shared_ptr<void> object) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    kept_.push_back(std::move(object));
+  }
 
  private:
   std::mutex mutex_;
   std::exception_ptr error_;
+  std::vector<std::shared_ptr<void>> kept_;
 };
 
 struct EngineDeleter {
@@ -358,6 +366,8 @@ class Config {
   Config &spin_budget(std::uint32_t rounds) noexcept { return cfg_.spin_budget = rounds, *this; }
   // Task records kept for reuse, so steady-state spawning does not allocate; 0 = none.
   Config &task_pool_capacity(std::size_t records) noexcept { return cfg_.task_pool_capacity = records, *this; }
+  // Fewest workers to start with when the system cannot start them all; 0 = all.
+  Config &min_workers(std::uint32_t n) noexcept { return cfg_.min_workers = n, *this; }
   Config &thread_name_prefix(std::string prefix) { return prefix_ = std::move(prefix), has_prefix_ = true, *this; }
   // Run on each worker thread as it starts / before it exits; called concurrently.
   Config &on_thread_start(std::function<void(std::uint32_t)> hook) { return on_start_ = std::move(hook), *this; }
@@ -568,6 +578,25 @@ class TaskGroup {
     return true;
   }
 
+  // Adds f() as a task that runs again when it throws, up to `max_attempts` runs
+  // in all (te_group_spawn_retry): `backoff` before the second run, twice as long
+  // before each later one, and no worker waits meanwhile. If every run threw, the
+  // last run's exception is the group's (wait() rethrows it). f (a copy or move
+  // of it) is called once per run, one run at a time, and kept until the group is
+  // destroyed. Throws Error (TE_ERR_INVALID for 0 attempts, TE_ERR_CANCELLED,
+  // TE_ERR_SHUTDOWN) if it cannot be added.
+  template <class F, class Rep = std::int64_t, class Period = std::milli>
+  void spawn_retry(F &&f, std::uint32_t max_attempts,
+                   std::chrono::duration<Rep, Period> backoff = std::chrono::milliseconds(0)) {
+    using Fn = std::decay_t<F>;
+    static_assert(std::is_invocable_v<Fn &>, "spawn_retry takes a callable with no arguments");
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(backoff).count();
+    auto backoff_ms = ms <= 0 ? 0u : ms >= 0xffffffffLL ? 0xffffffffu : static_cast<std::uint32_t>(ms);
+    auto task = std::make_shared<RetryTask<Fn>>(std::forward<F>(f), raw(), max_attempts);
+    errors(raw())->keep(task);
+    detail::check(te_group_spawn_retry(raw(), &RetryTask<Fn>::run, task.get(), max_attempts, backoff_ms));
+  }
+
   // Waits for every task. Rethrows the first exception a task threw; throws
   // Error(TE_ERR_CANCELLED) if the group was cancelled.
   void wait() { finish(te_group_wait(raw())); }
@@ -646,6 +675,30 @@ class TaskGroup {
       }
     }
     static void destroy(void *self) noexcept { delete static_cast<HeapTask *>(self); }
+  };
+
+  // A retried task: a throw before the last run only asks for another run; the
+  // last run's throw is kept and fails the group.
+  template <class F>
+  struct RetryTask {
+    template <class G>
+    RetryTask(G &&g, te_group *grp, std::uint32_t max) : f(std::forward<G>(g)), group(grp), max_attempts(max) {}
+    F f;
+    te_group *group;
+    std::uint32_t max_attempts;
+    std::atomic<std::uint32_t> runs{0};
+
+    static std::int32_t run(void *self) noexcept {
+      auto *task = static_cast<RetryTask *>(self);
+      std::uint32_t run = task->runs.fetch_add(1, std::memory_order_relaxed) + 1;
+      try {
+        task->f();
+        return 0;
+      } catch (...) {
+        if (run >= task->max_attempts) return threw(task->group);
+        return detail::kThrew;
+      }
+    }
   };
 
   template <class F>

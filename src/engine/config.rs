@@ -38,6 +38,12 @@ pub struct Config {
     /// is taken as a burst needs it and kept until the engine is dropped; tasks
     /// beyond this many in flight at once use the heap. 0 = always the heap.
     pub task_pool_capacity: usize,
+    /// Fewest workers the engine may start with when the system cannot start them
+    /// all (thread creation fails part-way): it then runs with those it got and
+    /// reports the shortfall in [`crate::EngineStats::worker_shortfall`]. With
+    /// fewer, `Engine::new` fails with `ThreadPool`, naming the cause. 0 (the
+    /// default) = every worker must start.
+    pub min_workers: usize,
 }
 
 /// Default [`Config::task_pool_capacity`]: room for 131,072 tasks in flight.
@@ -69,6 +75,7 @@ impl Default for Config {
             on_thread_start: None,
             on_thread_stop: None,
             task_pool_capacity: DEFAULT_TASK_POOL_CAPACITY,
+            min_workers: 0,
         }
     }
 }
@@ -102,6 +109,7 @@ impl fmt::Debug for Config {
             .field("on_thread_start", &self.on_thread_start.is_some())
             .field("on_thread_stop", &self.on_thread_stop.is_some())
             .field("task_pool_capacity", &self.task_pool_capacity)
+            .field("min_workers", &self.min_workers)
             .finish()
     }
 }
@@ -109,7 +117,7 @@ impl fmt::Debug for Config {
 /// Builds a [`Config`] from `key: value` pairs; keys left out keep their defaults.
 ///
 /// Keys: `workers`, `queue_size`, `enable_work_stealing`, `enable_metrics`, `spin`,
-/// `thread_name_prefix`, `stack_size`, `task_pool`.
+/// `thread_name_prefix`, `stack_size`, `task_pool`, `min_workers`.
 ///
 /// ```
 /// let cfg = taskengine::engine_config! { workers: 2, queue_size: 64, enable_metrics: false };
@@ -151,6 +159,9 @@ macro_rules! engine_config {
     };
     (@set $cfg:ident, task_pool: $v:expr $(, $($rest:tt)*)?) => {
         $cfg.task_pool_capacity = $v; $crate::engine_config!(@set $cfg $(, $($rest)*)?);
+    };
+    (@set $cfg:ident, min_workers: $v:expr $(, $($rest:tt)*)?) => {
+        $cfg.min_workers = $v; $crate::engine_config!(@set $cfg $(, $($rest)*)?);
     };
     (@set $cfg:ident, $key:ident : $($rest:tt)*) => {
         ::core::compile_error!(::core::concat!("engine_config!: unknown key `", ::core::stringify!($key), "`"))

@@ -28,6 +28,7 @@ use super::latch::Event;
 use super::metrics::bump;
 use super::queue::BlockQueue;
 use super::registry::{Registry, Waitable, WorkerThread};
+use super::retry::RetryPolicy;
 use super::sync::std_lock as lock;
 use super::unwind;
 use super::Engine;
@@ -906,6 +907,36 @@ impl TaskGroup {
         self.inner.spawn_task(body, false)
     }
 
+    /// Spawns `f`, running it again as `policy` says while it fails (a panic is a
+    /// failure too). A backoff holds no worker: the group stays busy (`wait`
+    /// waits for it) while the engine's timer counts the delay down, then the next
+    /// attempt is queued. When the attempts are spent the group fails with
+    /// `Retried { attempts, last }`. From outside the pool with a bounded queue,
+    /// waits for room (also for each later attempt).
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// use std::time::Duration;
+    /// use taskengine::{Config, Engine, EngineError, RetryPolicy, TaskGroup};
+    ///
+    /// let engine = Engine::new(Config::with_workers(2)).unwrap();
+    /// let group = TaskGroup::new(&engine).unwrap();
+    /// let runs = AtomicU32::new(0);
+    /// let policy = RetryPolicy::new(3).fixed(Duration::from_millis(1));
+    /// group.spawn_with_retry(move || match runs.fetch_add(1, Ordering::Relaxed) {
+    ///     0 => Err(EngineError::TaskFailed { code: 7, message: "first try".into() }),
+    ///     _ => Ok(()),
+    /// }, policy).unwrap();
+    /// assert_eq!(group.wait(), Ok(()));
+    /// ```
+    pub fn spawn_with_retry<F>(&self, f: F, policy: RetryPolicy) -> Result<()>
+    where
+        F: Fn() -> Result<()> + Send + Sync + 'static,
+    {
+        let state = Box::new(GroupRetry { group: Arc::clone(&self.inner), body: Arc::new(f), policy, attempts: 0 });
+        self.inner.spawn_task(TaskBody::closure(move || state.run()), true)
+    }
+
     /// Spawns a C task. `block` = wait for room in a bounded queue.
     ///
     /// # Safety
@@ -991,6 +1022,89 @@ impl std::fmt::Debug for TaskGroup {
             .field("cancelled", &self.is_cancelled())
             .field("skipped", &self.skipped())
             .finish()
+    }
+}
+
+/// A group task under a retry policy, between attempts.
+struct GroupRetry {
+    group: Arc<GroupInner>,
+    body: Arc<dyn Fn() -> Result<()> + Send + Sync>,
+    policy: RetryPolicy,
+    /// Attempts made so far.
+    attempts: u32,
+}
+
+impl GroupRetry {
+    /// Runs attempts (at once while there is no backoff); on a delay, hands itself
+    /// to the engine's timer and returns, leaving the group held busy.
+    fn run(mut self: Box<Self>) -> TaskResult {
+        loop {
+            self.attempts += 1;
+            let err = match unwind::halt_unwinding(|| (self.body)()) {
+                Ok(Ok(())) => return Ok(()),
+                Ok(Err(err)) => err,
+                Err(payload) => EngineError::Panic(panic_message(&*payload)),
+            };
+            if matches!(err, EngineError::Cancelled | EngineError::Shutdown) {
+                return Err(Failure::Error(err));
+            }
+            if self.attempts >= self.policy.max_attempts() || !self.policy.is_retryable(&err) {
+                return Err(Failure::Error(EngineError::Retried { attempts: self.attempts, last: Box::new(err) }));
+            }
+            if self.group.cancelled.load(Relaxed) {
+                return Ok(());
+            }
+            let delay = self.policy.jittered_delay_after(self.attempts);
+            if delay.is_zero() {
+                continue;
+            }
+            // Held busy until the next attempt is queued (or given up).
+            self.group.spawned.fetch_add(1, AcqRel);
+            let group = Arc::clone(&self.group);
+            let deadline = Instant::now().checked_add(delay).unwrap_or_else(far_future);
+            let respawn = Arc::new(Respawn(Mutex::new(Some(self))));
+            if let Err(err) = group.registry.timer.wake_at(deadline, std::task::Waker::from(Arc::clone(&respawn))) {
+                // Not scheduled: end the retry here, and the hold with it.
+                drop(lock(&respawn.0).take());
+                group.record_failure(Failure::Error(err));
+                group.finish(1);
+            }
+            return Ok(());
+        }
+    }
+}
+
+/// Queues a retry's next attempt when its backoff is over (the timer wakes it).
+struct Respawn(Mutex<Option<Box<GroupRetry>>>);
+
+impl std::task::Wake for Respawn {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref()
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        let Some(state) = lock(&self.0).take() else { return };
+        let group = Arc::clone(&state.group);
+        match group.spawn_task(TaskBody::closure(move || state.run()), true) {
+            Ok(()) => {}
+            Err(EngineError::Cancelled) => {
+                group.skipped.fetch_add(1, Relaxed);
+            }
+            Err(err) => group.record_failure(Failure::Error(err)),
+        }
+        // The hold taken before the backoff: the next attempt (if queued) now
+        // keeps the group busy by itself.
+        group.finish(1);
+    }
+}
+
+impl Drop for Respawn {
+    /// Dropped unwoken (the timer let go of it without waking it): release the hold.
+    fn drop(&mut self) {
+        let slot = self.0.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(state) = slot.take() {
+            state.group.record_failure(Failure::Error(EngineError::Shutdown));
+            state.group.finish(1);
+        }
     }
 }
 

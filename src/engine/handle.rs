@@ -307,9 +307,11 @@ impl<T> std::fmt::Debug for TaskHandle<T> {
     }
 }
 
+/// Spawns `func`, whose own error (if any) is the handle's: `Engine::spawn` wraps
+/// an infallible closure in `Ok`, which compiles to the same code as storing it.
 pub(crate) fn spawn<F, T>(registry: &Arc<Registry>, func: F, block: bool) -> Result<TaskHandle<T>>
 where
-    F: FnOnce() -> T + Send + 'static,
+    F: FnOnce() -> Result<T> + Send + 'static,
     T: Send + 'static,
 {
     let holds_slot = match WorkerThread::current_of(registry) {
@@ -324,12 +326,15 @@ where
             false
         }
     };
-    unsafe fn run<F: FnOnce() -> T, T>(storage: *mut RecordStorage) {
+    unsafe fn run<F: FnOnce() -> Result<T>, T>(storage: *mut RecordStorage) {
         // SAFETY: PENDING storage holds the F that `spawn` stored; it is replaced
         // by the result, as DONE will say.
         unsafe {
             let func = InPlace::take::<F>(storage);
-            let result = unwind::halt_unwinding(func).map_err(|p| EngineError::Panic(panic_message(&*p)));
+            let result = match unwind::halt_unwinding(func) {
+                Ok(result) => result,
+                Err(p) => Err(EngineError::Panic(panic_message(&*p))),
+            };
             InPlace::put(storage, result);
         }
     }
@@ -379,7 +384,7 @@ const POLLING: u8 = 2;
 const NOTIFIED: u8 = 3;
 const FINISHED: u8 = 4;
 
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+type BoxFuture<T> = Pin<Box<dyn Future<Output = Result<T>> + Send>>;
 
 /// A future driven by the engine's workers; its waker re-queues it.
 struct FutureTask<T> {
@@ -414,11 +419,11 @@ impl<T: Send + 'static> FutureTask<T> {
                         }
                     }
                 }
-                Ok(Poll::Ready(value)) => {
+                Ok(Poll::Ready(result)) => {
                     *slot = None;
                     drop(slot);
                     self.schedule.store(FINISHED, SeqCst);
-                    self.finish(Ok(value));
+                    self.finish(result);
                     return true;
                 }
                 Err(payload) => {
@@ -487,10 +492,11 @@ impl<T: Send + 'static> Job for FutureTask<T> {
     }
 }
 
-pub(crate) fn spawn_future<Fut>(registry: &Arc<Registry>, future: Fut) -> Result<TaskHandle<Fut::Output>>
+/// Spawns a future whose own error (if any) is the handle's.
+pub(crate) fn spawn_future<Fut, T>(registry: &Arc<Registry>, future: Fut) -> Result<TaskHandle<T>>
 where
-    Fut: Future + Send + 'static,
-    Fut::Output: Send + 'static,
+    Fut: Future<Output = Result<T>> + Send + 'static,
+    T: Send + 'static,
 {
     registry.check_usable_here()?;
     let task = Arc::new(FutureTask {

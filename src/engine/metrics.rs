@@ -75,6 +75,7 @@ impl Metrics {
             sleeps: workers.iter().map(|w| w.sleeps).sum(),
             wakes: workers.iter().map(|w| w.wakes).sum(),
             workers,
+            worker_shortfall: 0,
         }
     }
 }
@@ -127,4 +128,7 @@ pub struct EngineStats {
     pub wakes: u64,
     /// Each worker's counters, by worker index.
     pub workers: Vec<WorkerStats>,
+    /// Workers the config asked for that could not be started (the engine runs
+    /// with fewer, as `Config::min_workers` allowed). Always live.
+    pub worker_shortfall: u64,
 }

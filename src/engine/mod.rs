@@ -18,9 +18,12 @@ mod parallel;
 mod pool;
 mod queue;
 mod registry;
+mod retry;
 mod scope;
 mod sleep;
 mod sync;
+mod task;
+mod timer;
 mod unwind;
 
 use std::cell::UnsafeCell;
@@ -34,7 +37,9 @@ pub use group::{current_task_cancelled, TaskGroup};
 pub(crate) use group::{InlineBytes, INLINE_TASK_BYTES};
 pub use handle::{block_on, TaskHandle};
 pub use metrics::{EngineStats, WorkerStats};
+pub use retry::{Backoff, RetryPolicy};
 pub use scope::Scope;
+pub use task::{async_task, AsyncFnTask, BoxFuture, SyncTask, Task, TaskExecutor};
 
 use registry::{Registry, WorkerThread};
 
@@ -211,7 +216,7 @@ impl Engine {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        handle::spawn(&self.registry, f, true)
+        handle::spawn(&self.registry, move || Ok(f()), true)
     }
 
     /// [`Engine::spawn`] that fails with `QueueFull` instead of waiting for room.
@@ -220,7 +225,7 @@ impl Engine {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        handle::spawn(&self.registry, f, false)
+        handle::spawn(&self.registry, move || Ok(f()), false)
     }
 
     /// Runs an async task on the pool; its waker re-queues it on the workers.
@@ -229,7 +234,49 @@ impl Engine {
         Fut: Future + Send + 'static,
         Fut::Output: Send + 'static,
     {
-        handle::spawn_future(&self.registry, future)
+        handle::spawn_future(&self.registry, async move { Ok(future.await) })
+    }
+
+    /// Runs `task` on the pool and returns a handle to its result (its own error,
+    /// or `Err(Panic)`, comes back through the handle). A synchronous task
+    /// ([`SyncTask`], any `Fn() -> Result<T>` closure) runs like [`Engine::spawn`]:
+    /// in a pooled record, no future boxed. An async one is polled on the workers
+    /// and holds none of them while it waits.
+    pub fn execute<K: Task + 'static>(&self, task: K) -> Result<TaskHandle<K::Output>> {
+        if task.is_sync() {
+            handle::spawn(&self.registry, move || task.run_sync(), true)
+        } else {
+            handle::spawn_future(&self.registry, async move { task.execute().await })
+        }
+    }
+
+    /// Runs `task`, again as `policy` says while it fails (a panic is a failure);
+    /// the handle gives the first success, or `Retried { attempts, last }`. A
+    /// backoff holds no worker: the task waits on the engine's timer. A task
+    /// waiting out a backoff when the engine shuts down ends with `Shutdown`.
+    pub fn spawn_with_retry<K: Task + 'static>(&self, task: K, policy: RetryPolicy) -> Result<TaskHandle<K::Output>> {
+        let none: Option<Arc<dyn Task<Output = K::Output>>> = None;
+        handle::spawn_future(&self.registry, retry::run_with_retry(Arc::clone(&self.registry), task, policy, none))
+    }
+
+    /// [`Engine::spawn_with_retry`] that runs `fallback` for the result once the
+    /// attempts are spent (or a failure is not retryable; not after `Cancelled`
+    /// or `Shutdown`). The fallback's own failure is the handle's error.
+    pub fn spawn_with_fallback<K, F>(&self, task: K, policy: RetryPolicy, fallback: F) -> Result<TaskHandle<K::Output>>
+    where
+        K: Task + 'static,
+        F: Task<Output = K::Output> + 'static,
+    {
+        handle::spawn_future(
+            &self.registry,
+            retry::run_with_retry(Arc::clone(&self.registry), task, policy, Some(fallback)),
+        )
+    }
+
+    /// Why some workers could not be started, when the engine runs with fewer
+    /// than asked for ([`Config::min_workers`]); see [`EngineStats::worker_shortfall`].
+    pub fn start_failure(&self) -> Option<&EngineError> {
+        self.registry.start_failure.as_ref()
     }
 
     /// Calls `body` on disjoint pieces covering `range`, in parallel. `grain` is the
@@ -366,23 +413,18 @@ impl std::fmt::Debug for Engine {
     }
 }
 
-/// A unit of work with a typed result, runnable on any [`TaskExecutor`].
-pub trait Task: Send {
-    /// What the task produces.
-    type Output: Send + 'static;
-    /// Does the work.
-    fn run(self) -> Self::Output;
-}
+impl<T: Send + 'static> TaskExecutor<T> for Engine {
+    fn execute(&self, task: Arc<dyn Task<Output = T>>) -> Result<TaskHandle<T>> {
+        Engine::execute(self, task)
+    }
 
-/// Something that runs [`Task`]s.
-pub trait TaskExecutor {
-    /// Starts `task` and returns a handle to its output.
-    fn execute<T: Task + 'static>(&self, task: T) -> Result<TaskHandle<T::Output>>;
-}
-
-impl TaskExecutor for Engine {
-    fn execute<T: Task + 'static>(&self, task: T) -> Result<TaskHandle<T::Output>> {
-        self.spawn(move || task.run())
+    fn execute_with_retry(
+        &self,
+        task: Arc<dyn Task<Output = T>>,
+        policy: RetryPolicy,
+        fallback: Option<Arc<dyn Task<Output = T>>>,
+    ) -> Result<TaskHandle<T>> {
+        handle::spawn_future(&self.registry, retry::run_with_retry(Arc::clone(&self.registry), task, policy, fallback))
     }
 }
 
@@ -461,4 +503,67 @@ fn default_registry() -> Result<Arc<Registry>> {
         state.registry = Some(Arc::clone(&registry));
         Ok(registry)
     })
+}
+
+#[cfg(test)]
+mod degradation_tests {
+    use super::registry::FAIL_THREAD_SPAWN_AT;
+    use super::*;
+
+    /// Builds an engine on this thread with thread creation failing from worker
+    /// `fail_at` on (a deterministic stand-in for a system out of threads).
+    fn build(workers: usize, min_workers: usize, fail_at: usize) -> Result<Engine> {
+        FAIL_THREAD_SPAWN_AT.with(|f| f.set(Some(fail_at)));
+        let engine = Engine::new(Config { min_workers, ..Config::with_workers(workers) });
+        FAIL_THREAD_SPAWN_AT.with(|f| f.set(None));
+        engine
+    }
+
+    #[test]
+    fn starts_with_the_workers_it_got_when_min_workers_allows() {
+        let engine = build(4, 2, 3).unwrap();
+        assert_eq!(engine.workers(), 3);
+        let stats = engine.stats();
+        assert_eq!(stats.worker_shortfall, 1);
+        assert_eq!(stats.workers.len(), 3);
+        match engine.start_failure() {
+            Some(EngineError::ThreadPool { message }) => {
+                assert!(message.contains("worker thread 3") && message.contains("injected"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
+        // A working engine: every worker takes part (a latch all three must reach).
+        let arrived = std::sync::atomic::AtomicUsize::new(0);
+        let sum = engine.parallel_reduce(0..100_000, 1, || 0u64, |r| r.map(|i| i as u64).sum(), |a, b| a + b).unwrap();
+        assert_eq!(sum, 99_999 * 100_000 / 2);
+        engine.scope(|s| {
+            for _ in 0..3 {
+                s.spawn(|_| {
+                    arrived.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    while arrived.load(std::sync::atomic::Ordering::SeqCst) < 3 {
+                        std::thread::yield_now();
+                    }
+                });
+            }
+        });
+        // Exactly the minimum is enough too.
+        assert_eq!(build(4, 2, 2).unwrap().workers(), 2);
+    }
+
+    #[test]
+    fn fails_with_thread_pool_naming_the_cause_below_min_workers() {
+        for (min, fail_at) in [(0, 3), (4, 3), (2, 1), (1, 0)] {
+            match build(4, min, fail_at) {
+                Err(EngineError::ThreadPool { message }) => {
+                    assert!(message.contains(&format!("started {fail_at} of 4")), "{message}");
+                    assert!(message.contains("injected"), "{message}");
+                }
+                other => panic!("min {min}, fail at {fail_at}: {other:?}"),
+            }
+        }
+        // Nothing fails: no shortfall.
+        let engine = build(2, 1, usize::MAX).unwrap();
+        assert_eq!((engine.workers(), engine.stats().worker_shortfall), (2, 0));
+        assert!(engine.start_failure().is_none());
+    }
 }

@@ -92,6 +92,38 @@ pub(crate) struct Registry {
     /// still inside thread start-up (and its allocations) when the engine is handed
     /// out: a `fork()` right after creation cannot catch one holding a lock.
     started: (Mutex<usize>, Condvar),
+    /// Wakes retries when their backoff is over; its thread starts on first use.
+    pub(crate) timer: super::timer::Timer,
+    /// The timer's thread once stopped, for `terminate_and_join` to join.
+    timer_thread: Mutex<Option<JoinHandle<()>>>,
+    /// Workers the config asked for that could not be started (graceful
+    /// degradation down to `Config::min_workers`), and why.
+    pub(crate) shortfall: usize,
+    pub(crate) start_failure: Option<EngineError>,
+}
+
+/// What a worker thread gets once the engine it belongs to exists: threads are
+/// started first, so that the engine is built for exactly the workers that came up.
+type Handoff = std::sync::mpsc::Receiver<Option<(Arc<Registry>, Worker<JobRef>)>>;
+
+#[cfg(test)]
+thread_local! {
+    /// Tests: the index of the first worker thread whose start fails (as if the
+    /// system were out of threads), for engines built on this thread.
+    pub(crate) static FAIL_THREAD_SPAWN_AT: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+fn spawn_thread(
+    builder: std::thread::Builder,
+    index: usize,
+    body: impl FnOnce() + Send + 'static,
+) -> std::io::Result<JoinHandle<()>> {
+    #[cfg(test)]
+    if FAIL_THREAD_SPAWN_AT.with(Cell::get).is_some_and(|at| index >= at) {
+        return Err(std::io::Error::new(std::io::ErrorKind::WouldBlock, "Resource temporarily unavailable (injected)"));
+    }
+    let _ = index;
+    builder.spawn(body)
 }
 
 thread_local! {
@@ -135,7 +167,50 @@ impl Registry {
         if config.thread_name_prefix.as_bytes().contains(&0) {
             return Err(EngineError::invalid("thread_name_prefix contains a NUL byte"));
         }
-        let deques: Vec<Worker<JobRef>> = (0..workers).map(|_| Worker::new_lifo()).collect();
+        // Start the threads first; each waits for its engine (or for None: give up).
+        let mut threads = Vec::with_capacity(workers);
+        let mut handoffs = Vec::with_capacity(workers);
+        let mut start_failure = None;
+        for index in 0..workers {
+            let mut builder = std::thread::Builder::new().name(format!("{}-{index}", config.thread_name_prefix));
+            if config.stack_size != 0 {
+                builder = builder.stack_size(config.stack_size);
+            }
+            let (tx, rx): (_, Handoff) = std::sync::mpsc::sync_channel(1);
+            let stack_size = config.stack_size;
+            let body = move || {
+                if let Ok(Some((registry, deque))) = rx.recv() {
+                    worker_main(registry, index, deque, stack_size);
+                }
+            };
+            match spawn_thread(builder, index, body) {
+                Ok(handle) => {
+                    threads.push(handle);
+                    handoffs.push(tx);
+                }
+                Err(err) => {
+                    start_failure = Some(format!("cannot start worker thread {index}: {err}"));
+                    break;
+                }
+            }
+        }
+        let started = threads.len();
+        let required = if config.min_workers == 0 { workers } else { config.min_workers.min(workers) };
+        if started < required {
+            for tx in handoffs {
+                let _ = tx.send(None);
+            }
+            for handle in threads {
+                let _ = handle.join();
+            }
+            return Err(EngineError::ThreadPool {
+                message: format!(
+                    "started {started} of {workers} worker threads, fewer than the {required} required: {}",
+                    start_failure.unwrap_or_default()
+                ),
+            });
+        }
+        let deques: Vec<Worker<JobRef>> = (0..started).map(|_| Worker::new_lifo()).collect();
         let pooled_blocks = config.task_pool_capacity.div_ceil(BLOCK_CAP);
         let registry = Arc::new(Registry {
             id: NEXT_REGISTRY_ID.fetch_add(1, Relaxed),
@@ -143,14 +218,14 @@ impl Registry {
             group_blocks: Arc::new(Pool::new(pooled_blocks)),
             spawn_records: Arc::new(Pool::new(config.task_pool_capacity)),
             stealers: deques.iter().map(Worker::stealer).collect(),
-            sleep: Sleep::new(workers),
-            metrics: Metrics::new(workers, config.metrics),
+            sleep: Sleep::new(started),
+            metrics: Metrics::new(started, config.metrics),
             work_stealing: config.work_stealing,
             spin_budget: config.spin_budget,
             fork_generation: fork_generation(),
             terminating: AtomicBool::new(false),
             submitters: AtomicUsize::new(0),
-            threads: Mutex::new(Vec::with_capacity(workers)),
+            threads: Mutex::new(threads),
             queue_capacity: config.queue_capacity,
             external_pending: AtomicUsize::new(0),
             room_waiters: AtomicUsize::new(0),
@@ -158,23 +233,16 @@ impl Registry {
             on_thread_start: config.on_thread_start.clone(),
             on_thread_stop: config.on_thread_stop.clone(),
             started: (Mutex::new(0), Condvar::new()),
+            timer: super::timer::Timer::new(format!("{}-timer", config.thread_name_prefix)),
+            timer_thread: Mutex::new(None),
+            shortfall: workers - started,
+            start_failure: start_failure.map(|message| EngineError::ThreadPool { message }),
         });
-        for (index, deque) in deques.into_iter().enumerate() {
-            let mut builder = std::thread::Builder::new().name(format!("{}-{index}", config.thread_name_prefix));
-            if config.stack_size != 0 {
-                builder = builder.stack_size(config.stack_size);
-            }
-            let reg = Arc::clone(&registry);
-            let stack_size = config.stack_size;
-            match builder.spawn(move || worker_main(reg, index, deque, stack_size)) {
-                Ok(handle) => super::sync::std_lock(&registry.threads).push(handle),
-                Err(err) => {
-                    registry.terminate_and_join();
-                    return Err(EngineError::invalid(format!("cannot start worker thread: {err}")));
-                }
-            }
+        for (tx, deque) in handoffs.into_iter().zip(deques) {
+            // The thread is alive and waiting on the other end, so this cannot fail.
+            let _ = tx.send(Some((Arc::clone(&registry), deque)));
         }
-        registry.wait_until_started(workers);
+        registry.wait_until_started(started);
         Ok(registry)
     }
 
@@ -372,7 +440,9 @@ impl Registry {
     }
 
     pub(crate) fn stats(&self) -> EngineStats {
-        self.metrics.snapshot(self.queued_jobs())
+        let mut stats = self.metrics.snapshot(self.queued_jobs());
+        stats.worker_shortfall = self.shortfall as u64;
+        stats
     }
 
     /// Stops accepting outside work and wakes every worker so it drains and exits.
@@ -384,8 +454,15 @@ impl Registry {
             return;
         }
         self.sleep.wake_all();
-        let _guard = super::sync::std_lock(&self.room.0);
-        self.room.1.notify_all();
+        {
+            let _guard = super::sync::std_lock(&self.room.0);
+            self.room.1.notify_all();
+        }
+        // Retries waiting out a backoff end now (with `Shutdown`); the thread is
+        // joined by `terminate_and_join` when it can, else it exits on its own.
+        if let Some(thread) = self.timer.stop() {
+            *super::sync::std_lock(&self.timer_thread) = Some(thread);
+        }
     }
 
     /// Terminates and joins every worker (each runs its stop hook before exiting).
@@ -401,6 +478,10 @@ impl Registry {
         let handles = std::mem::take(&mut *super::sync::std_lock(&self.threads));
         for handle in handles {
             let _ = handle.join();
+        }
+        let timer_thread = super::sync::std_lock(&self.timer_thread).take();
+        if let Some(thread) = timer_thread {
+            let _ = thread.join();
         }
     }
 }

@@ -48,7 +48,16 @@ pub struct te_config {
     /// 131072). Memory is taken as bursts need it and kept until te_engine_free;
     /// tasks beyond this many in flight at once are allocated. 0 = always allocate.
     pub task_pool_capacity: usize,
+    /// Fewest workers te_engine_new accepts when the system cannot start all of
+    /// them: the engine then runs with those it got (te_engine_workers says how
+    /// many). With fewer it fails with TE_ERR_THREAD_POOL, the message naming the
+    /// cause. 0 (the default) = every worker must start. Added after version 0.2:
+    /// a te_config from an older header (a smaller `size`) reads as 0.
+    pub min_workers: u32,
 }
+
+/// The `size` of a te_config from a header that predates `min_workers`.
+const SIZE_BEFORE_MIN_WORKERS: usize = std::mem::offset_of!(te_config, min_workers);
 
 /// The largest `size` accepted from a newer header: generous, but it bounds how
 /// far past our own fields we read while checking that unknown ones are zero.
@@ -78,6 +87,7 @@ pub unsafe extern "C" fn te_config_init(cfg: *mut te_config) {
             hook_arg: std::ptr::null_mut(),
             spin_budget: DEFAULT_SPIN_BUDGET,
             task_pool_capacity: DEFAULT_TASK_POOL_CAPACITY,
+            min_workers: 0,
         };
         // SAFETY: non-NULL and aligned (checked); writable by the caller's contract.
         unsafe { cfg.write(defaults) }
@@ -139,7 +149,8 @@ pub(crate) unsafe fn config_from_c(cfg: *const te_config) -> Result<Config> {
     // SAFETY: every version of te_config starts with `size`; aligned and non-NULL.
     let size = unsafe { std::ptr::addr_of!((*cfg).size).read() } as usize;
     let ours = size_of::<te_config>();
-    if size < ours {
+    // Our size or more, or exactly the size of the struct before `min_workers`.
+    if size < ours && size != SIZE_BEFORE_MIN_WORKERS {
         return Err(EngineError::invalid(format!(
             "te_config.size is {size}, expected {ours}: initialise it with te_config_init"
         )));
@@ -159,8 +170,9 @@ pub(crate) unsafe fn config_from_c(cfg: *const te_config) -> Result<Config> {
     // The bools are read as bytes: a struct filled by hand with something other
     // than 0 or 1 there must not become an invalid Rust `bool` (any non-zero is
     // true, as in C). Every other field is valid for any bit pattern.
-    // SAFETY: the struct covers all our fields (size >= ours), so each read is
-    // in bounds and aligned (the struct pointer is).
+    // SAFETY: the struct covers every field before `min_workers` (size >=
+    // SIZE_BEFORE_MIN_WORKERS), so each read is in bounds and aligned (the struct
+    // pointer is).
     let (c, work_stealing, metrics) = unsafe {
         let stealing = std::ptr::addr_of!((*cfg).work_stealing).cast::<u8>().read() != 0;
         let metrics = std::ptr::addr_of!((*cfg).metrics).cast::<u8>().read() != 0;
@@ -177,6 +189,13 @@ pub(crate) unsafe fn config_from_c(cfg: *const te_config) -> Result<Config> {
         };
         (c, stealing, metrics)
     };
+    // An older header's struct ends before `min_workers`.
+    let min_workers = if size >= ours {
+        // SAFETY: the struct covers this field (size >= ours); aligned as above.
+        unsafe { std::ptr::addr_of!((*cfg).min_workers).read() }
+    } else {
+        0
+    };
     let mut config = Config {
         workers: c.workers as usize,
         queue_capacity: c.queue_capacity,
@@ -185,6 +204,7 @@ pub(crate) unsafe fn config_from_c(cfg: *const te_config) -> Result<Config> {
         spin_budget: c.spin_budget,
         stack_size: c.stack_size,
         task_pool_capacity: c.task_pool_capacity,
+        min_workers: min_workers as usize,
         ..Config::default()
     };
     if !c.thread_name_prefix.is_null() {
@@ -244,6 +264,24 @@ mod tests {
         newer.extra = 1;
         // SAFETY: as above.
         assert!(matches!(unsafe { config_from_c(std::ptr::addr_of!(newer).cast()) }, Err(EngineError::Invalid(_))));
+    }
+
+    #[test]
+    fn a_struct_from_before_min_workers_is_accepted() {
+        // An older header's te_config: everything up to `min_workers`, and its size.
+        let mut cfg = init();
+        cfg.min_workers = 3; // past the old struct's end: must not be read
+        cfg.size = SIZE_BEFORE_MIN_WORKERS as u32;
+        // SAFETY: a valid struct, at least `size` bytes long.
+        assert_eq!(unsafe { config_from_c(&cfg) }.unwrap().min_workers, 0);
+        cfg.size = size_of::<te_config>() as u32;
+        // SAFETY: as above.
+        assert_eq!(unsafe { config_from_c(&cfg) }.unwrap().min_workers, 3);
+        for size in [SIZE_BEFORE_MIN_WORKERS - 1, SIZE_BEFORE_MIN_WORKERS + 4, size_of::<te_config>() - 1] {
+            cfg.size = size as u32;
+            // SAFETY: as above.
+            assert!(matches!(unsafe { config_from_c(&cfg) }, Err(EngineError::Invalid(_))), "{size}");
+        }
     }
 
     #[test]

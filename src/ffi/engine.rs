@@ -18,9 +18,10 @@ pub struct te_engine {
 /// Starts an engine configured by `*cfg` (NULL = defaults) and stores it in `*out`.
 ///
 /// Fails with TE_ERR_NULL if `out` is NULL; TE_ERR_INVALID if `cfg->size` is not
-/// from te_config_init, `workers` is above 4096, `stack_size` is below 262144 (and
-/// not 0), or a thread cannot be started; TE_ERR_UTF8 if `thread_name_prefix` is
-/// not UTF-8. On failure `*out` is not written. `cfg` is only read during the call
+/// from te_config_init, `workers` is above 4096, or `stack_size` is below 262144
+/// (and not 0); TE_ERR_THREAD_POOL if fewer worker threads than `min_workers` (0:
+/// all of them) could be started, te_last_error_message naming the cause;
+/// TE_ERR_UTF8 if `thread_name_prefix` is not UTF-8. On failure `*out` is not written. `cfg` is only read during the call
 /// (the hooks and `hook_arg` are kept). Release the engine with te_engine_free.
 ///
 /// # Safety

@@ -108,7 +108,7 @@ mod spare_handles {
 
 /// # Safety
 /// `group` must be NULL or a live group.
-unsafe fn group_ref<'a>(group: *const te_group) -> Result<&'a TaskGroup> {
+pub(super) unsafe fn group_ref<'a>(group: *const te_group) -> Result<&'a TaskGroup> {
     // SAFETY: NULL or live for the call (the caller's contract).
     unsafe { try_ref(group) }.map(|g| &g.group)
 }
@@ -451,10 +451,12 @@ pub unsafe extern "C" fn te_group_failure(
         let group = unsafe { group_ref(group) }?;
         // SAFETY: NULL or writable (caller's contract).
         let (out_status, out_code) = unsafe { (Out::new(out_status)?, Out::new(out_code)?) };
-        let (s, code) = match group.failure() {
+        let failure = group.failure();
+        // A retried task's failure reports its last attempt's code.
+        let (s, code) = match failure.as_ref().map(EngineError::root) {
             None => (te_status::TE_OK, 0),
-            Some(err @ EngineError::TaskFailed { code, .. }) => (te_status::from(&err), code),
-            Some(err) => (te_status::from(&err), 0),
+            Some(err @ EngineError::TaskFailed { code, .. }) => (te_status::from(err), *code),
+            Some(err) => (te_status::from(err), 0),
         };
         out_status.write(s);
         out_code.write(code);

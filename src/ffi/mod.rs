@@ -30,6 +30,7 @@ mod group;
 mod kernels;
 mod last_error;
 mod ptr;
+mod retry;
 mod status;
 mod task;
 mod version;
@@ -58,6 +59,7 @@ pub use kernels::{
     te_sum_i64, te_sum_i64_serial, te_utf8_reverse, te_utf8_upper,
 };
 pub use last_error::te_last_error_message;
+pub use retry::te_group_spawn_retry;
 pub use status::{te_status, te_status_str, StatusArg};
 pub use task::{
     te_join, te_parallel_for, te_parallel_reduce, te_parallel_reduce_deterministic, te_range_fn, te_reduce_combine_fn,

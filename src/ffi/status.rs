@@ -41,10 +41,18 @@ pub enum te_status {
     /// A worker's stack was nearly used up, so a fork (te_join) was refused rather
     /// than risk overflowing it: recursion with te_join is too deep.
     TE_ERR_STACK = 13,
+    /// The engine's worker threads could not be started (fewer than the config's
+    /// min_workers); te_last_error_message names the cause.
+    TE_ERR_THREAD_POOL = 14,
+    /// A named allocation (an arena, a scratch buffer) failed; the message says which.
+    TE_ERR_MEMORY = 15,
+    /// A call across the foreign-function boundary failed in a way no other status
+    /// describes; the message says how.
+    TE_ERR_FFI = 16,
 }
 
 /// Every status, indexed by its number.
-const ALL: [te_status; 14] = [
+const ALL: [te_status; 17] = [
     te_status::TE_OK,
     te_status::TE_ERR_NULL,
     te_status::TE_ERR_INVALID,
@@ -59,6 +67,9 @@ const ALL: [te_status; 14] = [
     te_status::TE_ERR_QUEUE_FULL,
     te_status::TE_ERR_BUFFER_TOO_SMALL,
     te_status::TE_ERR_STACK,
+    te_status::TE_ERR_THREAD_POOL,
+    te_status::TE_ERR_MEMORY,
+    te_status::TE_ERR_FFI,
 ];
 
 impl te_status {
@@ -85,6 +96,9 @@ impl te_status {
             te_status::TE_ERR_QUEUE_FULL => c"TE_ERR_QUEUE_FULL",
             te_status::TE_ERR_BUFFER_TOO_SMALL => c"TE_ERR_BUFFER_TOO_SMALL",
             te_status::TE_ERR_STACK => c"TE_ERR_STACK",
+            te_status::TE_ERR_THREAD_POOL => c"TE_ERR_THREAD_POOL",
+            te_status::TE_ERR_MEMORY => c"TE_ERR_MEMORY",
+            te_status::TE_ERR_FFI => c"TE_ERR_FFI",
         }
     }
 }
@@ -105,6 +119,10 @@ impl From<&EngineError> for te_status {
             EngineError::QueueFull => te_status::TE_ERR_QUEUE_FULL,
             EngineError::BufferTooSmall { .. } => te_status::TE_ERR_BUFFER_TOO_SMALL,
             EngineError::StackExhausted { .. } => te_status::TE_ERR_STACK,
+            EngineError::ThreadPool { .. } => te_status::TE_ERR_THREAD_POOL,
+            EngineError::Memory { .. } => te_status::TE_ERR_MEMORY,
+            EngineError::Ffi { .. } => te_status::TE_ERR_FFI,
+            EngineError::Retried { last, .. } => te_status::from(&**last),
         }
     }
 }
@@ -141,7 +159,7 @@ mod tests {
             assert_eq!(te_status::from_code(i as i32), Some(*s));
         }
         assert_eq!(te_status::from_code(-1), None);
-        assert_eq!(te_status::from_code(14), None);
+        assert_eq!(te_status::from_code(17), None);
         assert_eq!(te_status::from_code(i32::MIN), None);
     }
 
@@ -151,6 +169,10 @@ mod tests {
         let name = |c| unsafe { CStr::from_ptr(te_status_str(StatusArg(c))) }.to_str().unwrap();
         assert_eq!(name(0), "TE_OK");
         assert_eq!(name(12), "TE_ERR_BUFFER_TOO_SMALL");
+        assert_eq!(name(14), "TE_ERR_THREAD_POOL");
+        assert_eq!(name(15), "TE_ERR_MEMORY");
+        assert_eq!(name(16), "TE_ERR_FFI");
+        assert_eq!(name(17), "TE_UNKNOWN_STATUS");
         assert_eq!(name(99), "TE_UNKNOWN_STATUS");
         assert_eq!(name(-5), "TE_UNKNOWN_STATUS");
     }

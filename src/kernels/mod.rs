@@ -39,7 +39,7 @@ pub use parallel::{
     par_sort_f64, par_sort_i64, par_sort_u64, par_sum_f64, par_sum_i64,
 };
 pub use sort::{sort_f64, sort_i64, sort_u64};
-pub use task::MathTask;
+pub use task::{MathArg, MathOperation, MathTask, MathValue};
 pub use text::{ascii_upper, fnv1a64, upper, upper_string, utf8_reverse, utf8_reverse_string};
 
 use crate::{EngineError, Result};
@@ -55,7 +55,8 @@ fn check(status: c_int, what: &str, detail: usize) -> Result<()> {
         raw::ERR_OVERFLOW => Err(EngineError::Overflow),
         raw::ERR_UTF8 => Err(EngineError::Utf8 { valid_up_to: detail }),
         raw::ERR_BUFFER_TOO_SMALL => Err(EngineError::BufferTooSmall { needed: detail }),
-        other => Err(EngineError::invalid(format!("kernel returned unknown status {other} ({what})"))),
+        // Not a status the kernels define: the C side broke its contract.
+        other => Err(EngineError::Ffi { message: format!("kernel returned unknown status {other} ({what})") }),
     }
 }
 
@@ -70,6 +71,6 @@ mod tests {
             assert_eq!(err.code(), status);
         }
         assert_eq!(check(raw::OK, "x", 0), Ok(()));
-        assert!(matches!(check(99, "x", 0), Err(EngineError::Invalid(_))));
+        assert!(matches!(check(99, "x", 0), Err(EngineError::Ffi { .. })));
     }
 }

@@ -137,7 +137,7 @@ impl PyEngine {
     /// Starts an engine (see the class documentation for the parameters).
     #[new]
     #[pyo3(signature = (workers=None, queue_capacity=0, work_stealing=true, metrics=true, spin=None,
-                        thread_name_prefix=None, stack_size=0, task_pool_capacity=None))]
+                        thread_name_prefix=None, stack_size=0, task_pool_capacity=None, min_workers=0))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -149,6 +149,7 @@ impl PyEngine {
         thread_name_prefix: Option<String>,
         stack_size: i64,
         task_pool_capacity: Option<i64>,
+        min_workers: i64,
     ) -> PyResult<PyEngine> {
         guard(py, || {
             let mut config = Config {
@@ -167,6 +168,7 @@ impl PyEngine {
                 work_stealing,
                 metrics,
                 stack_size: non_negative(py, "stack_size", stack_size)?,
+                min_workers: non_negative(py, "min_workers", min_workers)?,
                 ..Config::default()
             };
             if let Some(spin) = spin {
@@ -240,6 +242,38 @@ impl PyEngine {
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<PyTask> {
         guard(py, || task::spawn(py, self.lease(py)?, func, args, kwargs))
+    }
+
+    /// Runs ``func(*args, **kwargs)`` on a worker, again while it raises one of
+    /// ``retry_on`` (default ``Exception``), up to ``attempts`` runs in all, and
+    /// returns a ``Task``. ``backoff`` seconds pass before the second run: the same
+    /// before each later one, or doubling up to ``max_backoff`` when that is given;
+    /// ``jitter`` (0..1) shortens each by up to that fraction at random. A backoff
+    /// holds no worker (the engine's timer queues the next run). When the attempts
+    /// are spent, ``fallback()`` runs for the result if given, else ``wait()``
+    /// raises the last run's exception (with a note of the attempts). Any other
+    /// exception ends the task at once.
+    #[pyo3(signature = (func, /, args=None, kwargs=None, *, attempts=3, backoff=0.0, max_backoff=None,
+                        jitter=0.0, retry_on=None, fallback=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn spawn_retry(
+        &self,
+        py: Python<'_>,
+        func: &Bound<'_, PyAny>,
+        args: Option<&Bound<'_, PyTuple>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+        attempts: i64,
+        backoff: f64,
+        max_backoff: Option<f64>,
+        jitter: f64,
+        retry_on: Option<&Bound<'_, PyAny>>,
+        fallback: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyTask> {
+        guard(py, || {
+            let options = task::RetryOptions::new(py, attempts, backoff, max_backoff, jitter, retry_on, fallback);
+            let args = args.cloned().unwrap_or_else(|| PyTuple::empty(py));
+            task::spawn_retry(py, self.lease(py)?, func, &args, kwargs, options)
+        })
     }
 
     // ---- the kernels, on this engine (see the module-level functions) ----
@@ -424,6 +458,7 @@ fn stats_dict<'py>(py: Python<'py>, workers: usize, stats: &EngineStats) -> PyRe
         ("injector_pops", stats.injector_pops),
         ("sleeps", stats.sleeps),
         ("wakes", stats.wakes),
+        ("worker_shortfall", stats.worker_shortfall),
     ] {
         dict.set_item(key, value)?;
     }

@@ -34,9 +34,12 @@ pub(crate) enum Kind {
     Cancelled,
     TaskFailed,
     Panic,
+    ThreadPool,
+    Allocation,
+    Ffi,
 }
 
-const NAMES: [&str; 12] = [
+const NAMES: [&str; 15] = [
     "TaskEngineError",
     "InvalidArgumentError",
     "DTypeError",
@@ -49,6 +52,9 @@ const NAMES: [&str; 12] = [
     "TaskCancelledError",
     "TaskFailedError",
     "TaskPanicError",
+    "ThreadPoolError",
+    "AllocationError",
+    "FfiError",
 ];
 
 fn class(py: Python<'_>, kind: Kind) -> PyResult<&Bound<'_, PyType>> {
@@ -75,7 +81,7 @@ pub(crate) fn new_err(py: Python<'_>, kind: Kind, message: impl Into<String>) ->
 
 /// The Python exception for an engine error.
 pub(crate) fn to_pyerr(py: Python<'_>, err: EngineError) -> PyErr {
-    let kind = match &err {
+    let kind = match err.root() {
         EngineError::Null | EngineError::Invalid(_) => Kind::InvalidArgument,
         EngineError::Overflow => Kind::Overflow,
         EngineError::NoMemory => Kind::Memory,
@@ -85,6 +91,9 @@ pub(crate) fn to_pyerr(py: Python<'_>, err: EngineError) -> PyErr {
         EngineError::TaskFailed { .. } => Kind::TaskFailed,
         EngineError::Panic(_) => Kind::Panic,
         EngineError::QueueFull => Kind::QueueFull,
+        EngineError::ThreadPool { .. } => Kind::ThreadPool,
+        EngineError::Memory { .. } => Kind::Allocation,
+        EngineError::Ffi { .. } => Kind::Ffi,
         // Utf8 needs the input (see `utf8_error`); BufferTooSmall cannot happen
         // (we size every output): both are still TaskEngineErrors.
         _ => Kind::Base,

@@ -51,6 +51,32 @@ mod _native {
         guard(py, || super::task::spawn(py, Lease::implicit(py)?, func, args, kwargs))
     }
 
+    /// ``Engine.spawn_retry`` on the default engine (inside a task or an
+    /// ``Executor`` call: on that one's engine).
+    #[pyfunction]
+    #[pyo3(signature = (func, /, args=None, kwargs=None, *, attempts=3, backoff=0.0, max_backoff=None,
+                        jitter=0.0, retry_on=None, fallback=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn spawn_retry(
+        py: Python<'_>,
+        func: &Bound<'_, PyAny>,
+        args: Option<&Bound<'_, PyTuple>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+        attempts: i64,
+        backoff: f64,
+        max_backoff: Option<f64>,
+        jitter: f64,
+        retry_on: Option<&Bound<'_, PyAny>>,
+        fallback: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<super::task::PyTask> {
+        guard(py, || {
+            let options =
+                super::task::RetryOptions::new(py, attempts, backoff, max_backoff, jitter, retry_on, fallback);
+            let args = args.cloned().unwrap_or_else(|| PyTuple::empty(py));
+            super::task::spawn_retry(py, Lease::implicit(py)?, func, &args, kwargs, options)
+        })
+    }
+
     use super::kernels::{self, On};
 
     /// The sum of a buffer of int64, uint64 or float64 (numpy array,

@@ -1,11 +1,11 @@
 //! Python callables on the engine's workers: `spawn` and its `Task` handle.
 
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
-use taskengine::{Engine, EngineError, TaskHandle};
+use taskengine::{Engine, EngineError, RetryPolicy, SyncTask, TaskHandle};
 
 use crate::engine::Lease;
 use crate::errors::{guard, new_err, to_pyerr, Kind};
@@ -19,7 +19,7 @@ struct Call {
 }
 
 /// What a task produced: the callable's value or exception, or an engine error.
-enum Outcome {
+pub(crate) enum Outcome {
     Value(Py<PyAny>),
     Raised(PyErr),
     Engine(EngineError),
@@ -38,6 +38,11 @@ impl Outcome {
 impl Call {
     /// Runs on a worker thread, which holds the GIL only for the call itself.
     fn run(self) -> Outcome {
+        self.call()
+    }
+
+    /// As `run`, leaving the call in place to be made again (a retry).
+    fn call(&self) -> Outcome {
         // Held until the GIL is released again (the end of `try_attach`).
         let Some(_inside) = wait::enter() else {
             // The interpreter is going away; entering it now could end this thread.
@@ -120,6 +125,9 @@ pub(crate) struct PyTask {
     slot: Mutex<Slot>,
     /// Signalled when a waiter puts the handle back or stores the outcome.
     changed: Condvar,
+    /// For a task run with retries: the last exception a run raised, raised by
+    /// `wait` once the attempts are spent.
+    retried: Option<Arc<RetryCall>>,
 }
 
 impl PyTask {
@@ -192,7 +200,19 @@ impl PyTask {
                 return Err(new_err(py, Kind::Timeout, "the task did not finish in time"));
             }
             match &*self.lock() {
-                Slot::Done(outcome) => outcome.to_python(py),
+                Slot::Done(outcome) => {
+                    if let (Outcome::Engine(EngineError::Retried { attempts, .. }), Some(retried)) =
+                        (outcome, &self.retried)
+                    {
+                        if let Some(err) = retried.last_raised(py) {
+                            // The exception the last run raised, noting the attempts.
+                            let note = format!("taskengine: gave up after {attempts} attempt(s)");
+                            let _ = err.value(py).call_method1("add_note", (note,));
+                            return Err(err);
+                        }
+                    }
+                    outcome.to_python(py)
+                }
                 Slot::Running(_) => Err(new_err(py, Kind::Base, "task state lost")),
             }
         })
@@ -253,5 +273,142 @@ pub(crate) fn spawn(
             other => break other.map_err(|e| to_pyerr(py, e))?,
         }
     };
-    Ok(PyTask { slot: Mutex::new(Slot::Running(Some(handle))), changed: Condvar::new() })
+    Ok(PyTask { slot: Mutex::new(Slot::Running(Some(handle))), changed: Condvar::new(), retried: None })
+}
+
+/// A Python call run under a retry policy: a run that raises one of `retry_on`
+/// is a failed attempt (its exception kept for the end); any other exception
+/// ends the task with that exception, unretried.
+struct RetryCall {
+    call: Call,
+    retry_on: Py<PyAny>,
+    last: Mutex<Option<PyErr>>,
+}
+
+impl RetryCall {
+    fn last_raised(&self, py: Python<'_>) -> Option<PyErr> {
+        self.last.lock().unwrap_or_else(PoisonError::into_inner).as_ref().map(|e| e.clone_ref(py))
+    }
+}
+
+impl SyncTask for RetryCall {
+    type Output = Outcome;
+
+    fn run(&self) -> taskengine::Result<Outcome> {
+        match self.call.call() {
+            Outcome::Raised(err) => {
+                let retry = Python::try_attach(|py| err.is_instance(py, self.retry_on.bind(py))).unwrap_or(false);
+                if !retry {
+                    return Ok(Outcome::Raised(err));
+                }
+                let message = Python::try_attach(|py| err.value(py).to_string()).unwrap_or_default();
+                *self.last.lock().unwrap_or_else(PoisonError::into_inner) = Some(err);
+                Err(EngineError::TaskFailed { code: 1, message })
+            }
+            other => Ok(other),
+        }
+    }
+}
+
+/// The fallback of a retried call: whatever it returns or raises is the task's.
+struct FallbackCall(Call);
+
+impl SyncTask for FallbackCall {
+    type Output = Outcome;
+    fn run(&self) -> taskengine::Result<Outcome> {
+        Ok(self.0.call())
+    }
+}
+
+/// How `spawn_retry` retries.
+pub(crate) struct RetryOptions<'py> {
+    pub(crate) attempts: i64,
+    pub(crate) backoff: f64,
+    pub(crate) max_backoff: Option<f64>,
+    pub(crate) jitter: f64,
+    pub(crate) retry_on: Bound<'py, PyAny>,
+    pub(crate) fallback: Option<Bound<'py, PyAny>>,
+}
+
+impl<'py> RetryOptions<'py> {
+    pub(crate) fn new(
+        py: Python<'py>,
+        attempts: i64,
+        backoff: f64,
+        max_backoff: Option<f64>,
+        jitter: f64,
+        retry_on: Option<&Bound<'py, PyAny>>,
+        fallback: Option<&Bound<'py, PyAny>>,
+    ) -> RetryOptions<'py> {
+        let retry_on = match retry_on {
+            Some(r) => r.clone(),
+            None => py.get_type::<pyo3::exceptions::PyException>().into_any(),
+        };
+        RetryOptions { attempts, backoff, max_backoff, jitter, retry_on, fallback: fallback.cloned() }
+    }
+}
+
+fn seconds(py: Python<'_>, name: &str, value: f64) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(value).map_err(|_| {
+        new_err(py, Kind::InvalidArgument, format!("{name} must be a finite number of seconds >= 0, got {value}"))
+    })
+}
+
+/// Starts `func(*args, **kwargs)` on `lease`'s workers under a retry policy.
+pub(crate) fn spawn_retry(
+    py: Python<'_>,
+    lease: Lease,
+    func: &Bound<'_, PyAny>,
+    args: &Bound<'_, PyTuple>,
+    kwargs: Option<&Bound<'_, PyDict>>,
+    options: RetryOptions<'_>,
+) -> PyResult<PyTask> {
+    if !func.is_callable() {
+        return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+            "spawn_retry() needs a callable, got {}",
+            func.get_type().name()?
+        )));
+    }
+    let attempts = u32::try_from(options.attempts).ok().filter(|&n| n >= 1).ok_or_else(|| {
+        new_err(py, Kind::InvalidArgument, format!("attempts must be in 1..2**32, got {}", options.attempts))
+    })?;
+    let backoff = seconds(py, "backoff", options.backoff)?;
+    if !(0.0..=1.0).contains(&options.jitter) {
+        return Err(new_err(py, Kind::InvalidArgument, format!("jitter must be in [0, 1], got {}", options.jitter)));
+    }
+    let mut policy = RetryPolicy::new(attempts).jitter(options.jitter);
+    policy = match options.max_backoff {
+        Some(max) => policy.exponential(backoff, seconds(py, "max_backoff", max)?),
+        None => policy.fixed(backoff),
+    };
+    // An exception class or a tuple of them, as `except` takes.
+    let retry_on = options.retry_on;
+    let valid = |o: &Bound<'_, PyAny>| {
+        o.cast::<pyo3::types::PyType>()
+            .is_ok_and(|t| t.is_subclass_of::<pyo3::exceptions::PyBaseException>().unwrap_or(false))
+    };
+    let ok = match retry_on.cast::<PyTuple>() {
+        Ok(tuple) => tuple.iter().all(|t| valid(&t)),
+        Err(_) => valid(&retry_on),
+    };
+    if !ok {
+        return Err(pyo3::exceptions::PyTypeError::new_err("retry_on must be an exception class or a tuple of them"));
+    }
+    if let Some(fallback) = &options.fallback {
+        if !fallback.is_callable() {
+            return Err(pyo3::exceptions::PyTypeError::new_err("fallback must be callable"));
+        }
+    }
+    let call =
+        Call { func: func.clone().unbind(), args: args.clone().unbind(), kwargs: kwargs.map(|k| k.clone().unbind()) };
+    let task = Arc::new(RetryCall { call, retry_on: retry_on.unbind(), last: Mutex::new(None) });
+    let fallback = options
+        .fallback
+        .map(|f| FallbackCall(Call { func: f.unbind(), args: PyTuple::empty(py).unbind(), kwargs: None }));
+    let started = py.detach(|| match fallback {
+        Some(fallback) => lease.spawn_with_fallback(Arc::clone(&task), policy, fallback),
+        None => lease.spawn_with_retry(Arc::clone(&task), policy),
+    });
+    let handle = started.map_err(|e| to_pyerr(py, e))?;
+    Ok(PyTask { slot: Mutex::new(Slot::Running(Some(handle))), changed: Condvar::new(), retried: Some(task) })
 }

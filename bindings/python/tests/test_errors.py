@@ -19,6 +19,9 @@ EXPECTED_BASES = {
     taskengine.TaskTimeoutError: TimeoutError,
     taskengine.TaskCancelledError: concurrent.futures.CancelledError,
     taskengine.TaskPanicError: RuntimeError,
+    taskengine.ThreadPoolError: RuntimeError,
+    taskengine.AllocationError: MemoryError,
+    taskengine.FfiError: RuntimeError,
 }
 
 
@@ -40,6 +43,9 @@ def test_codes_match_the_c_status_numbers():
     assert taskengine.TaskPanicError.code == 9
     assert taskengine.Utf8Error.code == 10
     assert taskengine.QueueFullError.code == 11
+    assert taskengine.ThreadPoolError.code == 14
+    assert taskengine.AllocationError.code == 15
+    assert taskengine.FfiError.code == 16
 
 
 def test_utf8_error_is_a_real_unicode_decode_error():

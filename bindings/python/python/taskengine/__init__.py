@@ -14,6 +14,8 @@ one's own has methods with the same names::
     with taskengine.Engine(workers=4) as engine:
         task = engine.spawn(pow, 2, 100)        # any callable, on a worker
         print(task.wait(), engine.max(data), engine.stats()["executed"])
+        # Again while it raises, waiting 10 ms, 20 ms, ... between runs (no worker waits).
+        flaky = engine.spawn_retry(fetch, ("url",), attempts=4, backoff=0.01, max_backoff=0.1)
 
 Kernels: ``sum``, ``max``, ``min``, ``sort`` (int64, uint64, float64 buffers),
 ``factorial``, ``fibonacci``, ``gcd``, ``lcm``, ``isqrt``, ``fnv1a64``,
@@ -46,6 +48,9 @@ from ._errors import (
     TaskPanicError,
     TaskTimeoutError,
     Utf8Error,
+    ThreadPoolError,
+    AllocationError,
+    FfiError,
 )
 from ._executor import Executor
 # `x as x`: sum, max and min are exported although __all__ leaves them out.
@@ -65,6 +70,7 @@ from ._native import (
     reverse,
     sort,
     spawn,
+    spawn_retry,
     sum as sum,
     upper,
 )
@@ -99,6 +105,10 @@ __all__ = [
     "TaskCancelledError",
     "TaskFailedError",
     "TaskPanicError",
+    "ThreadPoolError",
+    "AllocationError",
+    "FfiError",
+    "spawn_retry",
 ]
 
 # Runs after threading's exit hooks (which let Executor calls finish): from then

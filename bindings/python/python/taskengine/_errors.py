@@ -22,6 +22,9 @@ __all__ = [
     "TaskCancelledError",
     "TaskFailedError",
     "TaskPanicError",
+    "ThreadPoolError",
+    "AllocationError",
+    "FfiError",
 ]
 
 
@@ -97,3 +100,21 @@ class TaskPanicError(TaskEngineError, RuntimeError):
     """Native code panicked; the engine caught it and the process is fine."""
 
     code = 9
+
+
+class ThreadPoolError(TaskEngineError, RuntimeError):
+    """The engine's worker threads could not be started (fewer than ``min_workers``)."""
+
+    code = 14
+
+
+class AllocationError(EngineMemoryError):
+    """A named allocation (an arena, a scratch buffer) failed; the message says which."""
+
+    code = 15
+
+
+class FfiError(TaskEngineError, RuntimeError):
+    """A native call failed in a way no other error describes."""
+
+    code = 16

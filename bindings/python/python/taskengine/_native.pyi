@@ -35,6 +35,7 @@ __all__ = [
     "_bind_thread",
     "_panic",
     "__version__",
+    "spawn_retry",
 ]
 
 __version__: Final[str]
@@ -52,6 +53,7 @@ class Engine:
         thread_name_prefix: str | None = None,
         stack_size: int = 0,
         task_pool_capacity: int | None = None,
+        min_workers: int = 0,
     ) -> Engine: ...
     @property
     def workers(self) -> int: ...
@@ -61,6 +63,20 @@ class Engine:
     def close(self) -> None: ...
     def shutdown(self) -> None: ...
     def spawn(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Task: ...
+    def spawn_retry(
+        self,
+        func: Callable[..., Any],
+        /,
+        args: tuple[Any, ...] | None = None,
+        kwargs: dict[str, Any] | None = None,
+        *,
+        attempts: int = 3,
+        backoff: float = 0.0,
+        max_backoff: float | None = None,
+        jitter: float = 0.0,
+        retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+        fallback: Callable[[], Any] | None = None,
+    ) -> Task: ...
     def sum(self, data: _Array, /) -> int | float: ...
     def max(self, data: _Array, /) -> int | float: ...
     def min(self, data: _Array, /) -> int | float: ...
@@ -113,3 +129,16 @@ def reverse(text: _Array, /) -> bytes: ...
 def upper(text: str, /) -> str: ...
 @overload
 def upper(text: _Array, /) -> bytes: ...
+def spawn_retry(
+    func: Callable[..., Any],
+    /,
+    args: tuple[Any, ...] | None = None,
+    kwargs: dict[str, Any] | None = None,
+    *,
+    attempts: int = 3,
+    backoff: float = 0.0,
+    max_backoff: float | None = None,
+    jitter: float = 0.0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None,
+    fallback: Callable[[], Any] | None = None,
+) -> Task: ...
