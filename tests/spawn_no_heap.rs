@@ -220,7 +220,7 @@ fn handle_round(engine: &Engine, handles: &mut Vec<taskengine::TaskHandle<u64>>,
 
 /// `NODES` nodes the way C and C++ callers fork inside a task: a group made,
 /// filled, waited for and freed per node (from C with the NULL engine, and from
-/// Rust), and `te_join(NULL, ...)`.
+/// Rust), and `te_join(NULL, ...)`; and a Rust scope per node.
 fn nodes(current: &Engine) {
     const NODES: usize = 5_000;
     for _ in 0..NODES {
@@ -244,6 +244,15 @@ fn nodes(current: &Engine) {
         // SAFETY: both callbacks only touch a static.
         let joined = unsafe { te_join(std::ptr::null_mut(), Some(c_task), one(), Some(c_task), one()) };
         assert_eq!(joined as i32, 0);
+        // A scope per node: small closures live in the scope, not in boxes.
+        let step = 1u64;
+        current.scope(|s| {
+            for _ in 0..2 {
+                s.spawn(move |_| {
+                    C_TASKS_RUN.fetch_add(step, Ordering::Relaxed);
+                });
+            }
+        });
     }
 }
 
@@ -272,7 +281,7 @@ fn nested_round(engine: &Engine) -> usize {
             current.join(|| nodes(&current), || nodes(&current));
         })
     });
-    assert_eq!(C_TASKS_RUN.load(Ordering::SeqCst) - before, 2 * 5 * 5_000);
+    assert_eq!(C_TASKS_RUN.load(Ordering::SeqCst) - before, 2 * 7 * 5_000);
     allocations
 }
 
@@ -307,7 +316,7 @@ fn spawning_in_steady_state_makes_no_heap_allocation() {
             (0, 0, 0, 0),
             "allocations for {SPAWNS} te_group_spawn / te_spawn / TaskGroup::spawn / Engine::spawn"
         );
-        assert_eq!(nested, 0, "allocations for groups per node and te_join(NULL) inside a task");
+        assert_eq!(nested, 0, "allocations for groups and scopes per node and te_join(NULL) inside a task");
 
         // The control: the same rounds on an engine that keeps no records do
         // allocate, so the counter is really watching.
