@@ -93,22 +93,22 @@ fn a_panic_in_a_slot_job_is_raised_once_all_have_run() {
 
 #[test]
 fn a_scope_per_node_recursion_is_exact() {
-    fn fib(s: &taskengine::Scope<'_>, n: u64, out: &AtomicUsize) {
+    fn fib(n: u64, out: &AtomicUsize) {
         if n < 2 {
             out.fetch_add(n as usize, Ordering::Relaxed);
             return;
         }
         let engine = Engine::current().unwrap();
         engine.scope(|inner| {
-            inner.spawn(move |inner| fib(inner, n - 1, out));
-            fib(s, n - 2, out);
+            inner.spawn(move |_| fib(n - 1, out));
+            fib(n - 2, out);
         });
     }
     watchdog(120, "scope-fib", || {
         for workers in [1, 2, 4] {
             let e = Engine::new(Config::with_workers(workers)).unwrap();
             let out = AtomicUsize::new(0);
-            e.scope(|s| fib(s, 20, &out));
+            e.scope(|_| fib(20, &out));
             assert_eq!(out.load(Ordering::Relaxed) as u64, fib_serial(20), "{workers} workers");
         }
     });
