@@ -81,6 +81,11 @@
 #define TE_VERSION_PATCH 0
 
 /*
+ The most members a team may have (te_team_run).
+ */
+#define TE_TEAM_MAX_MEMBERS 1024
+
+/*
  The result of every `te_` function that can fail. `TE_OK` is 0; the numbers are
  part of the ABI and never change. `te_status_str` names a status and
  `te_last_error_message` gives the details of the calling thread's last failure.
@@ -409,6 +414,35 @@ typedef int32_t (*te_reduce_map_fn)(void *arg, size_t begin, size_t end, void *a
  adjacent index ranges, `acc`'s before `other`'s. Returns 0, or non-zero to fail.
  */
 typedef int32_t (*te_reduce_combine_fn)(void *arg, void *acc, const void *other);
+
+/*
+ A team member: called once for each `member` in [0, members), all at the same
+ time on distinct threads. Returns 0 for success; anything else fails the team
+ with TE_ERR_TASK_FAILED.
+ */
+typedef int32_t (*te_team_fn)(void *arg, uint32_t member, uint32_t members);
+
+/*
+ Counters of an engine's team threads, filled by te_engine_team_stats.
+ */
+typedef struct te_team_stats {
+  /*
+   Teams of more than one member run since the engine started.
+   */
+  uint64_t runs;
+  /*
+   Team threads started since the engine started.
+   */
+  uint64_t threads_started;
+  /*
+   Team threads alive now (running a member, or parked).
+   */
+  uint64_t threads_alive;
+  /*
+   Team threads parked now, ready for the next team.
+   */
+  uint64_t threads_parked;
+} te_team_stats;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1281,6 +1315,50 @@ enum te_status te_parallel_reduce_deterministic(struct te_engine *engine, size_t
  the header it was built with. Static: never NULL, never freed. Thread-safe.
  */
 const char *te_version(void);
+
+/*
+ Calls `fn(arg, member, members)` for every `member` in [0, members), all at the
+ same time on `members` distinct threads, and returns when every call has
+ returned. The members may wait on each other (spin on flags, meet at a
+ barrier): the calling thread runs member 0 and every other member gets a
+ thread of its own, never a place in a queue, so a team cannot deadlock behind
+ other work, whether called from outside or inside a task, with every worker
+ busy or blocked, or from inside another team's member. Those threads come from
+ a small cache the engine keeps (parked between teams, exiting after 5 s idle,
+ joined by te_engine_free; counted by te_engine_team_stats); members never run
+ on the engine's workers, except member 0 when the caller is one. Team threads
+ are named `{thread_name_prefix}-team`, use the engine's `stack_size` and do
+ not run the thread start/stop hooks. A team of 1 calls `fn` on the caller only.
+ `engine` NULL = the current/default engine.
+
+ Every member is called, whatever the others return. Inside a member a NULL
+ engine means the worker's engine when the member runs on a worker (member 0
+ called from a task), else the team's engine; work a member submits from a team
+ thread (te_join, te_spawn, groups) is queued as from outside the engine and
+ needs a free worker, so a member must not wait for such work while the
+ workers are all blocked.
+
+ Returns TE_ERR_TASK_FAILED with the first non-zero code a member returned,
+ TE_ERR_PANIC if a member panicked first (Rust callbacks); TE_ERR_NULL if `fn`
+ is NULL; TE_ERR_INVALID if `members` is 0 or above TE_TEAM_MAX_MEMBERS, or a
+ team thread cannot be started (no member has run then); TE_ERR_SHUTDOWN if the
+ engine was shut down (or was inherited through fork()).
+
+ # Safety
+ `engine` must be NULL or a live engine. `fn` must be safe to call from
+ `members` threads at once with `arg`.
+ */
+enum te_status te_team_run(struct te_engine *engine, uint32_t members, te_team_fn fn, void *arg);
+
+/*
+ Writes the counters of `engine`'s team threads (NULL = the current/default
+ engine) to `*out`. TE_ERR_NULL if `out` is NULL; TE_ERR_SHUTDOWN if `engine`
+ is NULL and the default engine was shut down. Thread-safe.
+
+ # Safety
+ `engine` must be NULL or a live engine; `out` NULL or writable.
+ */
+enum te_status te_engine_team_stats(const struct te_engine *engine, struct te_team_stats *out);
 
 #ifdef __cplusplus
 }  // extern "C"

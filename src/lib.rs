@@ -24,6 +24,7 @@ pub use engine::{
     block_on, current_task_cancelled, Config, Engine, EngineStats, Scope, Task, TaskExecutor, TaskGroup, TaskHandle,
     ThreadHook, WorkerStats, MAX_WORKERS, MIN_STACK_SIZE,
 };
+pub use engine::{TeamStats, MAX_TEAM_MEMBERS, TEAM_IDLE_REAP};
 pub use error::{EngineError, Result};
 
 /// The README's Rust example, compiled and run as a doctest.

@@ -21,6 +21,7 @@ mod registry;
 mod scope;
 mod sleep;
 mod sync;
+mod team;
 mod unwind;
 
 use std::cell::UnsafeCell;
@@ -35,6 +36,7 @@ pub(crate) use group::{InlineBytes, INLINE_TASK_BYTES};
 pub use handle::{block_on, TaskHandle};
 pub use metrics::{EngineStats, WorkerStats};
 pub use scope::Scope;
+pub use team::{TeamStats, IDLE_REAP as TEAM_IDLE_REAP, MAX_TEAM_MEMBERS};
 
 use registry::{Registry, WorkerThread};
 
@@ -72,8 +74,17 @@ impl Engine {
     pub fn current() -> Result<Engine> {
         match Engine::current_worker_engine() {
             Some(engine) => Ok(Engine::handle(Arc::clone(&engine.registry))),
-            None => Engine::global(),
+            None => match team::current_team_engine() {
+                Some(engine) => Ok(engine),
+                None => Engine::global(),
+            },
         }
+    }
+
+    /// The engine of the team member running on this thread, when it is not a
+    /// worker: a member's "current engine" outside the workers.
+    pub(crate) fn current_team_engine() -> Option<Engine> {
+        team::current_team_engine()
     }
 
     /// The engine of the worker running this code, borrowed from the worker itself:
@@ -331,6 +342,39 @@ impl Engine {
     {
         parallel::check_range(&range)?;
         parallel::parallel_reduce_deterministic(&self.registry, range, grain, identity, map, reduce)
+    }
+
+    /// Runs `f(member, members)` for every `member` in `0..members`, all at the
+    /// same time on `members` distinct threads, and returns when all have
+    /// returned. Members may wait on each other (a barrier, flags): the caller
+    /// runs member 0 and each other member gets a thread of its own from the
+    /// engine's cache of team threads (started when none is parked), never a
+    /// place in a queue, so a team cannot deadlock behind other work, from
+    /// outside or inside a task, with every worker busy, or nested in another
+    /// team. Every member is called, whatever the others return.
+    ///
+    /// Inside a member, [`Engine::current`] is the worker's engine when the member
+    /// runs on a worker (member 0 of a team started from a task), else this
+    /// engine; work a member submits from a team thread (join, spawn, groups) is
+    /// an outside submission and waits for a free worker.
+    ///
+    /// Fails with `Invalid` if `members` is 0 or above [`MAX_TEAM_MEMBERS`], or a
+    /// team thread cannot be started (then no member has run); `Shutdown` after
+    /// shutdown; else the first error a member returned.
+    ///
+    /// # Panics
+    /// Re-raises the first member's panic, after every member has returned (a
+    /// member's error that came first is returned instead).
+    pub fn team<F>(&self, members: usize, f: F) -> Result<()>
+    where
+        F: Fn(usize, usize) -> Result<()> + Sync,
+    {
+        team::run(self, members, f)
+    }
+
+    /// The counters of this engine's team threads.
+    pub fn team_stats(&self) -> TeamStats {
+        self.registry.teams().stats()
     }
 
     /// A snapshot of the engine's counters.

@@ -92,6 +92,8 @@ pub(crate) struct Registry {
     /// still inside thread start-up (and its allocations) when the engine is handed
     /// out: a `fork()` right after creation cannot catch one holding a lock.
     started: (Mutex<usize>, Condvar),
+    /// Threads for team members (see `team.rs`).
+    teams: super::team::TeamCache,
 }
 
 thread_local! {
@@ -158,6 +160,7 @@ impl Registry {
             on_thread_start: config.on_thread_start.clone(),
             on_thread_stop: config.on_thread_stop.clone(),
             started: (Mutex::new(0), Condvar::new()),
+            teams: super::team::TeamCache::new(workers, &config.thread_name_prefix, config.stack_size),
         });
         for (index, deque) in deques.into_iter().enumerate() {
             let mut builder = std::thread::Builder::new().name(format!("{}-{index}", config.thread_name_prefix));
@@ -190,6 +193,10 @@ impl Registry {
         let (count, cond) = &self.started;
         *super::sync::std_lock(count) += 1;
         cond.notify_all();
+    }
+
+    pub(crate) fn teams(&self) -> &super::team::TeamCache {
+        &self.teams
     }
 
     pub(crate) fn num_workers(&self) -> usize {
@@ -402,6 +409,8 @@ impl Registry {
         for handle in handles {
             let _ = handle.join();
         }
+        // After the workers: a task draining at shutdown may still run a team.
+        self.teams.shutdown();
     }
 }
 
@@ -812,5 +821,10 @@ impl Drop for Registry {
         // queues are empty unless the process forked; leaking is then the only
         // safe choice, and JobRefs do not own anything we could free here.
         debug_assert!(self.is_forked_away() || self.injector.is_empty());
+        // Shut down from one of its own tasks, the engine joined no team thread:
+        // do it now (the workers are gone). A forked child has none to join.
+        if !self.is_forked_away() {
+            self.teams.shutdown();
+        }
     }
 }
