@@ -21,6 +21,7 @@
 
 std::int64_t second_tu_sum(std::int64_t n);
 extern std::atomic<long> te_test_news;  // alloc_count.cpp
+int team_test_failures();                  // team.cpp
 
 namespace {
 
@@ -526,6 +527,8 @@ void test_engine_ref() {
   CHECK(ran == 1);
 }
 
+void test_team() { failures += team_test_failures(); }
+
 #define RUN(test)                                                            \
   do {                                                                       \
     int before = failures;                                                   \
@@ -556,6 +559,7 @@ int main() {
   RUN(test_arena);
   RUN(test_second_translation_unit);
   RUN(test_misc);
+  RUN(test_team);
   taskengine::shutdown_default_engine();
   if (failures) std::fprintf(stderr, "%d check(s) failed\n", failures);
   return failures ? 1 : 0;
