@@ -1360,6 +1360,30 @@ enum te_status te_team_run(struct te_engine *engine, uint32_t members, te_team_f
  */
 enum te_status te_engine_team_stats(const struct te_engine *engine, struct te_team_stats *out);
 
+/*
+ Runs FFTW's `njobs` jobs, `work(jobdata + i * elsize)` for i in [0, njobs), on
+ the engine `data` (a `te_engine *`; NULL = the current worker's engine inside
+ a task, else the default engine), and returns when all have run. Install it
+ with `fftw_threads_set_callback(te_fftw_parallel_loop, engine)` (FFTW 3.3.9
+ or later; `fftwf_`/`fftwl_` likewise); the library itself does not depend on
+ FFTW. FFTW's jobs do not wait on each other, so they are spread over the
+ workers like a parallel loop (never on extra threads), and a plan executed
+ from inside a task, or a job that executes a plan itself, is safe: the
+ waiting thread runs jobs meanwhile.
+
+ Every job runs exactly once even when the engine cannot take them (it was shut
+ down, or a worker's stack is nearly used up): those run on the calling thread.
+ `work`'s return value is ignored, as FFTW does. Nothing runs when `njobs <= 0`
+ (an empty loop), nor when `work` or `jobdata` is NULL or the jobs' total size
+ cannot exist (te_last_error_message then says why).
+
+ # Safety
+ `data` must be NULL or a live engine; `work` must be safe to call from any
+ thread, concurrently, on each of the `njobs` elements of `elsize` bytes at
+ `jobdata`.
+ */
+void te_fftw_parallel_loop(void *(*work)(char *job), char *jobdata, size_t elsize, int njobs, void *data);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus
