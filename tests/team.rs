@@ -268,6 +268,8 @@ fn members_current_engine_is_the_teams() {
         e.team(3, |member, _| {
             let here = Engine::current().unwrap();
             assert_eq!(here.workers(), 3, "member {member}");
+            // A member cannot wait for its engine's shutdown (its caller waits for it).
+            assert!(e.is_own_worker(), "member {member}");
             // A member may spawn into a group on it and wait: the workers are free.
             let group = TaskGroup::new(&here).unwrap();
             let total = Arc::new(AtomicUsize::new(0));

@@ -106,12 +106,13 @@ impl Engine {
     ///
     /// Fails with `Invalid`, changing nothing, when called from a task running on
     /// the default engine: its workers may be waiting on that very task (the
-    /// stolen half of a `join`), so waiting for them could never end.
+    /// stolen half of a `join`), so waiting for them could never end. The same
+    /// from a member of a team on the default engine.
     pub fn shutdown_global() -> Result<()> {
         let own_worker = WorkerThread::current().map(|w| Arc::as_ptr(&w.registry));
         let taken = DEFAULT.with_lock(|state| {
-            if let (Some(registry), Some(own)) = (&state.registry, own_worker) {
-                if Arc::as_ptr(registry) == own {
+            if let Some(registry) = &state.registry {
+                if own_worker == Some(Arc::as_ptr(registry)) || team::in_member_of(registry) {
                     return Err(EngineError::invalid(
                         "the default engine cannot be shut down from one of its own tasks \
                          (its workers may be waiting on that task); shut it down from another thread",
@@ -128,9 +129,10 @@ impl Engine {
     }
 
     /// True when the calling thread is one of this engine's workers (running one
-    /// of its tasks): such a caller cannot wait for the engine to shut down.
+    /// of its tasks), or runs a member of one of its teams: such a caller cannot
+    /// wait for the engine to shut down.
     pub fn is_own_worker(&self) -> bool {
-        WorkerThread::current_of(&self.registry).is_some()
+        WorkerThread::current_of(&self.registry).is_some() || team::in_member_of(&self.registry)
     }
 
     /// Number of worker threads.

@@ -398,10 +398,11 @@ impl Registry {
     /// Terminates and joins every worker (each runs its stop hook before exiting).
     /// From one of our own workers it only terminates: the other workers may be
     /// waiting on the very task that called (a stolen `join` half), so joining them
-    /// could deadlock; they exit on their own once the queued work is done.
+    /// could deadlock; they exit on their own once the queued work is done. The same
+    /// from a member of one of its teams (the team's caller waits for it).
     pub(crate) fn terminate_and_join(&self) {
         self.terminate();
-        if self.is_forked_away() || WorkerThread::current_of(self).is_some() {
+        if self.is_forked_away() || WorkerThread::current_of(self).is_some() || super::team::in_member_of(self) {
             // Forked: the threads belong to the parent process, nothing to join.
             return;
         }

@@ -58,6 +58,15 @@ pub(crate) fn current_team_engine() -> Option<Engine> {
     Some(Engine::handle(Arc::clone(engine.registry())))
 }
 
+/// True while this thread runs a member of a team on `registry`'s engine: such a
+/// thread cannot wait for that engine to shut down (the team's caller, maybe a
+/// worker, waits for this member).
+pub(crate) fn in_member_of(registry: &super::registry::Registry) -> bool {
+    let ptr = TEAM_ENGINE.with(Cell::get);
+    // SAFETY: as in `current_team_engine`.
+    unsafe { ptr.as_ref() }.is_some_and(|e| e.registry().id == registry.id)
+}
+
 /// Counters of an engine's team threads.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TeamStats {

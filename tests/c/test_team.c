@@ -271,6 +271,32 @@ static void test_bad_arguments(void) {
   CHECK_STATUS(TE_OK, te_engine_team_stats(NULL, &stats));
 }
 
+/* Freeing the engine, or shutting the default one down, from a member would wait
+ * for the team's own caller: refused, changing nothing. */
+static int32_t free_from_member(void *arg, uint32_t member, uint32_t members) {
+  (void)members;
+  if (member == 1) te_engine_free((te_engine *)arg); /* refused: still alive */
+  return 0;
+}
+
+static int32_t shutdown_from_member(void *arg, uint32_t member, uint32_t members) {
+  (void)arg;
+  (void)member;
+  (void)members;
+  return te_default_engine_shutdown() == TE_ERR_INVALID ? 0 : 1;
+}
+
+static void test_free_from_member_is_refused(void) {
+  te_engine *engine = NULL;
+  CHECK_STATUS(TE_OK, te_engine_new(NULL, &engine));
+  CHECK_STATUS(TE_OK, te_team_run(engine, 3, free_from_member, engine));
+  CHECK(run_barrier_team(engine, 3) == 0); /* still alive */
+  te_engine_free(engine);
+  /* On the default engine: every member's shutdown is refused. */
+  CHECK_STATUS(TE_OK, te_team_run(NULL, 3, shutdown_from_member, NULL));
+  CHECK(run_barrier_team(NULL, 2) == 0);
+}
+
 static void test_after_shutdown(void) {
   atomic_int calls;
   atomic_init(&calls, 0);
@@ -290,6 +316,7 @@ int main(void) {
   RUN(test_many_teams);
   RUN(test_null_engine_in_members);
   RUN(test_bad_arguments);
+  RUN(test_free_from_member_is_refused);
   RUN(test_after_shutdown);
   TEST_DONE();
 }
