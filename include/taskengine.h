@@ -81,6 +81,11 @@
 #define TE_VERSION_PATCH 0
 
 /*
+ The most members a team may have (te_team_run).
+ */
+#define TE_TEAM_MAX_MEMBERS 1024
+
+/*
  The result of every `te_` function that can fail. `TE_OK` is 0; the numbers are
  part of the ABI and never change. `te_status_str` names a status and
  `te_last_error_message` gives the details of the calling thread's last failure.
@@ -432,6 +437,35 @@ typedef int32_t (*te_reduce_map_fn)(void *arg, size_t begin, size_t end, void *a
  */
 typedef int32_t (*te_reduce_combine_fn)(void *arg, void *acc, const void *other);
 
+/*
+ A team member: called once for each `member` in [0, members), all at the same
+ time on distinct threads. Returns 0 for success; anything else fails the team
+ with TE_ERR_TASK_FAILED.
+ */
+typedef int32_t (*te_team_fn)(void *arg, uint32_t member, uint32_t members);
+
+/*
+ Counters of an engine's team threads, filled by te_engine_team_stats.
+ */
+typedef struct te_team_stats {
+  /*
+   Teams of more than one member run since the engine started.
+   */
+  uint64_t runs;
+  /*
+   Team threads started since the engine started.
+   */
+  uint64_t threads_started;
+  /*
+   Team threads alive now (running a member, or parked).
+   */
+  uint64_t threads_alive;
+  /*
+   Team threads parked now, ready for the next team.
+   */
+  uint64_t threads_parked;
+} te_team_stats;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -554,8 +588,8 @@ enum te_status te_engine_new(const struct te_config *cfg, struct te_engine **out
  TE_ERR_SHUTDOWN for new tasks (free them too). NULL is a no-op.
 
  Called from one of the engine's own tasks it cannot wait for the workers (they
- may be waiting on that very task, e.g. the stolen half of a te_join): it then
- does nothing: the engine stays alive and owned by the caller, and
+ may be waiting on that very task, e.g. the stolen half of a te_join), nor from
+ a member of one of its teams (te_team_run): it then does nothing: the engine stays alive and owned by the caller, and
  te_last_error_message() says why. Free it from a thread outside the engine.
 
  # Safety
@@ -603,8 +637,9 @@ enum te_status te_engine_worker_stats(const struct te_engine *engine, uint32_t w
  if the default engine was never started.
 
  Returns TE_OK, or TE_ERR_INVALID (changing nothing) when called from a task
- running on the default engine: its workers may be waiting on that very task
- (the stolen half of a te_join), so the shutdown could never finish.
+ running on the default engine, or a member of a team on it: its workers may be
+ waiting on that very task (the stolen half of a te_join), so the shutdown
+ could never finish.
  */
 enum te_status te_default_engine_shutdown(void);
 
@@ -1330,6 +1365,75 @@ enum te_status te_parallel_reduce_deterministic(struct te_engine *engine, size_t
  the header it was built with. Static: never NULL, never freed. Thread-safe.
  */
 const char *te_version(void);
+
+/*
+ Calls `fn(arg, member, members)` for every `member` in [0, members), all at the
+ same time on `members` distinct threads, and returns when every call has
+ returned. The members may wait on each other (spin on flags, meet at a
+ barrier): the calling thread runs member 0 and every other member gets a
+ thread of its own, never a place in a queue, so a team cannot deadlock behind
+ other work, whether called from outside or inside a task, with every worker
+ busy or blocked, or from inside another team's member. Those threads come from
+ a small cache the engine keeps (parked between teams, exiting after 5 s idle,
+ joined by te_engine_free; counted by te_engine_team_stats); members never run
+ on the engine's workers, except member 0 when the caller is one. Team threads
+ are named `{thread_name_prefix}-team`, use the engine's `stack_size` and do
+ not run the thread start/stop hooks. A team of 1 calls `fn` on the caller only.
+ `engine` NULL = the current/default engine.
+
+ Every member is called, whatever the others return. Inside a member a NULL
+ engine means the worker's engine when the member runs on a worker (member 0
+ called from a task), else the team's engine; work a member submits from a team
+ thread (te_join, te_spawn, groups) is queued as from outside the engine and
+ needs a free worker, so a member must not wait for such work while the
+ workers are all blocked.
+
+ Returns TE_ERR_TASK_FAILED with the first non-zero code a member returned,
+ TE_ERR_PANIC if a member panicked first (Rust callbacks); TE_ERR_NULL if `fn`
+ is NULL; TE_ERR_INVALID if `members` is 0 or above TE_TEAM_MAX_MEMBERS, or a
+ team thread cannot be started (no member has run then); TE_ERR_SHUTDOWN if the
+ engine was shut down (or was inherited through fork()).
+
+ # Safety
+ `engine` must be NULL or a live engine. `fn` must be safe to call from
+ `members` threads at once with `arg`.
+ */
+enum te_status te_team_run(struct te_engine *engine, uint32_t members, te_team_fn fn, void *arg);
+
+/*
+ Writes the counters of `engine`'s team threads (NULL = the current/default
+ engine) to `*out`. TE_ERR_NULL if `out` is NULL; TE_ERR_SHUTDOWN if `engine`
+ is NULL and the default engine was shut down. Thread-safe. In a child process
+ after fork(), an engine inherited from the parent has no team thread alive.
+
+ # Safety
+ `engine` must be NULL or a live engine; `out` NULL or writable.
+ */
+enum te_status te_engine_team_stats(const struct te_engine *engine, struct te_team_stats *out);
+
+/*
+ Runs FFTW's `njobs` jobs, `work(jobdata + i * elsize)` for i in [0, njobs), on
+ the engine `data` (a `te_engine *`; NULL = the current worker's engine inside
+ a task, else the default engine), and returns when all have run. Install it
+ with `fftw_threads_set_callback(te_fftw_parallel_loop, engine)` (FFTW 3.3.9
+ or later; `fftwf_`/`fftwl_` likewise); the library itself does not depend on
+ FFTW. FFTW's jobs do not wait on each other, so they are spread over the
+ workers like a parallel loop (never on extra threads), and a plan executed
+ from inside a task, or a job that executes a plan itself, is safe: the
+ waiting thread runs jobs meanwhile.
+
+ Every job runs exactly once even when the engine cannot take them (it was shut
+ down, or a worker's stack is nearly used up): those run on the calling thread.
+ `work`'s return value is ignored, as FFTW does. Nothing runs when `njobs <= 0`
+ (an empty loop), nor when `work` or `jobdata` is NULL or the jobs' total size
+ cannot exist (te_last_error_message then says why).
+
+ # Safety
+ `data` must be NULL or a live engine; `work` must be safe to call from any
+ thread, concurrently, on each of the `njobs` elements of `elsize` bytes at
+ `jobdata`.
+ */
+void te_fftw_parallel_loop(void *(*work)(char *job), char *jobdata, size_t elsize, int njobs, void *data);
 
 #ifdef __cplusplus
 }  // extern "C"

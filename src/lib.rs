@@ -25,6 +25,7 @@ pub use engine::{
     RetryPolicy, Scope, SyncTask, Task, TaskExecutor, TaskGroup, TaskHandle, ThreadHook, WorkerStats, MAX_WORKERS,
     MIN_STACK_SIZE,
 };
+pub use engine::{TeamStats, MAX_TEAM_MEMBERS, TEAM_IDLE_REAP};
 pub use error::{EngineError, Result};
 
 /// The README's Rust example, compiled and run as a doctest.

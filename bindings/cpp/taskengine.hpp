@@ -7,6 +7,7 @@
 //   group.wait();                                     // rethrows a task's exception
 //   engine.parallel_for(0, n, [&](std::size_t i) { v[i] *= 2; });
 //   engine.sort(v.data(), v.size());                  // kernels over pointer + size
+//   engine.team(4, [&](std::uint32_t m, std::uint32_t n) { ... });  // 4 threads at once
 //
 // Failures are thrown as taskengine::Error (a std::runtime_error) carrying the
 // te_status. An exception thrown by your callable is caught before it can reach
@@ -181,6 +182,35 @@ void parallel_for(te_engine *engine, std::size_t begin, std::size_t end, F &&bod
   LoopBody<Fn> loop{&body, {}};
   te_status status = te_parallel_for(engine, begin, end, grain, &LoopBody<Fn>::run, &loop);
   loop.errors.rethrow_if_any();
+  check(status);
+}
+
+// A team's members: f(member, members) on distinct threads at the same time.
+template <class F>
+struct TeamBody {
+  F *f;
+  FirstException errors;
+
+  static std::int32_t run(void *self, std::uint32_t member, std::uint32_t members) noexcept {
+    auto *body = static_cast<TeamBody *>(self);
+    try {
+      (*body->f)(member, members);
+      return 0;
+    } catch (...) {
+      body->errors.capture();
+      return kThrew;
+    }
+  }
+};
+
+template <class F>
+void team(te_engine *engine, std::uint32_t members, F &&f) {
+  using Fn = std::remove_reference_t<F>;
+  static_assert(std::is_invocable_v<Fn &, std::uint32_t, std::uint32_t>,
+                "a team member takes (std::uint32_t member, std::uint32_t members)");
+  TeamBody<Fn> body{&f, {}};
+  te_status status = te_team_run(engine, members, &TeamBody<Fn>::run, &body);
+  body.errors.rethrow_if_any();
   check(status);
 }
 
@@ -427,6 +457,22 @@ class EngineOps {
                                   Combine &&combine, std::size_t grain = 0) {
     return detail::parallel_reduce(self(), true, begin, end, identity, std::forward<Map>(map),
                                    std::forward<Combine>(combine), grain);
+  }
+
+  // f(member, members) for every member in [0, members), all at the same time
+  // on distinct threads (this thread is member 0), so members may wait on each
+  // other; returns when all have returned. The first exception a member threw is
+  // rethrown (after every member returned). See te_team_run.
+  template <class F>
+  void team(std::uint32_t members, F &&f) {
+    detail::team(self(), members, std::forward<F>(f));
+  }
+
+  // Counters of this engine's team threads.
+  te_team_stats team_stats() const {
+    te_team_stats s;
+    detail::check(te_engine_team_stats(self(), &s));
+    return s;
   }
 
   // ---- kernels, split across this engine's workers for large inputs ----
@@ -876,6 +922,12 @@ inline T parallel_reduce(std::size_t begin, std::size_t end, const T &identity, 
                          std::size_t grain = 0) {
   return detail::parallel_reduce(nullptr, false, begin, end, identity, std::forward<Map>(map),
                                  std::forward<Combine>(combine), grain);
+}
+
+// A team on the default engine (the current worker's engine inside a task).
+template <class F>
+inline void team(std::uint32_t members, F &&f) {
+  detail::team(nullptr, members, std::forward<F>(f));
 }
 
 // Inside a group task: whether its group was cancelled.

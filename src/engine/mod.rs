@@ -24,6 +24,7 @@ mod sleep;
 mod sync;
 mod task;
 mod timer;
+mod team;
 mod unwind;
 
 use std::cell::UnsafeCell;
@@ -40,6 +41,7 @@ pub use metrics::{EngineStats, WorkerStats};
 pub use retry::{Backoff, RetryPolicy};
 pub use scope::Scope;
 pub use task::{async_task, AsyncFnTask, BoxFuture, SyncTask, Task, TaskExecutor};
+pub use team::{TeamStats, IDLE_REAP as TEAM_IDLE_REAP, MAX_TEAM_MEMBERS};
 
 use registry::{Registry, WorkerThread};
 
@@ -77,8 +79,17 @@ impl Engine {
     pub fn current() -> Result<Engine> {
         match Engine::current_worker_engine() {
             Some(engine) => Ok(Engine::handle(Arc::clone(&engine.registry))),
-            None => Engine::global(),
+            None => match team::current_team_engine() {
+                Some(engine) => Ok(engine),
+                None => Engine::global(),
+            },
         }
+    }
+
+    /// The engine of the team member running on this thread, when it is not a
+    /// worker: a member's "current engine" outside the workers.
+    pub(crate) fn current_team_engine() -> Option<Engine> {
+        team::current_team_engine()
     }
 
     /// The engine of the worker running this code, borrowed from the worker itself:
@@ -100,12 +111,13 @@ impl Engine {
     ///
     /// Fails with `Invalid`, changing nothing, when called from a task running on
     /// the default engine: its workers may be waiting on that very task (the
-    /// stolen half of a `join`), so waiting for them could never end.
+    /// stolen half of a `join`), so waiting for them could never end. The same
+    /// from a member of a team on the default engine.
     pub fn shutdown_global() -> Result<()> {
         let own_worker = WorkerThread::current().map(|w| Arc::as_ptr(&w.registry));
         let taken = DEFAULT.with_lock(|state| {
-            if let (Some(registry), Some(own)) = (&state.registry, own_worker) {
-                if Arc::as_ptr(registry) == own {
+            if let Some(registry) = &state.registry {
+                if own_worker == Some(Arc::as_ptr(registry)) || team::in_member_of(registry) {
                     return Err(EngineError::invalid(
                         "the default engine cannot be shut down from one of its own tasks \
                          (its workers may be waiting on that task); shut it down from another thread",
@@ -122,9 +134,10 @@ impl Engine {
     }
 
     /// True when the calling thread is one of this engine's workers (running one
-    /// of its tasks): such a caller cannot wait for the engine to shut down.
+    /// of its tasks), or runs a member of one of its teams: such a caller cannot
+    /// wait for the engine to shut down.
     pub fn is_own_worker(&self) -> bool {
-        WorkerThread::current_of(&self.registry).is_some()
+        WorkerThread::current_of(&self.registry).is_some() || team::in_member_of(&self.registry)
     }
 
     /// Number of worker threads.
@@ -378,6 +391,39 @@ impl Engine {
     {
         parallel::check_range(&range)?;
         parallel::parallel_reduce_deterministic(&self.registry, range, grain, identity, map, reduce)
+    }
+
+    /// Runs `f(member, members)` for every `member` in `0..members`, all at the
+    /// same time on `members` distinct threads, and returns when all have
+    /// returned. Members may wait on each other (a barrier, flags): the caller
+    /// runs member 0 and each other member gets a thread of its own from the
+    /// engine's cache of team threads (started when none is parked), never a
+    /// place in a queue, so a team cannot deadlock behind other work, from
+    /// outside or inside a task, with every worker busy, or nested in another
+    /// team. Every member is called, whatever the others return.
+    ///
+    /// Inside a member, [`Engine::current`] is the worker's engine when the member
+    /// runs on a worker (member 0 of a team started from a task), else this
+    /// engine; work a member submits from a team thread (join, spawn, groups) is
+    /// an outside submission and waits for a free worker.
+    ///
+    /// Fails with `Invalid` if `members` is 0 or above [`MAX_TEAM_MEMBERS`], or a
+    /// team thread cannot be started (then no member has run); `Shutdown` after
+    /// shutdown; else the first error a member returned.
+    ///
+    /// # Panics
+    /// Re-raises the first member's panic, after every member has returned (a
+    /// member's error that came first is returned instead).
+    pub fn team<F>(&self, members: usize, f: F) -> Result<()>
+    where
+        F: Fn(usize, usize) -> Result<()> + Sync,
+    {
+        team::run(self, members, f)
+    }
+
+    /// The counters of this engine's team threads.
+    pub fn team_stats(&self) -> TeamStats {
+        self.registry.teams().stats(self.registry.is_forked_away())
     }
 
     /// A snapshot of the engine's counters.

@@ -100,6 +100,8 @@ pub(crate) struct Registry {
     /// degradation down to `Config::min_workers`), and why.
     pub(crate) shortfall: usize,
     pub(crate) start_failure: Option<EngineError>,
+    /// Threads for team members (see `team.rs`).
+    teams: super::team::TeamCache,
 }
 
 /// What a worker thread gets once the engine it belongs to exists: threads are
@@ -237,6 +239,7 @@ impl Registry {
             timer_thread: Mutex::new(None),
             shortfall: workers - started,
             start_failure: start_failure.map(|message| EngineError::ThreadPool { message }),
+            teams: super::team::TeamCache::new(workers, &config.thread_name_prefix, config.stack_size),
         });
         for (tx, deque) in handoffs.into_iter().zip(deques) {
             // The thread is alive and waiting on the other end, so this cannot fail.
@@ -258,6 +261,10 @@ impl Registry {
         let (count, cond) = &self.started;
         *super::sync::std_lock(count) += 1;
         cond.notify_all();
+    }
+
+    pub(crate) fn teams(&self) -> &super::team::TeamCache {
+        &self.teams
     }
 
     pub(crate) fn num_workers(&self) -> usize {
@@ -468,10 +475,11 @@ impl Registry {
     /// Terminates and joins every worker (each runs its stop hook before exiting).
     /// From one of our own workers it only terminates: the other workers may be
     /// waiting on the very task that called (a stolen `join` half), so joining them
-    /// could deadlock; they exit on their own once the queued work is done.
+    /// could deadlock; they exit on their own once the queued work is done. The same
+    /// from a member of one of its teams (the team's caller waits for it).
     pub(crate) fn terminate_and_join(&self) {
         self.terminate();
-        if self.is_forked_away() || WorkerThread::current_of(self).is_some() {
+        if self.is_forked_away() || WorkerThread::current_of(self).is_some() || super::team::in_member_of(self) {
             // Forked: the threads belong to the parent process, nothing to join.
             return;
         }
@@ -483,6 +491,8 @@ impl Registry {
         if let Some(thread) = timer_thread {
             let _ = thread.join();
         }
+        // After the workers: a task draining at shutdown may still run a team.
+        self.teams.shutdown();
     }
 }
 
@@ -893,5 +903,10 @@ impl Drop for Registry {
         // queues are empty unless the process forked; leaking is then the only
         // safe choice, and JobRefs do not own anything we could free here.
         debug_assert!(self.is_forked_away() || self.injector.is_empty());
+        // Shut down from one of its own tasks, the engine joined no team thread:
+        // do it now (the workers are gone). A forked child has none to join.
+        if !self.is_forked_away() {
+            self.teams.shutdown();
+        }
     }
 }

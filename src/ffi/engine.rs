@@ -46,8 +46,8 @@ pub unsafe extern "C" fn te_engine_new(cfg: *const te_config, out: *mut *mut te_
 /// TE_ERR_SHUTDOWN for new tasks (free them too). NULL is a no-op.
 ///
 /// Called from one of the engine's own tasks it cannot wait for the workers (they
-/// may be waiting on that very task, e.g. the stolen half of a te_join): it then
-/// does nothing: the engine stays alive and owned by the caller, and
+/// may be waiting on that very task, e.g. the stolen half of a te_join), nor from
+/// a member of one of its teams (te_team_run): it then does nothing: the engine stays alive and owned by the caller, and
 /// te_last_error_message() says why. Free it from a thread outside the engine.
 ///
 /// # Safety
@@ -215,8 +215,9 @@ pub unsafe extern "C" fn te_engine_worker_stats(
 /// if the default engine was never started.
 ///
 /// Returns TE_OK, or TE_ERR_INVALID (changing nothing) when called from a task
-/// running on the default engine: its workers may be waiting on that very task
-/// (the stolen half of a te_join), so the shutdown could never finish.
+/// running on the default engine, or a member of a team on it: its workers may be
+/// waiting on that very task (the stolen half of a te_join), so the shutdown
+/// could never finish.
 #[no_mangle]
 pub extern "C" fn te_default_engine_shutdown() -> te_status {
     status(Engine::shutdown_global)

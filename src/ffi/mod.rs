@@ -66,3 +66,7 @@ pub use task::{
     te_reduce_map_fn, te_spawn, te_task_fn,
 };
 pub use version::{te_version, TE_VERSION_MAJOR, TE_VERSION_MINOR, TE_VERSION_PATCH};
+mod team;
+pub use team::{te_engine_team_stats, te_team_fn, te_team_run, te_team_stats, TE_TEAM_MAX_MEMBERS};
+mod fftw;
+pub use fftw::te_fftw_parallel_loop;

@@ -165,6 +165,10 @@ pub(crate) unsafe fn engine_arg<'a>(p: *const super::te_engine) -> Result<Engine
         if let Some(engine) = Engine::current_worker_engine() {
             return Ok(EngineArg::Given(engine));
         }
+        // A team member on a team thread: the team's engine.
+        if let Some(engine) = Engine::current_team_engine() {
+            return Ok(EngineArg::Implicit(engine));
+        }
         return Engine::global().map(EngineArg::Implicit);
     }
     // SAFETY: non-NULL, and live for 'a by the caller's contract.

@@ -3,6 +3,7 @@
  * answers TE_ERR_SHUTDOWN instead of hanging. Each child reports through its
  * exit status; a watchdog alarm turns a hang into a failure. */
 #define _POSIX_C_SOURCE 200809L
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -79,7 +80,71 @@ static void test_fork_child_gets_working_engines(void) {
   te_default_engine_shutdown();
 }
 
+/* Teams after fork(): an inherited engine (with team threads parked at fork
+ * time, which do not exist in the child) reports TE_ERR_SHUTDOWN and runs no
+ * member; the default engine and a fresh one run teams in the child. */
+static int32_t team_count(void *arg, uint32_t member, uint32_t members) {
+  (void)member;
+  (void)members;
+  atomic_fetch_add((atomic_int *)arg, 1);
+  return 0;
+}
+
+static int32_t team_meet(void *arg, uint32_t member, uint32_t members) {
+  atomic_uint *arrived = arg;
+  (void)member;
+  atomic_fetch_add(arrived, 1);
+  while (atomic_load(arrived) < members) sched_yield();
+  return 0;
+}
+
+static int team_child_checks(void) {
+  atomic_int calls;
+  atomic_uint arrived;
+  te_engine *fresh = NULL;
+  atomic_init(&calls, 0);
+  alarm(30);
+  CHECK_STATUS(TE_ERR_SHUTDOWN, te_team_run(parent_engine, 3, team_count, &calls));
+  CHECK(atomic_load(&calls) == 0);
+  {
+    /* Its team threads do not exist here. */
+    te_team_stats stats;
+    CHECK_STATUS(TE_OK, te_engine_team_stats(parent_engine, &stats));
+    CHECK(stats.threads_alive == 0 && stats.threads_parked == 0 && stats.runs == 1);
+  }
+  atomic_init(&arrived, 0);
+  CHECK_STATUS(TE_OK, te_team_run(NULL, 3, team_meet, &arrived));
+  CHECK_STATUS(TE_OK, te_engine_new(NULL, &fresh));
+  atomic_init(&arrived, 0);
+  CHECK_STATUS(TE_OK, te_team_run(fresh, 3, team_meet, &arrived));
+  te_engine_free(fresh);
+  te_default_engine_shutdown();
+  return te_failures;
+}
+
+static void test_fork_child_teams(void) {
+  atomic_uint arrived;
+  pid_t pid;
+  int status = 0;
+  te_config cfg;
+  te_config_init(&cfg);
+  cfg.workers = 2;
+  CHECK_STATUS(TE_OK, te_engine_new(&cfg, &parent_engine));
+  atomic_init(&arrived, 0);
+  CHECK_STATUS(TE_OK, te_team_run(parent_engine, 3, team_meet, &arrived));
+  fflush(NULL);
+  pid = fork();
+  if (pid == 0) _exit(team_child_checks() == 0 ? 0 : 1);
+  CHECK(pid > 0);
+  CHECK(waitpid(pid, &status, 0) == pid);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  atomic_init(&arrived, 0);
+  CHECK_STATUS(TE_OK, te_team_run(parent_engine, 3, team_meet, &arrived));
+  te_engine_free(parent_engine);
+}
+
 int main(void) {
   RUN(test_fork_child_gets_working_engines);
+  RUN(test_fork_child_teams);
   TEST_DONE();
 }

@@ -22,6 +22,7 @@
 std::int64_t second_tu_sum(std::int64_t n);
 extern std::atomic<long> te_test_news;  // alloc_count.cpp
 int retry_tests();                        // retry.cpp
+int team_test_failures();                  // team.cpp
 
 namespace {
 
@@ -528,6 +529,7 @@ void test_engine_ref() {
 }
 
 void test_group_retry() { failures += retry_tests(); }
+void test_team() { failures += team_test_failures(); }
 
 #define RUN(test)                                                            \
   do {                                                                       \
@@ -560,6 +562,7 @@ int main() {
   RUN(test_second_translation_unit);
   RUN(test_misc);
   RUN(test_group_retry);
+  RUN(test_team);
   taskengine::shutdown_default_engine();
   if (failures) std::fprintf(stderr, "%d check(s) failed\n", failures);
   return failures ? 1 : 0;

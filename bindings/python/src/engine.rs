@@ -372,6 +372,33 @@ impl PyEngine {
         }
     }
 
+    /// Calls ``func(member, members)`` for every ``member`` in
+    /// ``range(members)``, all at the same time on ``members`` distinct threads
+    /// (this thread is member 0; the others come from the engine's cache of team
+    /// threads, never from its queues), and returns when all have returned, so
+    /// members may wait on each other. Each member takes the GIL for its call:
+    /// members take turns in the interpreter, and one that waits for another
+    /// must release the GIL while it waits (``threading.Barrier``, ``Event``,
+    /// ``time.sleep`` and native code that releases it do). Every member is
+    /// called; the first exception one raised is raised here afterwards.
+    /// ``members`` must be between 1 and ``TEAM_MAX_MEMBERS``
+    /// (``InvalidArgumentError`` otherwise). Not interruptible by Ctrl-C while
+    /// members run.
+    #[pyo3(signature = (members, func, /))]
+    fn team(&self, py: Python<'_>, members: i64, func: &Bound<'_, PyAny>) -> PyResult<()> {
+        guard(py, || crate::team::team(py, self.lease(py)?, members, func))
+    }
+
+    /// The counters of this engine's team threads, as a dict: ``runs``,
+    /// ``threads_started``, ``threads_alive``, ``threads_parked``.
+    fn team_stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        guard(py, || crate::team::team_stats(py, self.lease(py)?))
+    }
+
+    /// The most members a team may have.
+    #[classattr]
+    const TEAM_MAX_MEMBERS: usize = taskengine::MAX_TEAM_MEMBERS;
+
     /// The default spin budget (search rounds before an idle worker sleeps).
     #[classattr]
     const DEFAULT_SPIN: u32 = DEFAULT_SPIN_BUDGET;

@@ -12,6 +12,7 @@ mod engine;
 mod errors;
 mod kernels;
 mod task;
+mod team;
 mod wait;
 
 use pyo3::prelude::*;
@@ -192,6 +193,16 @@ mod _native {
     #[pyfunction]
     fn _panic(py: Python<'_>, message: &str) -> PyResult<()> {
         guard(py, || panic!("{message}"))
+    }
+
+    /// Calls ``func(member, members)`` for every ``member`` in
+    /// ``range(members)``, all at the same time on distinct threads (this thread
+    /// is member 0), on the default engine (inside a task: that one's engine).
+    /// See ``Engine.team``.
+    #[pyfunction]
+    #[pyo3(signature = (members, func, /))]
+    fn team(py: Python<'_>, members: i64, func: &Bound<'_, PyAny>) -> PyResult<()> {
+        guard(py, || super::team::team(py, Lease::implicit(py)?, members, func))
     }
 
     #[pymodule_init]

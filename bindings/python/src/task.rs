@@ -93,7 +93,7 @@ impl Drop for ParkForever {
 /// process. Here it runs `ParkForever`'s drop instead, so the thread stops for
 /// good, touching nothing, until the process exits: what CPython 3.14 does
 /// itself, and what pyo3 does around its own `PyGILState_Ensure`.
-fn call_parking_at_exit<'py>(
+pub(crate) fn call_parking_at_exit<'py>(
     py: Python<'py>,
     func: &Bound<'py, PyAny>,
     args: &Bound<'py, PyTuple>,

@@ -24,6 +24,10 @@ Kernels: ``sum``, ``max``, ``min``, ``sort`` (int64, uint64, float64 buffers),
 Inside a task (``spawn``) or an ``Executor`` call, the module-level functions
 run on that task's or executor's engine.
 
+``team(members, func)`` (and ``Engine.team``) calls ``func(member, members)``
+on ``members`` threads at the same time, so that the members may wait on each
+other (each takes the GIL for its call).
+
 ``Executor`` is a ``concurrent.futures.ThreadPoolExecutor`` whose calls' kernels
 run on an engine of one's choosing, and which survives ``fork()``. Errors are
 ``TaskEngineError`` subclasses that also derive from the built-in type Python
@@ -74,6 +78,7 @@ from ._native import (
     sum as sum,
     upper,
 )
+from ._native import team
 
 __all__ = [
     "__version__",
@@ -109,6 +114,7 @@ __all__ = [
     "AllocationError",
     "FfiError",
     "spawn_retry",
+    "team",
 ]
 
 # Runs after threading's exit hooks (which let Executor calls finish): from then
