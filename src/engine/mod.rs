@@ -20,7 +20,7 @@ mod queue;
 mod registry;
 mod scope;
 mod sleep;
-mod sync;
+pub(crate) mod sync;
 mod unwind;
 
 use std::cell::UnsafeCell;

@@ -88,6 +88,8 @@ pub(crate) struct Registry {
     room: (Mutex<()>, Condvar),
     on_thread_start: Option<ThreadHook>,
     on_thread_stop: Option<ThreadHook>,
+    /// Scratch memory the kernels keep between calls (`kernels::scratch`).
+    pub(crate) kernel_scratch: crate::kernels::scratch::ScratchCache,
     /// Workers past their start-up; `new` waits for all of them, so no worker is
     /// still inside thread start-up (and its allocations) when the engine is handed
     /// out: a `fork()` right after creation cannot catch one holding a lock.
@@ -158,6 +160,7 @@ impl Registry {
             on_thread_start: config.on_thread_start.clone(),
             on_thread_stop: config.on_thread_stop.clone(),
             started: (Mutex::new(0), Condvar::new()),
+            kernel_scratch: crate::kernels::scratch::ScratchCache::new(),
         });
         for (index, deque) in deques.into_iter().enumerate() {
             let mut builder = std::thread::Builder::new().name(format!("{}-{index}", config.thread_name_prefix));
@@ -383,6 +386,8 @@ impl Registry {
             // one of them held at fork time would never be released. Touch none.
             return;
         }
+        // A shut-down engine keeps no scratch memory.
+        self.kernel_scratch.close();
         self.sleep.wake_all();
         let _guard = super::sync::std_lock(&self.room.0);
         self.room.1.notify_all();
