@@ -1614,6 +1614,17 @@ const char *te_last_error_message(void);
 void *te_task_scratch(size_t size);
 
 /*
+ As te_task_scratch, with a status: writes the block's address to `*out` and
+ returns TE_OK; else TE_ERR_INVALID (outside a task, or `size` 0),
+ TE_ERR_NO_MEMORY (the thread's arena cannot hold it) or TE_ERR_NULL (`out`
+ NULL), and `*out` is not written.
+
+ # Safety
+ `out` must be NULL or writable.
+ */
+enum te_status te_task_scratch_alloc(size_t size, void **out);
+
+/*
  Unmaps the scratch memory `engine` (NULL = the current/default engine) keeps
  between kernel calls: the second buffer of its parallel sorts (an array as
  large as the one sorted) and their histograms. Buffers in use by a running

@@ -5,7 +5,7 @@ use std::ffi::c_void;
 
 use super::boundary::{catch_panic, fail, status};
 use super::engine::te_engine;
-use super::ptr::engine_arg;
+use super::ptr::{engine_arg, Out};
 use super::status::te_status;
 
 /// Returns `size` bytes of scratch memory for the running task, aligned to 64
@@ -34,6 +34,23 @@ pub unsafe extern "C" fn te_task_scratch(size: usize) -> *mut c_void {
             fail(&err);
             std::ptr::null_mut()
         }
+    })
+}
+
+/// As te_task_scratch, with a status: writes the block's address to `*out` and
+/// returns TE_OK; else TE_ERR_INVALID (outside a task, or `size` 0),
+/// TE_ERR_NO_MEMORY (the thread's arena cannot hold it) or TE_ERR_NULL (`out`
+/// NULL), and `*out` is not written.
+///
+/// # Safety
+/// `out` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn te_task_scratch_alloc(size: usize, out: *mut *mut c_void) -> te_status {
+    status(|| {
+        // SAFETY: NULL or writable (caller's contract).
+        let out = unsafe { Out::new(out) }?;
+        out.write(crate::alloc::task_alloc(size)?.as_ptr().cast());
+        Ok(())
     })
 }
 
