@@ -15,7 +15,9 @@ one's own has methods with the same names::
         task = engine.spawn(pow, 2, 100)        # any callable, on a worker
         print(task.wait(), engine.max(data), engine.stats()["executed"])
 
-Kernels: ``sum``, ``max``, ``min``, ``sort`` (int64, uint64, float64 buffers),
+Kernels: ``sum``, ``max``, ``min`` (int64, uint64, float64, int32, uint32,
+float32 buffers), ``sort`` in place and ``sorted`` returning a sorted copy
+(those types and int16, uint16, int8, uint8),
 ``factorial``, ``fibonacci``, ``gcd``, ``lcm``, ``isqrt``, ``fnv1a64``,
 ``reverse``, ``upper`` (str, or UTF-8 bytes).
 
@@ -48,7 +50,7 @@ from ._errors import (
     Utf8Error,
 )
 from ._executor import Executor
-# `x as x`: sum, max and min are exported although __all__ leaves them out.
+# `x as x`: sum, max, min and sorted are exported although __all__ leaves them out.
 from ._native import (
     Engine,
     Task,
@@ -64,6 +66,7 @@ from ._native import (
     min as min,
     reverse,
     sort,
+    sorted as sorted,
     spawn,
     sum as sum,
     upper,
