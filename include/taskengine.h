@@ -1652,6 +1652,16 @@ enum te_status te_engine_trim_scratch(const struct te_engine *engine);
 enum te_status te_engine_set_scratch_limit(const struct te_engine *engine, size_t bytes);
 
 /*
+ Writes to `*out` how many bytes of scratch memory `engine` (NULL = the
+ current/default engine) keeps cached now, between kernel calls (buffers in use
+ by a running sort are not counted). TE_ERR_NULL if `out` is NULL. Thread-safe.
+
+ # Safety
+ `engine` must be NULL or a live engine; `out` NULL or writable.
+ */
+enum te_status te_engine_scratch_cached(const struct te_engine *engine, size_t *out);
+
+/*
  The name of a status ("TE_OK", "TE_ERR_NULL", ...), or "TE_UNKNOWN_STATUS" for a
  value that is not one. The string is static: never NULL, never freed.
  Thread-safe.

@@ -478,6 +478,11 @@ class EngineOps {
   // (0 keeps none; default 256 MiB).
   void trim_scratch() { detail::check(te_engine_trim_scratch(self())); }
   void set_scratch_limit(std::size_t bytes) { detail::check(te_engine_set_scratch_limit(self(), bytes)); }
+  std::size_t scratch_cached_bytes() const {
+    std::size_t out = 0;
+    detail::check(te_engine_scratch_cached(self(), &out));
+    return out;
+  }
   // memmove (overlap allowed) and memcmp's sign (-1, 0, 1).
   void mem_copy(void *dst, const void *src, std::size_t len) { detail::check(te_mem_copy(self(), dst, src, len)); }
   int mem_compare(const void *a, const void *b, std::size_t len) { return detail::mem_compare(self(), a, b, len); }

@@ -67,7 +67,10 @@ pub use kernels_narrow::{
     te_sum_i32, te_sum_i32_serial, te_sum_u32, te_sum_u32_serial,
 };
 pub use last_error::te_last_error_message;
-pub use scratch::{te_engine_set_scratch_limit, te_engine_trim_scratch, te_task_scratch, te_task_scratch_alloc};
+pub use scratch::{
+    te_engine_scratch_cached, te_engine_set_scratch_limit, te_engine_trim_scratch, te_task_scratch,
+    te_task_scratch_alloc,
+};
 pub use status::{te_status, te_status_str, StatusArg};
 pub use task::{
     te_join, te_parallel_for, te_parallel_reduce, te_parallel_reduce_deterministic, te_range_fn, te_reduce_combine_fn,

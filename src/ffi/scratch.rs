@@ -92,3 +92,21 @@ pub unsafe extern "C" fn te_engine_set_scratch_limit(engine: *const te_engine, b
         Ok(())
     })
 }
+
+/// Writes to `*out` how many bytes of scratch memory `engine` (NULL = the
+/// current/default engine) keeps cached now, between kernel calls (buffers in use
+/// by a running sort are not counted). TE_ERR_NULL if `out` is NULL. Thread-safe.
+///
+/// # Safety
+/// `engine` must be NULL or a live engine; `out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn te_engine_scratch_cached(engine: *const te_engine, out: *mut usize) -> te_status {
+    status(|| {
+        // SAFETY: NULL or writable (caller's contract).
+        let out = unsafe { Out::new(out) }?;
+        // SAFETY: NULL or live (caller's contract).
+        let engine = unsafe { engine_arg(engine) }?;
+        out.write(engine.scratch_cached_bytes());
+        Ok(())
+    })
+}
