@@ -3,8 +3,9 @@
 //! fib(30) with a task per call by `join`; 1,000,000 tiny tasks submitted from
 //! outside the pool then waited (and the same with task records from the heap
 //! instead of the engine's pools); nqueens(12) with a task per placement;
-//! `parallel_for` over 1e7 doubles. Ratios: `make bench` prints them (see
-//! `scripts/bench_summary.py`).
+//! `parallel_for` over 1e7 doubles. Each taskengine benchmark also runs on a
+//! one-worker engine (`taskengine@1w`), so `make bench` prints how it scales.
+//! Ratios: `make bench` prints them (see `scripts/bench_summary.py`).
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -43,14 +44,17 @@ fn fib_rayon(n: u64) -> u64 {
     a + b
 }
 
-fn bench_fib(c: &mut Criterion, te: &Engine, pool: &rayon::ThreadPool) {
+fn bench_fib(c: &mut Criterion, te: &Engine, te1: &Engine, pool: &rayon::ThreadPool) {
     let mut g = c.benchmark_group("fib30");
     g.sample_size(20).measurement_time(Duration::from_secs(4));
     g.bench_function("serial", |b| b.iter(|| fib_serial(black_box(30))));
     // Run from inside the pool on both sides, as fork-join code does.
-    g.bench_function("taskengine", |b| {
-        b.iter(|| te.spawn_and_wait_inside(|| fib_te(te, black_box(30))));
-    });
+    // All workers, then one: `make bench` prints the speed-up.
+    for (name, te) in [("taskengine", te), ("taskengine@1w", te1)] {
+        g.bench_function(name, |b| {
+            b.iter(|| te.spawn_and_wait_inside(|| fib_te(te, black_box(30))));
+        });
+    }
     g.bench_function("rayon", |b| b.iter(|| pool.install(|| fib_rayon(black_box(30)))));
     g.finish();
 }
@@ -68,7 +72,7 @@ impl InsideExt for Engine {
 
 const TASKS: usize = 1_000_000;
 
-fn bench_spawn(c: &mut Criterion, te: &Engine, pool: &rayon::ThreadPool) {
+fn bench_spawn(c: &mut Criterion, te: &Engine, te1: &Engine, pool: &rayon::ThreadPool) {
     let mut g = c.benchmark_group("spawn_1m_external");
     g.sample_size(10).measurement_time(Duration::from_secs(8));
     let counter = Arc::new(AtomicUsize::new(0));
@@ -80,20 +84,23 @@ fn bench_spawn(c: &mut Criterion, te: &Engine, pool: &rayon::ThreadPool) {
             }
         })
     });
-    g.bench_function("taskengine", |b| {
-        b.iter(|| {
-            let group = TaskGroup::new(te).unwrap();
-            for i in 0..TASKS {
-                let counter = Arc::clone(&counter);
-                group
-                    .spawn(move || {
-                        counter.fetch_add(black_box(i) & 1, Ordering::Relaxed);
-                    })
-                    .unwrap();
-            }
-            group.wait().unwrap();
-        })
-    });
+    // All workers, then one: `make bench` prints the speed-up.
+    for (name, te) in [("taskengine", te), ("taskengine@1w", te1)] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let group = TaskGroup::new(te).unwrap();
+                for i in 0..TASKS {
+                    let counter = Arc::clone(&counter);
+                    group
+                        .spawn(move || {
+                            counter.fetch_add(black_box(i) & 1, Ordering::Relaxed);
+                        })
+                        .unwrap();
+                }
+                group.wait().unwrap();
+            })
+        });
+    }
     g.bench_function("rayon_spawn", |b| {
         b.iter(|| {
             let done = Arc::new((Mutex::new(0usize), Condvar::new()));
@@ -219,12 +226,15 @@ fn nq_rayon(n: usize, row: usize, cols: u32, d1: u32, d2: u32) -> usize {
     counts.iter().map(|x| x.load(Ordering::Relaxed)).sum()
 }
 
-fn bench_nqueens(c: &mut Criterion, te: &Engine, pool: &rayon::ThreadPool) {
+fn bench_nqueens(c: &mut Criterion, te: &Engine, te1: &Engine, pool: &rayon::ThreadPool) {
     assert_eq!(nq_serial(12, 0, 0, 0, 0), 14200);
     let mut g = c.benchmark_group("nqueens12");
     g.sample_size(10).measurement_time(Duration::from_secs(6));
     g.bench_function("serial", |b| b.iter(|| nq_serial(black_box(12), 0, 0, 0, 0)));
-    g.bench_function("taskengine", |b| b.iter(|| nq_te(te, black_box(12), 0, 0, 0, 0)));
+    // All workers, then one: `make bench` prints the speed-up.
+    for (name, te) in [("taskengine", te), ("taskengine@1w", te1)] {
+        g.bench_function(name, |b| b.iter(|| nq_te(te, black_box(12), 0, 0, 0, 0)));
+    }
     g.bench_function("rayon", |b| b.iter(|| pool.install(|| nq_rayon(black_box(12), 0, 0, 0, 0))));
     g.finish();
 }
@@ -243,7 +253,7 @@ fn kernel(x: f64) -> f64 {
     y
 }
 
-fn bench_parallel_for(c: &mut Criterion, te: &Engine, pool: &rayon::ThreadPool) {
+fn bench_parallel_for(c: &mut Criterion, te: &Engine, te1: &Engine, pool: &rayon::ThreadPool) {
     let mut data = vec![1.0f64; N_DOUBLES];
     let mut g = c.benchmark_group("parallel_for_1e7");
     g.sample_size(20).measurement_time(Duration::from_secs(4));
@@ -254,20 +264,23 @@ fn bench_parallel_for(c: &mut Criterion, te: &Engine, pool: &rayon::ThreadPool) 
             }
         })
     });
-    g.bench_function("taskengine", |b| {
-        b.iter(|| {
-            let base = SendPtr(data.as_mut_ptr());
-            te.parallel_for(0..N_DOUBLES, 0, |r| {
-                let base = &base;
-                // SAFETY: pieces are disjoint sub-ranges of `data`, which outlives the call.
-                let piece = unsafe { std::slice::from_raw_parts_mut(base.0.add(r.start), r.len()) };
-                for x in piece {
-                    *x = kernel(*x);
-                }
+    // All workers, then one: `make bench` prints the speed-up.
+    for (name, te) in [("taskengine", te), ("taskengine@1w", te1)] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let base = SendPtr(data.as_mut_ptr());
+                te.parallel_for(0..N_DOUBLES, 0, |r| {
+                    let base = &base;
+                    // SAFETY: pieces are disjoint sub-ranges of `data`, which outlives the call.
+                    let piece = unsafe { std::slice::from_raw_parts_mut(base.0.add(r.start), r.len()) };
+                    for x in piece {
+                        *x = kernel(*x);
+                    }
+                })
+                .unwrap()
             })
-            .unwrap()
-        })
-    });
+        });
+    }
     g.bench_function("rayon", |b| b.iter(|| pool.install(|| data.par_iter_mut().for_each(|x| *x = kernel(*x)))));
     g.finish();
 }
@@ -280,12 +293,14 @@ unsafe impl Send for SendPtr {}
 fn benches(c: &mut Criterion) {
     let n = workers();
     let te = Engine::new(Config::with_workers(n)).unwrap();
+    // The same benchmarks on one worker, for the scaling table.
+    let te1 = Engine::new(Config::with_workers(1)).unwrap();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(n).build().unwrap();
-    bench_fib(c, &te, &pool);
-    bench_spawn(c, &te, &pool);
+    bench_fib(c, &te, &te1, &pool);
+    bench_spawn(c, &te, &te1, &pool);
     bench_spawn_records(c, n);
-    bench_nqueens(c, &te, &pool);
-    bench_parallel_for(c, &te, &pool);
+    bench_nqueens(c, &te, &te1, &pool);
+    bench_parallel_for(c, &te, &te1, &pool);
 }
 
 criterion_group!(engine, benches);

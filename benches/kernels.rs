@@ -2,7 +2,13 @@
 //! - sum of 1e8 i64 (GB/s): the parallel kernel, the serial kernel, a plain
 //!   single-thread loop, and a 2-thread memory-read-bandwidth probe;
 //! - sort of 1e7 random i64: the parallel radix sort, the serial one,
-//!   `slice::sort_unstable` and Rayon's `par_sort_unstable`.
+//!   `slice::sort_unstable` and Rayon's `par_sort_unstable`; and the parallel
+//!   sort's first call on an engine (its scratch memory mapped fresh, as every
+//!   call did before the engine kept it) beside a repeated one;
+//! - sort of 1e7 random f32 and i32 against the same baselines.
+//!
+//! The parallel kernels also run on a one-worker engine (`...@1w`), for the
+//! scaling table `make bench` prints.
 //!
 //! After criterion's own report a summary prints the ratios the project
 //! tracks, read back from criterion's estimates of this run.
@@ -38,7 +44,7 @@ fn read_probe(data: &[i64]) -> i64 {
     data.iter().fold(0i64, |a, &x| a.wrapping_add(x))
 }
 
-fn bench_sum(c: &mut Criterion, engine: &Engine) {
+fn bench_sum(c: &mut Criterion, engine: &Engine, one: &Engine) {
     // Small values so the exact sum fits: every variant does the full work.
     let data: Vec<i64> = random_i64(SUM_LEN, 1).into_iter().map(|x| x >> 20).collect();
     let want: i128 = data.iter().map(|&x| i128::from(x)).sum();
@@ -59,10 +65,11 @@ fn bench_sum(c: &mut Criterion, engine: &Engine) {
     g.bench_function("plain_loop_1_thread", |b| b.iter(|| read_probe(black_box(&data))));
     g.bench_function("kernel_serial", |b| b.iter(|| kernels::sum_i64(black_box(&data)).expect("fits")));
     g.bench_function("kernel_parallel", |b| b.iter(|| kernels::par_sum_i64(engine, black_box(&data)).expect("fits")));
+    g.bench_function("kernel_parallel@1w", |b| b.iter(|| kernels::par_sum_i64(one, black_box(&data)).expect("fits")));
     g.finish();
 }
 
-fn bench_sort(c: &mut Criterion, engine: &Engine) {
+fn bench_sort(c: &mut Criterion, engine: &Engine, one: &Engine) {
     let data = random_i64(SORT_LEN, 2);
     let mut check = data.clone();
     kernels::par_sort_i64(engine, &mut check).expect("sorts");
@@ -82,6 +89,69 @@ fn bench_sort(c: &mut Criterion, engine: &Engine) {
     });
     g.bench_function("kernel_parallel", |b| {
         b.iter_batched_ref(|| data.clone(), |v| kernels::par_sort_i64(engine, v).expect("sorts"), BatchSize::LargeInput)
+    });
+    // Every call a first call: the cached scratch memory is dropped (untimed)
+    // before each, so the sort maps and faults in fresh pages.
+    g.bench_function("kernel_parallel_first_call", |b| {
+        b.iter_batched_ref(
+            || {
+                engine.trim_scratch();
+                data.clone()
+            },
+            |v| kernels::par_sort_i64(engine, v).expect("sorts"),
+            BatchSize::LargeInput,
+        )
+    });
+    g.bench_function("kernel_parallel@1w", |b| {
+        b.iter_batched_ref(|| data.clone(), |v| kernels::par_sort_i64(one, v).expect("sorts"), BatchSize::LargeInput)
+    });
+    g.finish();
+}
+
+/// Sorts of 1e7 32-bit items: ours against Rayon and std on the same data
+/// (floats compared by `total_cmp`, the order closest to ours).
+fn bench_sort_32(c: &mut Criterion, engine: &Engine, one: &Engine) {
+    let ints: Vec<i32> = random_i64(SORT_LEN, 3).into_iter().map(|x| x as i32).collect();
+    let floats: Vec<f32> = random_i64(SORT_LEN, 4).into_iter().map(|x| (x >> 40) as f32 * 1e-3).collect();
+    let mut check = floats.clone();
+    kernels::par_sort_f32(engine, &mut check).expect("sorts");
+    assert!(check.windows(2).all(|w| w[0] <= w[1]));
+
+    let mut g = c.benchmark_group("sort_i32_1e7");
+    g.throughput(Throughput::Elements(SORT_LEN as u64));
+    g.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4));
+    g.bench_function("std_sort_unstable", |b| {
+        b.iter_batched_ref(|| ints.clone(), |v| v.sort_unstable(), BatchSize::LargeInput)
+    });
+    g.bench_function("rayon_par_sort_unstable", |b| {
+        b.iter_batched_ref(|| ints.clone(), |v| v.par_sort_unstable(), BatchSize::LargeInput)
+    });
+    g.bench_function("kernel_parallel", |b| {
+        b.iter_batched_ref(|| ints.clone(), |v| kernels::par_sort_i32(engine, v).expect("sorts"), BatchSize::LargeInput)
+    });
+    g.bench_function("kernel_parallel@1w", |b| {
+        b.iter_batched_ref(|| ints.clone(), |v| kernels::par_sort_i32(one, v).expect("sorts"), BatchSize::LargeInput)
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("sort_f32_1e7");
+    g.throughput(Throughput::Elements(SORT_LEN as u64));
+    g.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4));
+    g.bench_function("std_sort_unstable", |b| {
+        b.iter_batched_ref(|| floats.clone(), |v| v.sort_unstable_by(f32::total_cmp), BatchSize::LargeInput)
+    });
+    g.bench_function("rayon_par_sort_unstable", |b| {
+        b.iter_batched_ref(|| floats.clone(), |v| v.par_sort_unstable_by(f32::total_cmp), BatchSize::LargeInput)
+    });
+    g.bench_function("kernel_parallel", |b| {
+        b.iter_batched_ref(
+            || floats.clone(),
+            |v| kernels::par_sort_f32(engine, v).expect("sorts"),
+            BatchSize::LargeInput,
+        )
+    });
+    g.bench_function("kernel_parallel@1w", |b| {
+        b.iter_batched_ref(|| floats.clone(), |v| kernels::par_sort_f32(one, v).expect("sorts"), BatchSize::LargeInput)
     });
     g.finish();
 }
@@ -137,14 +207,34 @@ fn summary(workers: usize, since: SystemTime) {
             std / par
         );
     }
+    if let (Some(first), Some(again)) = (ms("kernel_parallel_first_call"), ms("kernel_parallel")) {
+        println!(
+            "              first call (fresh scratch) {first:.1} ms, repeated (cached) {again:.1} ms: {:.2}x",
+            first / again
+        );
+    }
+    for (group, label) in [("sort_i32_1e7", "i32"), ("sort_f32_1e7", "f32")] {
+        let ms = |bench| mean_ns(group, bench, since).map(|ns| ns / 1e6);
+        if let (Some(par), Some(std), Some(rayon)) =
+            (ms("kernel_parallel"), ms("std_sort_unstable"), ms("rayon_par_sort_unstable"))
+        {
+            println!(
+                "sort 1e7 {label}: parallel {par:.1} ms, rayon {rayon:.1} ms ({:.2}x), sort_unstable {std:.1} ms ({:.2}x)",
+                rayon / par,
+                std / par
+            );
+        }
+    }
 }
 
 fn main() {
     let since = SystemTime::now();
     let engine = Engine::new(Config::default()).expect("engine");
+    let one = Engine::new(Config::with_workers(1)).expect("engine");
     let mut c = Criterion::default().configure_from_args();
-    bench_sum(&mut c, &engine);
-    bench_sort(&mut c, &engine);
+    bench_sum(&mut c, &engine, &one);
+    bench_sort(&mut c, &engine, &one);
+    bench_sort_32(&mut c, &engine, &one);
     c.final_summary();
     summary(engine.workers(), since);
 }

@@ -29,6 +29,13 @@
  *   min/max ignore NaNs unless every element is NaN, in
  *   which case the result is the first element (a NaN); otherwise they
  *   follow key order, so min of {-0.0, +0.0} is -0.0 and max is +0.0.
+ * - Narrower types: i32 sums are exact in int64_t and u32 sums in uint64_t
+ *   (TE_K_ERR_OVERFLOW iff the true sum does not fit there, which needs more
+ *   than 2^32 elements); f32 sums are the f64 policy applied to the values
+ *   widened to double (exact), returned as double: nothing is rounded to
+ *   float, and no finite f32 input can overflow. f32 order and min/max follow
+ *   the f64 rules; sorting i32/u32/f32/i16/u16/i8/u8 uses the same radix sort
+ *   on a 32/16/8-bit key.
  */
 #ifndef TE_ARRAY_H
 #define TE_ARRAY_H
@@ -63,6 +70,19 @@ int te_k_max_i64(const int64_t *data, size_t len, int64_t *out);
 int te_k_min_f64(const double *data, size_t len, double *out);
 int te_k_max_f64(const double *data, size_t len, double *out);
 
+/* The same for 32-bit items (policies above). */
+int te_k_sum_i32(const int32_t *data, size_t len, int64_t *out);
+int te_k_sum_u32(const uint32_t *data, size_t len, uint64_t *out);
+int te_k_sum_f32(const float *data, size_t len, double *out);
+/* As te_k_sum_f64_parts; never TE_K_ERR_OVERFLOW. */
+int te_k_sum_f32_parts(const float *data, size_t len, double *s, double *c);
+int te_k_min_i32(const int32_t *data, size_t len, int32_t *out);
+int te_k_max_i32(const int32_t *data, size_t len, int32_t *out);
+int te_k_min_u32(const uint32_t *data, size_t len, uint32_t *out);
+int te_k_max_u32(const uint32_t *data, size_t len, uint32_t *out);
+int te_k_min_f32(const float *data, size_t len, float *out);
+int te_k_max_f32(const float *data, size_t len, float *out);
+
 /*
  * Ascending sorts, in place. With a scratch buffer of len elements (which
  * must not overlap data) a radix sort runs: MSD passes on the top key byte
@@ -74,6 +94,13 @@ int te_k_max_f64(const double *data, size_t len, double *out);
 int te_k_sort_i64(int64_t *data, size_t len, int64_t *scratch);
 int te_k_sort_u64(uint64_t *data, size_t len, uint64_t *scratch);
 int te_k_sort_f64(double *data, size_t len, double *scratch);
+int te_k_sort_i32(int32_t *data, size_t len, int32_t *scratch);
+int te_k_sort_u32(uint32_t *data, size_t len, uint32_t *scratch);
+int te_k_sort_f32(float *data, size_t len, float *scratch);
+int te_k_sort_i16(int16_t *data, size_t len, int16_t *scratch);
+int te_k_sort_u16(uint16_t *data, size_t len, uint16_t *scratch);
+int te_k_sort_i8(int8_t *data, size_t len, int8_t *scratch);
+int te_k_sort_u8(uint8_t *data, size_t len, uint8_t *scratch);
 
 /*
  * Building blocks of taskengine's parallel radix sort. "Key" is the
@@ -111,6 +138,21 @@ int te_k_radix_sort_u64(uint64_t *data, uint64_t *tmp, size_t len, unsigned nbyt
                         int result_in_tmp);
 int te_k_radix_sort_f64(double *data, double *tmp, size_t len, unsigned nbytes,
                         int result_in_tmp);
+/* The same building blocks for the narrower types. */
+#define TE_K_RADIX_DECL(SUF, T)                                                                    \
+    int te_k_radix_hist_##SUF(const T *data, size_t len, unsigned byte, size_t *hist,              \
+                              uint64_t *bits);                                                     \
+    int te_k_radix_scatter_##SUF(const T *src, size_t len, unsigned byte, size_t *offsets,         \
+                                 const size_t *ends, T *dst);                                      \
+    int te_k_radix_sort_##SUF(T *data, T *tmp, size_t len, unsigned nbytes, int result_in_tmp);
+TE_K_RADIX_DECL(i32, int32_t)
+TE_K_RADIX_DECL(u32, uint32_t)
+TE_K_RADIX_DECL(f32, float)
+TE_K_RADIX_DECL(i16, int16_t)
+TE_K_RADIX_DECL(u16, uint16_t)
+TE_K_RADIX_DECL(i8, int8_t)
+TE_K_RADIX_DECL(u8, uint8_t)
+#undef TE_K_RADIX_DECL
 
 #ifdef __cplusplus
 }

@@ -44,6 +44,14 @@ static uint64_t low_bytes_mask(unsigned nbytes)
 
 TE_K_ALWAYS_INLINE uint64_t key_u64(uint64_t x) { return x; }
 TE_K_ALWAYS_INLINE uint64_t key_i64(int64_t x) { return (uint64_t)x ^ SIGN_BIT; }
+/* Narrower types: the key is zero-extended, so its high bytes never vary and
+ * cost no pass; sorting starts at byte sizeof(T) - 1. */
+TE_K_ALWAYS_INLINE uint64_t key_u32(uint32_t x) { return x; }
+TE_K_ALWAYS_INLINE uint64_t key_i32(int32_t x) { return (uint32_t)x ^ 0x80000000u; }
+TE_K_ALWAYS_INLINE uint64_t key_u16(uint16_t x) { return x; }
+TE_K_ALWAYS_INLINE uint64_t key_i16(int16_t x) { return (uint16_t)((uint16_t)x ^ 0x8000u); }
+TE_K_ALWAYS_INLINE uint64_t key_u8(uint8_t x) { return x; }
+TE_K_ALWAYS_INLINE uint64_t key_i8(int8_t x) { return (uint8_t)((uint8_t)x ^ 0x80u); }
 
 /* The standard sign-magnitude flip puts negative-signed NaNs first; rotating
  * the key space down by the 2^52 - 1 negative NaN patterns moves them above
@@ -55,6 +63,16 @@ TE_K_ALWAYS_INLINE uint64_t key_f64(double x)
     memcpy(&b, &x, sizeof b);
     b = (b & SIGN_BIT) ? ~b : (b ^ SIGN_BIT);
     return b - 0x000fffffffffffffULL;
+}
+
+/* The same order for f32, in 32 bits: -inf < ... < -0.0 < +0.0 < ... < +inf
+ * < NaN, NaNs by bit pattern (positive ones first, as for f64). */
+TE_K_ALWAYS_INLINE uint64_t key_f32(float x)
+{
+    uint32_t b;
+    memcpy(&b, &x, sizeof b);
+    b = (b & 0x80000000u) ? ~b : (b ^ 0x80000000u);
+    return (uint32_t)(b - 0x007fffffu);
 }
 
 /* One element into its bucket: LSD within dst[0..n), MSD below end[v]. */
@@ -76,7 +94,7 @@ TE_K_ALWAYS_INLINE uint64_t key_f64(double x)
         }                                                                                          \
     } while (0)
 
-#define SORT_IMPL(SUF, T)                                                                          \
+#define SORT_IMPL(SUF, T, KB)                                                                      \
     TE_K_ALWAYS_INLINE int less_##SUF(T a, T b) { return key_##SUF(a) < key_##SUF(b); }            \
                                                                                                    \
     static void insertion_##SUF(T *a, size_t n)                                                    \
@@ -370,7 +388,7 @@ TE_K_ALWAYS_INLINE uint64_t key_f64(double x)
         if (len < 2)                                                                               \
             return TE_K_OK;                                                                        \
         if (scratch != NULL)                                                                       \
-            radix_##SUF(data, scratch, len, 8, 0);                                                 \
+            radix_##SUF(data, scratch, len, KB, 0);                                                \
         else                                                                                       \
             inplace_sort_##SUF(data, len);                                                         \
         return TE_K_OK;                                                                            \
@@ -412,6 +430,13 @@ TE_K_ALWAYS_INLINE uint64_t key_f64(double x)
         return TE_K_OK;                                                                            \
     }
 
-SORT_IMPL(i64, int64_t)
-SORT_IMPL(u64, uint64_t)
-SORT_IMPL(f64, double)
+SORT_IMPL(i64, int64_t, 8)
+SORT_IMPL(u64, uint64_t, 8)
+SORT_IMPL(f64, double, 8)
+SORT_IMPL(i32, int32_t, 4)
+SORT_IMPL(u32, uint32_t, 4)
+SORT_IMPL(f32, float, 4)
+SORT_IMPL(i16, int16_t, 2)
+SORT_IMPL(u16, uint16_t, 2)
+SORT_IMPL(i8, int8_t, 1)
+SORT_IMPL(u8, uint8_t, 1)

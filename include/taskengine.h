@@ -1236,6 +1236,409 @@ enum te_status te_utf8_upper(const char *in, size_t len, char *out, size_t out_c
 enum te_status te_ascii_upper(const char *in, size_t len, char *out, size_t out_cap, size_t *out_len);
 
 /*
+ Writes the exact sum of `data[0..len)`, as an int64_t, to `*out` (the same
+ for any number of workers). The sum of an empty array is 0. TE_ERR_OVERFLOW
+ when the true sum does not fit in int64_t (which takes more than 2^32
+ elements).
+
+ Large arrays are split across the workers of `engine` (NULL = the
+ current/default engine). TE_ERR_NULL for a NULL `out`, or a NULL `data` with
+ `len` > 0; TE_ERR_INVALID for a `len` no array can have or a misaligned
+ `data`. On failure `*out` is not written.
+
+ # Safety
+ `engine` must be NULL or a live engine; `data` NULL or `len` elements not
+ written during the call; `out` NULL or writable.
+ */
+enum te_status te_sum_i32(struct te_engine *engine, const int32_t *data, size_t len, int64_t *out);
+
+/*
+ As te_sum_i32, on the calling thread only.
+
+ # Safety
+ `data` must be NULL or `len` elements not written during the call; `out` NULL
+ or writable.
+ */
+enum te_status te_sum_i32_serial(const int32_t *data, size_t len, int64_t *out);
+
+/*
+ Writes the exact sum of `data[0..len)`, as a uint64_t, to `*out` (the same
+ for any number of workers). The sum of an empty array is 0. TE_ERR_OVERFLOW
+ when the true sum does not fit in uint64_t (which takes more than 2^32
+ elements).
+
+ Large arrays are split across the workers of `engine` (NULL = the
+ current/default engine). TE_ERR_NULL for a NULL `out`, or a NULL `data` with
+ `len` > 0; TE_ERR_INVALID for a `len` no array can have or a misaligned
+ `data`. On failure `*out` is not written.
+
+ # Safety
+ `engine` must be NULL or a live engine; `data` NULL or `len` elements not
+ written during the call; `out` NULL or writable.
+ */
+enum te_status te_sum_u32(struct te_engine *engine, const uint32_t *data, size_t len, uint64_t *out);
+
+/*
+ As te_sum_u32, on the calling thread only.
+
+ # Safety
+ `data` must be NULL or `len` elements not written during the call; `out` NULL
+ or writable.
+ */
+enum te_status te_sum_u32_serial(const uint32_t *data, size_t len, uint64_t *out);
+
+/*
+ Writes the compensated sum of `data[0..len)` to `*out` as a double: the
+ floats are widened to double (exactly) and summed as te_sum_f64 sums, and the
+ result is not rounded to float (round it yourself if you want np.sum's type).
+ The same bits for any number of workers. The sum of an empty array is +0.0;
+ any NaN, or both infinities, give NaN; otherwise an infinite element gives
+ that infinity. No finite input can overflow.
+
+ Large arrays are split across the workers of `engine` (NULL = the
+ current/default engine). TE_ERR_NULL for a NULL `out`, or a NULL `data` with
+ `len` > 0; TE_ERR_INVALID for a `len` no array can have or a misaligned
+ `data`. On failure `*out` is not written.
+
+ # Safety
+ `engine` must be NULL or a live engine; `data` NULL or `len` elements not
+ written during the call; `out` NULL or writable.
+ */
+enum te_status te_sum_f32(struct te_engine *engine, const float *data, size_t len, double *out);
+
+/*
+ As te_sum_f32, on the calling thread only.
+
+ # Safety
+ `data` must be NULL or `len` elements not written during the call; `out` NULL
+ or writable.
+ */
+enum te_status te_sum_f32_serial(const float *data, size_t len, double *out);
+
+/*
+ Writes the largest element of `data[0..len)` to `*out`. TE_ERR_INVALID for
+ an empty array.
+
+ Large arrays are split across the workers of `engine` (NULL = the
+ current/default engine). TE_ERR_NULL for a NULL `out`, or a NULL `data` with
+ `len` > 0; TE_ERR_INVALID for a `len` no array can have or a misaligned
+ `data`. On failure `*out` is not written.
+
+ # Safety
+ `engine` must be NULL or a live engine; `data` NULL or `len` elements not
+ written during the call; `out` NULL or writable.
+ */
+enum te_status te_max_i32(struct te_engine *engine, const int32_t *data, size_t len, int32_t *out);
+
+/*
+ As te_max_i32, on the calling thread only.
+
+ # Safety
+ `data` must be NULL or `len` elements not written during the call; `out` NULL
+ or writable.
+ */
+enum te_status te_max_i32_serial(const int32_t *data, size_t len, int32_t *out);
+
+/*
+ Writes the largest element of `data[0..len)` to `*out`. TE_ERR_INVALID for
+ an empty array.
+
+ Large arrays are split across the workers of `engine` (NULL = the
+ current/default engine). TE_ERR_NULL for a NULL `out`, or a NULL `data` with
+ `len` > 0; TE_ERR_INVALID for a `len` no array can have or a misaligned
+ `data`. On failure `*out` is not written.
+
+ # Safety
+ `engine` must be NULL or a live engine; `data` NULL or `len` elements not
+ written during the call; `out` NULL or writable.
+ */
+enum te_status te_max_u32(struct te_engine *engine, const uint32_t *data, size_t len, uint32_t *out);
+
+/*
+ As te_max_u32, on the calling thread only.
+
+ # Safety
+ `data` must be NULL or `len` elements not written during the call; `out` NULL
+ or writable.
+ */
+enum te_status te_max_u32_serial(const uint32_t *data, size_t len, uint32_t *out);
+
+/*
+ Writes the largest element of `data[0..len)` to `*out`, in the order
+ -inf < ... < -0.0 < +0.0 < ... < +inf, ignoring NaNs unless every element is
+ NaN (then the first element). TE_ERR_INVALID for an empty array.
+
+ Large arrays are split across the workers of `engine` (NULL = the
+ current/default engine). TE_ERR_NULL for a NULL `out`, or a NULL `data` with
+ `len` > 0; TE_ERR_INVALID for a `len` no array can have or a misaligned
+ `data`. On failure `*out` is not written.
+
+ # Safety
+ `engine` must be NULL or a live engine; `data` NULL or `len` elements not
+ written during the call; `out` NULL or writable.
+ */
+enum te_status te_max_f32(struct te_engine *engine, const float *data, size_t len, float *out);
+
+/*
+ As te_max_f32, on the calling thread only.
+
+ # Safety
+ `data` must be NULL or `len` elements not written during the call; `out` NULL
+ or writable.
+ */
+enum te_status te_max_f32_serial(const float *data, size_t len, float *out);
+
+/*
+ Writes the smallest element of `data[0..len)` to `*out`. TE_ERR_INVALID for
+ an empty array.
+
+ Large arrays are split across the workers of `engine` (NULL = the
+ current/default engine). TE_ERR_NULL for a NULL `out`, or a NULL `data` with
+ `len` > 0; TE_ERR_INVALID for a `len` no array can have or a misaligned
+ `data`. On failure `*out` is not written.
+
+ # Safety
+ `engine` must be NULL or a live engine; `data` NULL or `len` elements not
+ written during the call; `out` NULL or writable.
+ */
+enum te_status te_min_i32(struct te_engine *engine, const int32_t *data, size_t len, int32_t *out);
+
+/*
+ As te_min_i32, on the calling thread only.
+
+ # Safety
+ `data` must be NULL or `len` elements not written during the call; `out` NULL
+ or writable.
+ */
+enum te_status te_min_i32_serial(const int32_t *data, size_t len, int32_t *out);
+
+/*
+ Writes the smallest element of `data[0..len)` to `*out`. TE_ERR_INVALID for
+ an empty array.
+
+ Large arrays are split across the workers of `engine` (NULL = the
+ current/default engine). TE_ERR_NULL for a NULL `out`, or a NULL `data` with
+ `len` > 0; TE_ERR_INVALID for a `len` no array can have or a misaligned
+ `data`. On failure `*out` is not written.
+
+ # Safety
+ `engine` must be NULL or a live engine; `data` NULL or `len` elements not
+ written during the call; `out` NULL or writable.
+ */
+enum te_status te_min_u32(struct te_engine *engine, const uint32_t *data, size_t len, uint32_t *out);
+
+/*
+ As te_min_u32, on the calling thread only.
+
+ # Safety
+ `data` must be NULL or `len` elements not written during the call; `out` NULL
+ or writable.
+ */
+enum te_status te_min_u32_serial(const uint32_t *data, size_t len, uint32_t *out);
+
+/*
+ Writes the smallest element of `data[0..len)` to `*out`, in the order
+ -inf < ... < -0.0 < +0.0 < ... < +inf, ignoring NaNs unless every element is
+ NaN (then the first element). TE_ERR_INVALID for an empty array.
+
+ Large arrays are split across the workers of `engine` (NULL = the
+ current/default engine). TE_ERR_NULL for a NULL `out`, or a NULL `data` with
+ `len` > 0; TE_ERR_INVALID for a `len` no array can have or a misaligned
+ `data`. On failure `*out` is not written.
+
+ # Safety
+ `engine` must be NULL or a live engine; `data` NULL or `len` elements not
+ written during the call; `out` NULL or writable.
+ */
+enum te_status te_min_f32(struct te_engine *engine, const float *data, size_t len, float *out);
+
+/*
+ As te_min_f32, on the calling thread only.
+
+ # Safety
+ `data` must be NULL or `len` elements not written during the call; `out` NULL
+ or writable.
+ */
+enum te_status te_min_f32_serial(const float *data, size_t len, float *out);
+
+/*
+ Sorts `data[0..len)` ascending, in place: a radix sort on the engine's workers
+ (NULL = the current/default engine), the same result as te_sort_i32_serial, bit
+ for bit. Its scratch memory (one more array of `len` elements) comes from
+ the engine's cache, kept between calls (te_engine_set_scratch_limit); when none
+ can be had it sorts in place instead (slower, never a failure). TE_ERR_NULL for
+ a NULL `data` with `len` > 0; TE_ERR_INVALID for a `len` no array can have or a
+ misaligned `data`.
+
+ # Safety
+ `engine` must be NULL or a live engine; `data` NULL or `len` writable elements
+ that nothing else accesses during the call.
+ */
+enum te_status te_sort_i32(struct te_engine *engine, int32_t *data, size_t len);
+
+/*
+ As te_sort_i32, on the calling thread only (its scratch memory is allocated
+ for the call).
+
+ # Safety
+ `data` must be NULL or `len` writable elements that nothing else accesses
+ during the call.
+ */
+enum te_status te_sort_i32_serial(int32_t *data, size_t len);
+
+/*
+ Sorts `data[0..len)` ascending, in place: a radix sort on the engine's workers
+ (NULL = the current/default engine), the same result as te_sort_u32_serial, bit
+ for bit. Its scratch memory (one more array of `len` elements) comes from
+ the engine's cache, kept between calls (te_engine_set_scratch_limit); when none
+ can be had it sorts in place instead (slower, never a failure). TE_ERR_NULL for
+ a NULL `data` with `len` > 0; TE_ERR_INVALID for a `len` no array can have or a
+ misaligned `data`.
+
+ # Safety
+ `engine` must be NULL or a live engine; `data` NULL or `len` writable elements
+ that nothing else accesses during the call.
+ */
+enum te_status te_sort_u32(struct te_engine *engine, uint32_t *data, size_t len);
+
+/*
+ As te_sort_u32, on the calling thread only (its scratch memory is allocated
+ for the call).
+
+ # Safety
+ `data` must be NULL or `len` writable elements that nothing else accesses
+ during the call.
+ */
+enum te_status te_sort_u32_serial(uint32_t *data, size_t len);
+
+/*
+ Sorts `data[0..len)` ascending, in place: a radix sort on the engine's workers
+ (NULL = the current/default engine), the same result as te_sort_f32_serial, bit
+ for bit.
+ The order is te_sort_f64's: -inf < ... < -0.0 < +0.0 < ... < +inf < NaN, NaNs
+ last and ordered among themselves by bit pattern (positive before negative). Its scratch memory (one more array of `len` elements) comes from
+ the engine's cache, kept between calls (te_engine_set_scratch_limit); when none
+ can be had it sorts in place instead (slower, never a failure). TE_ERR_NULL for
+ a NULL `data` with `len` > 0; TE_ERR_INVALID for a `len` no array can have or a
+ misaligned `data`.
+
+ # Safety
+ `engine` must be NULL or a live engine; `data` NULL or `len` writable elements
+ that nothing else accesses during the call.
+ */
+enum te_status te_sort_f32(struct te_engine *engine, float *data, size_t len);
+
+/*
+ As te_sort_f32, on the calling thread only (its scratch memory is allocated
+ for the call).
+
+ # Safety
+ `data` must be NULL or `len` writable elements that nothing else accesses
+ during the call.
+ */
+enum te_status te_sort_f32_serial(float *data, size_t len);
+
+/*
+ Sorts `data[0..len)` ascending, in place: a radix sort on the engine's workers
+ (NULL = the current/default engine), the same result as te_sort_i16_serial, bit
+ for bit. Its scratch memory (one more array of `len` elements) comes from
+ the engine's cache, kept between calls (te_engine_set_scratch_limit); when none
+ can be had it sorts in place instead (slower, never a failure). TE_ERR_NULL for
+ a NULL `data` with `len` > 0; TE_ERR_INVALID for a `len` no array can have or a
+ misaligned `data`.
+
+ # Safety
+ `engine` must be NULL or a live engine; `data` NULL or `len` writable elements
+ that nothing else accesses during the call.
+ */
+enum te_status te_sort_i16(struct te_engine *engine, int16_t *data, size_t len);
+
+/*
+ As te_sort_i16, on the calling thread only (its scratch memory is allocated
+ for the call).
+
+ # Safety
+ `data` must be NULL or `len` writable elements that nothing else accesses
+ during the call.
+ */
+enum te_status te_sort_i16_serial(int16_t *data, size_t len);
+
+/*
+ Sorts `data[0..len)` ascending, in place: a radix sort on the engine's workers
+ (NULL = the current/default engine), the same result as te_sort_u16_serial, bit
+ for bit. Its scratch memory (one more array of `len` elements) comes from
+ the engine's cache, kept between calls (te_engine_set_scratch_limit); when none
+ can be had it sorts in place instead (slower, never a failure). TE_ERR_NULL for
+ a NULL `data` with `len` > 0; TE_ERR_INVALID for a `len` no array can have or a
+ misaligned `data`.
+
+ # Safety
+ `engine` must be NULL or a live engine; `data` NULL or `len` writable elements
+ that nothing else accesses during the call.
+ */
+enum te_status te_sort_u16(struct te_engine *engine, uint16_t *data, size_t len);
+
+/*
+ As te_sort_u16, on the calling thread only (its scratch memory is allocated
+ for the call).
+
+ # Safety
+ `data` must be NULL or `len` writable elements that nothing else accesses
+ during the call.
+ */
+enum te_status te_sort_u16_serial(uint16_t *data, size_t len);
+
+/*
+ Sorts `data[0..len)` ascending, in place: a radix sort on the engine's workers
+ (NULL = the current/default engine), the same result as te_sort_i8_serial, bit
+ for bit. Its scratch memory (one more array of `len` elements) comes from
+ the engine's cache, kept between calls (te_engine_set_scratch_limit); when none
+ can be had it sorts in place instead (slower, never a failure). TE_ERR_NULL for
+ a NULL `data` with `len` > 0; TE_ERR_INVALID for a `len` no array can have or a
+ misaligned `data`.
+
+ # Safety
+ `engine` must be NULL or a live engine; `data` NULL or `len` writable elements
+ that nothing else accesses during the call.
+ */
+enum te_status te_sort_i8(struct te_engine *engine, int8_t *data, size_t len);
+
+/*
+ As te_sort_i8, on the calling thread only (its scratch memory is allocated
+ for the call).
+
+ # Safety
+ `data` must be NULL or `len` writable elements that nothing else accesses
+ during the call.
+ */
+enum te_status te_sort_i8_serial(int8_t *data, size_t len);
+
+/*
+ Sorts `data[0..len)` ascending, in place: a radix sort on the engine's workers
+ (NULL = the current/default engine), the same result as te_sort_u8_serial, bit
+ for bit. Its scratch memory (one more array of `len` elements) comes from
+ the engine's cache, kept between calls (te_engine_set_scratch_limit); when none
+ can be had it sorts in place instead (slower, never a failure). TE_ERR_NULL for
+ a NULL `data` with `len` > 0; TE_ERR_INVALID for a `len` no array can have or a
+ misaligned `data`.
+
+ # Safety
+ `engine` must be NULL or a live engine; `data` NULL or `len` writable elements
+ that nothing else accesses during the call.
+ */
+enum te_status te_sort_u8(struct te_engine *engine, uint8_t *data, size_t len);
+
+/*
+ As te_sort_u8, on the calling thread only (its scratch memory is allocated
+ for the call).
+
+ # Safety
+ `data` must be NULL or `len` writable elements that nothing else accesses
+ during the call.
+ */
+enum te_status te_sort_u8_serial(uint8_t *data, size_t len);
+
+/*
  The message of the calling thread's most recent failed `te_` call, as a
  NUL-terminated UTF-8 string; "" if no call on this thread has failed.
 
@@ -1271,6 +1674,76 @@ const char *te_last_error_message(void);
  valid until the group has been waited for (te_group_wait).
  */
 enum te_status te_group_spawn_retry(struct te_group *group, te_task_fn fn, void *arg, uint32_t max_attempts, uint32_t backoff_ms);
+
+/*
+ Returns `size` bytes of scratch memory for the running task, aligned to 64
+ bytes, uninitialised, from the calling worker's own bump arena: a pointer
+ bump, no lock, no malloc. The memory stays valid until the callback that
+ asked for it returns (a task, a te_parallel_for body, a reduction step, either
+ side of te_join); then it is taken back automatically, never to be freed by
+ the caller. The task may hand it to tasks it waits for. Tasks that run on the
+ same thread while this one waits get memory of their own after it.
+
+ Returns NULL and sets the last error (te_last_error_message) when called
+ outside a callback the engine runs (TE_ERR_INVALID), for `size` 0
+ (TE_ERR_INVALID: ask for at least one byte), or when the thread's arena
+ cannot hold `size` more bytes (TE_ERR_NO_MEMORY: each thread holds at most
+ 64 MiB of scratch memory at once). Pages touched beyond the first 1 MiB are
+ handed back to the system once no task on the thread holds scratch memory.
+
+ # Safety
+ None beyond using the memory only for `size` bytes and only until the
+ callback returns.
+ */
+void *te_task_scratch(size_t size);
+
+/*
+ As te_task_scratch, with a status: writes the block's address to `*out` and
+ returns TE_OK; else TE_ERR_INVALID (outside a task, or `size` 0),
+ TE_ERR_NO_MEMORY (the thread's arena cannot hold it) or TE_ERR_NULL (`out`
+ NULL), and `*out` is not written.
+
+ # Safety
+ `out` must be NULL or writable.
+ */
+enum te_status te_task_scratch_alloc(size_t size, void **out);
+
+/*
+ Unmaps the scratch memory `engine` (NULL = the current/default engine) keeps
+ between kernel calls: the second buffer of its parallel sorts (an array as
+ large as the one sorted) and their histograms. Buffers in use by a running
+ sort are not touched (they are kept or unmapped when it returns, by the
+ limit). Thread-safe. TE_ERR_SHUTDOWN if the default engine was shut down.
+
+ # Safety
+ `engine` must be NULL or a live engine.
+ */
+enum te_status te_engine_trim_scratch(const struct te_engine *engine);
+
+/*
+ Sets how many bytes of scratch memory `engine` (NULL = the current/default
+ engine) keeps between kernel calls; the default is 256 MiB, enough for the
+ sorts of arrays up to 256 MiB. A sort takes a cached buffer if one is large
+ enough (two sorts at once each get their own) and gives it back when it
+ returns; a buffer larger than the limit is unmapped instead, and the smallest
+ cached buffers are unmapped while the cache holds more than the limit. 0 keeps
+ nothing (each sort maps and unmaps its own memory). Cached memory above the new
+ limit is unmapped now; a shut-down engine keeps none. Thread-safe.
+
+ # Safety
+ `engine` must be NULL or a live engine.
+ */
+enum te_status te_engine_set_scratch_limit(const struct te_engine *engine, size_t bytes);
+
+/*
+ Writes to `*out` how many bytes of scratch memory `engine` (NULL = the
+ current/default engine) keeps cached now, between kernel calls (buffers in use
+ by a running sort are not counted). TE_ERR_NULL if `out` is NULL. Thread-safe.
+
+ # Safety
+ `engine` must be NULL or a live engine; `out` NULL or writable.
+ */
+enum te_status te_engine_scratch_cached(const struct te_engine *engine, size_t *out);
 
 /*
  The name of a status ("TE_OK", "TE_ERR_NULL", ...), or "TE_UNKNOWN_STATUS" for a

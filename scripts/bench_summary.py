@@ -3,7 +3,8 @@
 
 For each benchmark group it compares `taskengine` (or the group's `taskengine*`
 entries) with `serial` and with the best other entry (the peer), all from the same
-run. Then, when the C patterns benchmark left its JSON beside the criterion
+run, and a scaling table: every entry that also ran on a one-worker engine
+(`NAME@1w`) against itself on all workers. Then, when the C patterns benchmark left its JSON beside the criterion
 directory (target/c/bench_patterns.json), its rows and targets.
 Usage: bench_summary.py [criterion_dir] [svg_out]
 """
@@ -36,6 +37,8 @@ def fmt_time(ns):
 def summarise(groups):
     rows = []
     for group, benches in groups.items():
+        # One-worker runs are for the scaling table only.
+        benches = {k: v for k, v in benches.items() if "@" not in k}
         ours = {k: v for k, v in benches.items() if k.startswith("taskengine")}
         if not ours:
             continue
@@ -66,6 +69,36 @@ def print_table(rows):
         vs = f"{r['vs_peer']:.2f}" if r["vs_peer"] else "-"
         print(f"{r['group']:<28} {fmt_time(r['t']):>12} {serial:>12} {speed:>9} {peer:>22} {vs:>10}")
     print("speed-up = serial / taskengine (higher is better); ours/peer = taskengine / best peer (below 1 is better)")
+
+
+def scaling(groups):
+    """(group, entry, time on 1 worker, time on all, speed-up) for each entry
+    that ran both ways."""
+    rows = []
+    for group, benches in groups.items():
+        for name, t in benches.items():
+            one = benches.get(name + "@1w")
+            if "@" not in name and one:
+                rows.append((group, name, one, t, one / t))
+    return rows
+
+
+def workers():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def print_scaling(rows):
+    if not rows:
+        return
+    n = workers()
+    print(f"\nscaling: 1 worker against all {n} workers (same run; speed-up = t(1) / t({n}), "
+          f"efficiency = speed-up / {n})")
+    print(f"{'benchmark':<28} {'entry':<18} {'1 worker':>12} {f'{n} workers':>12} {'speed-up':>9} {'efficiency':>10}")
+    for group, name, one, t, speed in rows:
+        print(f"{group:<28} {name:<18} {fmt_time(one):>12} {fmt_time(t):>12} {speed:>8.2f}x {100 * speed / n:>9.0f}%")
 
 
 def write_svg(rows, path):
@@ -130,8 +163,10 @@ def main():
     if not os.path.isdir(criterion_dir) and not os.path.isfile(patterns):
         sys.exit(f"no criterion results in {criterion_dir}: run `make bench` first")
     if os.path.isdir(criterion_dir):
-        rows = summarise(load(criterion_dir))
+        groups = load(criterion_dir)
+        rows = summarise(groups)
         print_table(rows)
+        print_scaling(scaling(groups))
         write_svg(rows, svg)
         print(f"chart: {svg}; full report: {criterion_dir}/report/index.html")
     if os.path.isfile(patterns):

@@ -333,10 +333,33 @@ inline te_status k_min(te_engine *e, const double *d, std::size_t n, double *o) 
 inline te_status k_sort(te_engine *e, std::int64_t *d, std::size_t n) { return te_sort_i64(e, d, n); }
 inline te_status k_sort(te_engine *e, std::uint64_t *d, std::size_t n) { return te_sort_u64(e, d, n); }
 inline te_status k_sort(te_engine *e, double *d, std::size_t n) { return te_sort_f64(e, d, n); }
+inline te_status k_sum(te_engine *e, const std::int32_t *d, std::size_t n, std::int64_t *o) { return te_sum_i32(e, d, n, o); }
+inline te_status k_sum(te_engine *e, const std::uint32_t *d, std::size_t n, std::uint64_t *o) { return te_sum_u32(e, d, n, o); }
+inline te_status k_sum(te_engine *e, const float *d, std::size_t n, double *o) { return te_sum_f32(e, d, n, o); }
+inline te_status k_max(te_engine *e, const std::int32_t *d, std::size_t n, std::int32_t *o) { return te_max_i32(e, d, n, o); }
+inline te_status k_max(te_engine *e, const std::uint32_t *d, std::size_t n, std::uint32_t *o) { return te_max_u32(e, d, n, o); }
+inline te_status k_max(te_engine *e, const float *d, std::size_t n, float *o) { return te_max_f32(e, d, n, o); }
+inline te_status k_min(te_engine *e, const std::int32_t *d, std::size_t n, std::int32_t *o) { return te_min_i32(e, d, n, o); }
+inline te_status k_min(te_engine *e, const std::uint32_t *d, std::size_t n, std::uint32_t *o) { return te_min_u32(e, d, n, o); }
+inline te_status k_min(te_engine *e, const float *d, std::size_t n, float *o) { return te_min_f32(e, d, n, o); }
+inline te_status k_sort(te_engine *e, std::int32_t *d, std::size_t n) { return te_sort_i32(e, d, n); }
+inline te_status k_sort(te_engine *e, std::uint32_t *d, std::size_t n) { return te_sort_u32(e, d, n); }
+inline te_status k_sort(te_engine *e, float *d, std::size_t n) { return te_sort_f32(e, d, n); }
+inline te_status k_sort(te_engine *e, std::int16_t *d, std::size_t n) { return te_sort_i16(e, d, n); }
+inline te_status k_sort(te_engine *e, std::uint16_t *d, std::size_t n) { return te_sort_u16(e, d, n); }
+inline te_status k_sort(te_engine *e, std::int8_t *d, std::size_t n) { return te_sort_i8(e, d, n); }
+inline te_status k_sort(te_engine *e, std::uint8_t *d, std::size_t n) { return te_sort_u8(e, d, n); }
+
+// What a sum of T is returned as: 32-bit integers widen to 64 bits (exact),
+// floats are summed and returned in double.
+template <class T> struct SumOf { using type = T; };
+template <> struct SumOf<std::int32_t> { using type = std::int64_t; };
+template <> struct SumOf<std::uint32_t> { using type = std::uint64_t; };
+template <> struct SumOf<float> { using type = double; };
 
 template <class T>
-T sum(te_engine *engine, const T *data, std::size_t len) {
-  T out{};
+typename SumOf<T>::type sum(te_engine *engine, const T *data, std::size_t len) {
+  typename SumOf<T>::type out{};
   check(k_sum(engine, data, len, &out));
   return out;
 }
@@ -489,6 +512,33 @@ class EngineOps {
   void sort(std::int64_t *data, std::size_t len) { detail::sort(self(), data, len); }
   void sort(std::uint64_t *data, std::size_t len) { detail::sort(self(), data, len); }
   void sort(double *data, std::size_t len) { detail::sort(self(), data, len); }
+  // 32-bit items: sums exact in 64 bits (int32 -> int64, uint32 -> uint64) and
+  // compensated for float (summed and returned in double); extrema as above.
+  std::int64_t sum(const std::int32_t *data, std::size_t len) { return detail::sum(self(), data, len); }
+  std::uint64_t sum(const std::uint32_t *data, std::size_t len) { return detail::sum(self(), data, len); }
+  double sum(const float *data, std::size_t len) { return detail::sum(self(), data, len); }
+  std::int32_t max(const std::int32_t *data, std::size_t len) { return detail::max(self(), data, len); }
+  std::uint32_t max(const std::uint32_t *data, std::size_t len) { return detail::max(self(), data, len); }
+  float max(const float *data, std::size_t len) { return detail::max(self(), data, len); }
+  std::int32_t min(const std::int32_t *data, std::size_t len) { return detail::min(self(), data, len); }
+  std::uint32_t min(const std::uint32_t *data, std::size_t len) { return detail::min(self(), data, len); }
+  float min(const float *data, std::size_t len) { return detail::min(self(), data, len); }
+  void sort(std::int32_t *data, std::size_t len) { detail::sort(self(), data, len); }
+  void sort(std::uint32_t *data, std::size_t len) { detail::sort(self(), data, len); }
+  void sort(float *data, std::size_t len) { detail::sort(self(), data, len); }
+  void sort(std::int16_t *data, std::size_t len) { detail::sort(self(), data, len); }
+  void sort(std::uint16_t *data, std::size_t len) { detail::sort(self(), data, len); }
+  void sort(std::int8_t *data, std::size_t len) { detail::sort(self(), data, len); }
+  void sort(std::uint8_t *data, std::size_t len) { detail::sort(self(), data, len); }
+  // Scratch memory the engine keeps between sorts: unmap it now, or cap it
+  // (0 keeps none; default 256 MiB).
+  void trim_scratch() { detail::check(te_engine_trim_scratch(self())); }
+  void set_scratch_limit(std::size_t bytes) { detail::check(te_engine_set_scratch_limit(self(), bytes)); }
+  std::size_t scratch_cached_bytes() const {
+    std::size_t out = 0;
+    detail::check(te_engine_scratch_cached(self(), &out));
+    return out;
+  }
   // memmove (overlap allowed) and memcmp's sign (-1, 0, 1).
   void mem_copy(void *dst, const void *src, std::size_t len) { detail::check(te_mem_copy(self(), dst, src, len)); }
   int mem_compare(const void *a, const void *b, std::size_t len) { return detail::mem_compare(self(), a, b, len); }
@@ -502,6 +552,12 @@ class EngineOps {
   void sort(std::span<std::int64_t> v) { sort(v.data(), v.size()); }
   void sort(std::span<std::uint64_t> v) { sort(v.data(), v.size()); }
   void sort(std::span<double> v) { sort(v.data(), v.size()); }
+  std::int64_t sum(std::span<const std::int32_t> v) { return sum(v.data(), v.size()); }
+  std::uint64_t sum(std::span<const std::uint32_t> v) { return sum(v.data(), v.size()); }
+  double sum(std::span<const float> v) { return sum(v.data(), v.size()); }
+  void sort(std::span<std::int32_t> v) { sort(v.data(), v.size()); }
+  void sort(std::span<std::uint32_t> v) { sort(v.data(), v.size()); }
+  void sort(std::span<float> v) { sort(v.data(), v.size()); }
 #endif
 
  private:
@@ -853,6 +909,36 @@ inline double min(const double *data, std::size_t len) { return detail::min(null
 inline void sort(std::int64_t *data, std::size_t len) { detail::sort(nullptr, data, len); }
 inline void sort(std::uint64_t *data, std::size_t len) { detail::sort(nullptr, data, len); }
 inline void sort(double *data, std::size_t len) { detail::sort(nullptr, data, len); }
+inline std::int64_t sum(const std::int32_t *data, std::size_t len) { return detail::sum(nullptr, data, len); }
+inline std::uint64_t sum(const std::uint32_t *data, std::size_t len) { return detail::sum(nullptr, data, len); }
+inline double sum(const float *data, std::size_t len) { return detail::sum(nullptr, data, len); }
+inline std::int32_t max(const std::int32_t *data, std::size_t len) { return detail::max(nullptr, data, len); }
+inline std::uint32_t max(const std::uint32_t *data, std::size_t len) { return detail::max(nullptr, data, len); }
+inline float max(const float *data, std::size_t len) { return detail::max(nullptr, data, len); }
+inline std::int32_t min(const std::int32_t *data, std::size_t len) { return detail::min(nullptr, data, len); }
+inline std::uint32_t min(const std::uint32_t *data, std::size_t len) { return detail::min(nullptr, data, len); }
+inline float min(const float *data, std::size_t len) { return detail::min(nullptr, data, len); }
+inline void sort(std::int32_t *data, std::size_t len) { detail::sort(nullptr, data, len); }
+inline void sort(std::uint32_t *data, std::size_t len) { detail::sort(nullptr, data, len); }
+inline void sort(float *data, std::size_t len) { detail::sort(nullptr, data, len); }
+inline void sort(std::int16_t *data, std::size_t len) { detail::sort(nullptr, data, len); }
+inline void sort(std::uint16_t *data, std::size_t len) { detail::sort(nullptr, data, len); }
+inline void sort(std::int8_t *data, std::size_t len) { detail::sort(nullptr, data, len); }
+inline void sort(std::uint8_t *data, std::size_t len) { detail::sort(nullptr, data, len); }
+
+// Scratch memory for the running task (a TaskGroup task, a parallel_for body,
+// either side of a join): `count` uninitialised T's, 64-byte aligned, from the
+// worker's own bump arena, valid until the task returns and taken back after;
+// never freed by the caller. Throws Error(TE_ERR_INVALID) outside a task or for
+// count 0, Error(TE_ERR_NO_MEMORY) past the per-thread limit (64 MiB at once).
+template <class T = unsigned char>
+T *task_scratch(std::size_t count) {
+  static_assert(alignof(T) <= 64, "task_scratch memory is 64-byte aligned");
+  if (count > SIZE_MAX / sizeof(T)) detail::throw_status(TE_ERR_NO_MEMORY);
+  void *p = nullptr;
+  detail::check(te_task_scratch_alloc(count * sizeof(T), &p));
+  return static_cast<T *>(p);
+}
 inline void mem_copy(void *dst, const void *src, std::size_t len) { detail::check(te_mem_copy(nullptr, dst, src, len)); }
 inline int mem_compare(const void *a, const void *b, std::size_t len) { return detail::mem_compare(nullptr, a, b, len); }
 #ifdef TASKENGINE_HAS_SPAN
@@ -865,6 +951,12 @@ inline double min(std::span<const double> v) { return min(v.data(), v.size()); }
 inline void sort(std::span<std::int64_t> v) { sort(v.data(), v.size()); }
 inline void sort(std::span<std::uint64_t> v) { sort(v.data(), v.size()); }
 inline void sort(std::span<double> v) { sort(v.data(), v.size()); }
+inline std::int64_t sum(std::span<const std::int32_t> v) { return sum(v.data(), v.size()); }
+inline std::uint64_t sum(std::span<const std::uint32_t> v) { return sum(v.data(), v.size()); }
+inline double sum(std::span<const float> v) { return sum(v.data(), v.size()); }
+inline void sort(std::span<std::int32_t> v) { sort(v.data(), v.size()); }
+inline void sort(std::span<std::uint32_t> v) { sort(v.data(), v.size()); }
+inline void sort(std::span<float> v) { sort(v.data(), v.size()); }
 #endif
 
 // Math: Error(TE_ERR_OVERFLOW) when the result does not fit.

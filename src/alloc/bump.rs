@@ -183,6 +183,35 @@ impl BumpArena {
         *offset = 0;
     }
 
+    /// Bytes handed out since the last reset (padding included): a mark for
+    /// [`rewind`](Self::rewind).
+    pub(crate) fn used(&self) -> usize {
+        self.hot.offset.load(Relaxed)
+    }
+
+    /// Takes back everything allocated after `used()` returned `mark`, as a
+    /// stack pops. Exclusive access orders it after every allocation; raw
+    /// pointers handed out since the mark must not be used after this.
+    pub(crate) fn rewind(&mut self, mark: usize) {
+        let offset = self.hot.offset.get_mut();
+        if mark < *offset {
+            self.peak_before_reset = self.peak_before_reset.max(*offset);
+            *offset = mark;
+        }
+    }
+
+    /// Hands the whole pages of `from..to` (clamped to lie between the
+    /// current offset and the region's end) back to the system: they read as
+    /// zero and cost nothing until touched again.
+    pub(crate) fn release(&mut self, from: usize, to: usize) {
+        let to = to.min(self.region.len());
+        let from = from.max(*self.hot.offset.get_mut()).min(to);
+        // SAFETY: `from..to` lies in the region, and nothing handed out is
+        // there (it is at or above the offset); `&mut self` excludes any
+        // concurrent allocation.
+        unsafe { self.region.zero(from, to - from) };
+    }
+
     /// Size of the region in bytes.
     pub fn capacity(&self) -> usize {
         self.region.len()

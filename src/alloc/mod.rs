@@ -25,11 +25,14 @@
 
 mod bump;
 mod free_list;
-mod region;
+pub(crate) mod region;
+mod scratch;
 mod spin;
 
 pub use bump::{BumpArena, BumpStats};
 pub use free_list::{FreeListAllocator, FreeListStats};
+pub use scratch::{scratch, SCRATCH_ALIGN, SCRATCH_CAPACITY, SCRATCH_KEEP};
+pub(crate) use scratch::{task_alloc, task_scope};
 
 use crate::EngineError;
 

@@ -520,11 +520,15 @@ impl GroupInner {
             let outcome = match task.body {
                 // SAFETY: the C caller promised `func(arg)` is safe to call once on
                 // any thread (te_group_spawn's contract).
-                TaskBody::Raw { func, arg } => raw_outcome(unwind::halt_unwinding(|| unsafe { func(arg) })),
+                TaskBody::Raw { func, arg } => {
+                    raw_outcome(unwind::halt_unwinding(|| crate::alloc::task_scope(|| unsafe { func(arg) })))
+                }
                 TaskBody::Bytes { func, mut bytes } => {
                     // SAFETY: te_group_spawn_inline's contract: func may run once,
                     // on any thread, with a pointer to a copy of the bytes given.
-                    raw_outcome(unwind::halt_unwinding(|| unsafe { func(bytes.0.as_mut_ptr().cast()) }))
+                    raw_outcome(unwind::halt_unwinding(|| {
+                        crate::alloc::task_scope(|| unsafe { func(bytes.0.as_mut_ptr().cast()) })
+                    }))
                 }
                 TaskBody::Closure(f) => unwind::halt_unwinding(|| f.run()).unwrap_or_else(|p| Err(Failure::Panic(p))),
             };

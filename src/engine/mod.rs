@@ -21,10 +21,10 @@ mod registry;
 mod retry;
 mod scope;
 mod sleep;
-mod sync;
+pub(crate) mod sync;
 mod task;
-mod timer;
 mod team;
+mod timer;
 mod unwind;
 
 use std::cell::UnsafeCell;

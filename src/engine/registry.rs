@@ -88,6 +88,8 @@ pub(crate) struct Registry {
     room: (Mutex<()>, Condvar),
     on_thread_start: Option<ThreadHook>,
     on_thread_stop: Option<ThreadHook>,
+    /// Scratch memory the kernels keep between calls (`kernels::scratch`).
+    pub(crate) kernel_scratch: crate::kernels::scratch::ScratchCache,
     /// Workers past their start-up; `new` waits for all of them, so no worker is
     /// still inside thread start-up (and its allocations) when the engine is handed
     /// out: a `fork()` right after creation cannot catch one holding a lock.
@@ -240,6 +242,7 @@ impl Registry {
             shortfall: workers - started,
             start_failure: start_failure.map(|message| EngineError::ThreadPool { message }),
             teams: super::team::TeamCache::new(workers, &config.thread_name_prefix, config.stack_size),
+            kernel_scratch: crate::kernels::scratch::ScratchCache::new(),
         });
         for (tx, deque) in handoffs.into_iter().zip(deques) {
             // The thread is alive and waiting on the other end, so this cannot fail.
@@ -460,6 +463,8 @@ impl Registry {
             // one of them held at fork time would never be released. Touch none.
             return;
         }
+        // A shut-down engine keeps no scratch memory.
+        self.kernel_scratch.close();
         self.sleep.wake_all();
         {
             let _guard = super::sync::std_lock(&self.room.0);

@@ -323,7 +323,7 @@ unsafe fn spawn_owned(
     let task = move || {
         // SAFETY: runs once on some worker (caller's contract); `owned` is dropped
         // right after, calling the cleanup.
-        let code = unsafe { func(owned.arg.get()) };
+        let code = crate::alloc::task_scope(|| unsafe { func(owned.arg.get()) });
         drop(owned);
         task_result(code)
     };

@@ -28,9 +28,11 @@ mod config;
 mod engine;
 mod group;
 mod kernels;
+mod kernels_narrow;
 mod last_error;
 mod ptr;
 mod retry;
+mod scratch;
 mod status;
 mod task;
 mod version;
@@ -58,8 +60,19 @@ pub use kernels::{
     te_sort_i64, te_sort_i64_serial, te_sort_u64, te_sort_u64_serial, te_sqrt, te_sum_f64, te_sum_f64_serial,
     te_sum_i64, te_sum_i64_serial, te_utf8_reverse, te_utf8_upper,
 };
+pub use kernels_narrow::{
+    te_max_f32, te_max_f32_serial, te_max_i32, te_max_i32_serial, te_max_u32, te_max_u32_serial, te_min_f32,
+    te_min_f32_serial, te_min_i32, te_min_i32_serial, te_min_u32, te_min_u32_serial, te_sort_f32, te_sort_f32_serial,
+    te_sort_i16, te_sort_i16_serial, te_sort_i32, te_sort_i32_serial, te_sort_i8, te_sort_i8_serial, te_sort_u16,
+    te_sort_u16_serial, te_sort_u32, te_sort_u32_serial, te_sort_u8, te_sort_u8_serial, te_sum_f32, te_sum_f32_serial,
+    te_sum_i32, te_sum_i32_serial, te_sum_u32, te_sum_u32_serial,
+};
 pub use last_error::te_last_error_message;
 pub use retry::te_group_spawn_retry;
+pub use scratch::{
+    te_engine_scratch_cached, te_engine_set_scratch_limit, te_engine_trim_scratch, te_task_scratch,
+    te_task_scratch_alloc,
+};
 pub use status::{te_status, te_status_str, StatusArg};
 pub use task::{
     te_join, te_parallel_for, te_parallel_reduce, te_parallel_reduce_deterministic, te_range_fn, te_reduce_combine_fn,

@@ -56,6 +56,6 @@ pub unsafe extern "C" fn te_group_spawn_retry(
         let arg = UserArg::new(arg);
         // SAFETY: the caller promised fn(arg) may run up to max_attempts times,
         // one at a time, on any thread, with arg valid until the group is waited for.
-        group.spawn_with_retry(move || task_result(unsafe { func(arg.get()) }), policy)
+        group.spawn_with_retry(move || task_result(crate::alloc::task_scope(|| unsafe { func(arg.get()) })), policy)
     })
 }

@@ -8,6 +8,7 @@ use super::boundary::status;
 use super::engine::te_engine;
 use super::ptr::{engine_arg, UserArg};
 use super::status::te_status;
+use crate::alloc::task_scope;
 use crate::error::{EngineError, Result};
 
 /// A task: called once with its `arg`; returns 0 for success, anything else is a
@@ -76,9 +77,9 @@ pub unsafe extern "C" fn te_join(
         let engine = unsafe { engine_arg(engine) }?;
         let (ra, rb) = engine.try_join(
             // SAFETY: each callback runs once, on any thread (caller's contract).
-            move || unsafe { a(a_arg.get()) },
+            move || task_scope(|| unsafe { a(a_arg.get()) }),
             // SAFETY: as above.
-            move || unsafe { b(b_arg.get()) },
+            move || task_scope(|| unsafe { b(b_arg.get()) }),
         )?;
         // The common case first: both succeeded (this runs once per fork).
         if (ra | rb) == 0 {
@@ -107,7 +108,7 @@ pub unsafe extern "C" fn te_spawn(engine: *mut te_engine, r#fn: te_task_fn, arg:
         let engine = unsafe { engine_arg(engine) }?;
         // SAFETY: runs once on some worker (caller's contract). Its code is dropped
         // on purpose: a detached task has nobody to report to.
-        engine.spawn(move || unsafe { func(arg.get()) })?;
+        engine.spawn(move || task_scope(|| unsafe { func(arg.get()) }))?;
         Ok(())
     })
 }
@@ -140,7 +141,7 @@ pub unsafe extern "C" fn te_parallel_for(
         let engine = unsafe { engine_arg(engine) }?;
         engine.try_parallel_for(begin..end, grain, move |r| {
             // SAFETY: concurrent calls with `arg` are allowed (caller's contract).
-            task_result(unsafe { body(arg.get(), r.start, r.end) })
+            task_result(task_scope(|| unsafe { body(arg.get(), r.start, r.end) }))
         })
     })
 }
@@ -204,12 +205,12 @@ unsafe fn reduce_with(
         let mut acc = fresh()?;
         // SAFETY: `acc` is a private, aligned value of `value_size` bytes;
         // concurrent calls with `arg` are allowed (caller's contract).
-        task_result(unsafe { map(arg.get(), r.start, r.end, acc.ptr()) })?;
+        task_result(task_scope(|| unsafe { map(arg.get(), r.start, r.end, acc.ptr()) }))?;
         Ok(acc)
     };
     let combine_two = move |mut a: Value, mut b: Value| -> Result<Value> {
         // SAFETY: two distinct values of `value_size` bytes; as above for `arg`.
-        task_result(unsafe { combine(arg.get(), a.ptr(), b.ptr()) })?;
+        task_result(task_scope(|| unsafe { combine(arg.get(), a.ptr(), b.ptr()) }))?;
         Ok(a)
     };
     let mut value = if deterministic {

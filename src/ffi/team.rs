@@ -64,7 +64,7 @@ pub unsafe extern "C" fn te_team_run(
         engine.team(members as usize, move |member, members| {
             // SAFETY: concurrent calls with `arg` are allowed (caller's contract);
             // both numbers fit u32 (members was one).
-            task_result(unsafe { func(arg.get(), member as u32, members as u32) })
+            task_result(crate::alloc::task_scope(|| unsafe { func(arg.get(), member as u32, members as u32) }))
         })
     })
 }

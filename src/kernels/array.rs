@@ -81,6 +81,72 @@ extremum!(
     max_f64, f64, te_k_max_f64
 );
 
+/// The exact sum of `i32`s as an `i64`: [`crate::EngineError::Overflow`] iff it
+/// does not fit (only possible past 2^32 elements); the empty sum is 0.
+pub fn sum_i32(data: &[i32]) -> Result<i64> {
+    let mut out = 0;
+    // SAFETY: `data` is a live slice read for `len` elements; `out` is writable.
+    let st = unsafe { raw::te_k_sum_i32(data.as_ptr(), data.len(), &mut out) };
+    check(st, "sum", 0).map(|()| out)
+}
+
+/// The exact sum of `u32`s as a `u64`: [`crate::EngineError::Overflow`] iff it
+/// does not fit (only possible past 2^32 elements); the empty sum is 0.
+pub fn sum_u32(data: &[u32]) -> Result<u64> {
+    let mut out = 0;
+    // SAFETY: `data` is a live slice read for `len` elements; `out` is writable.
+    let st = unsafe { raw::te_k_sum_u32(data.as_ptr(), data.len(), &mut out) };
+    check(st, "sum", 0).map(|()| out)
+}
+
+/// The compensated sum of `f32`s, computed on the values widened to `f64`
+/// and returned as `f64` (not rounded to `f32`); the policies of [`sum_f64`]
+/// (no finite `f32` input can overflow it).
+pub fn sum_f32(data: &[f32]) -> Result<f64> {
+    let mut out = 0.0;
+    // SAFETY: `data` is a live slice read for `len` elements; `out` is writable.
+    let st = unsafe { raw::te_k_sum_f32(data.as_ptr(), data.len(), &mut out) };
+    check(st, "sum", 0).map(|()| out)
+}
+
+/// A chunk's unrounded compensated sum `(s, c)`, as [`sum_f64_parts`] (never
+/// overflows).
+pub(crate) fn sum_f32_parts(data: &[f32]) -> [f64; 2] {
+    let (mut s, mut c) = (0.0, 0.0);
+    // SAFETY: `data` is a live slice read for `len` elements; `s` and `c` are
+    // writable.
+    let st = unsafe { raw::te_k_sum_f32_parts(data.as_ptr(), data.len(), &mut s, &mut c) };
+    debug_assert_eq!(st, raw::OK, "no pointer is null");
+    [s, c]
+}
+
+extremum!(
+    /// The smallest element; [`crate::EngineError::Invalid`] when `data` is empty.
+    min_i32, i32, te_k_min_i32
+);
+extremum!(
+    /// The largest element; [`crate::EngineError::Invalid`] when `data` is empty.
+    max_i32, i32, te_k_max_i32
+);
+extremum!(
+    /// The smallest element; [`crate::EngineError::Invalid`] when `data` is empty.
+    min_u32, u32, te_k_min_u32
+);
+extremum!(
+    /// The largest element; [`crate::EngineError::Invalid`] when `data` is empty.
+    max_u32, u32, te_k_max_u32
+);
+extremum!(
+    /// The smallest element, with the NaN and signed-zero rules of [`min_f64`];
+    /// [`crate::EngineError::Invalid`] when `data` is empty.
+    min_f32, f32, te_k_min_f32
+);
+extremum!(
+    /// The largest element, with the NaN and signed-zero rules of [`max_f64`];
+    /// [`crate::EngineError::Invalid`] when `data` is empty.
+    max_f32, f32, te_k_max_f32
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,12 @@
 //! - `f64` order is `-inf < … < -0.0 < +0.0 < … < +inf < NaN`: sorts put NaNs
 //!   last; `min`/`max` ignore NaNs unless all elements are NaN (then NaN).
 //! - Empty input has no minimum or maximum: [`EngineError::Invalid`].
+//! - 32-bit items: `i32` sums are exact in `i64` and `u32` sums in `u64`
+//!   ([`EngineError::Overflow`] iff the true sum does not fit there, which
+//!   takes more than 2^32 items); `f32` sums follow the `f64` policy on the
+//!   values widened to `f64` and return `f64` (never rounded to `f32`); `f32`
+//!   order and min/max follow the `f64` rules. Sorts also take `i16`, `u16`,
+//!   `i8` and `u8`; every sort's result is the serial kernel's, bit for bit.
 //!
 //! The `par_*` forms take an [`Engine`](crate::Engine), cut large inputs into
 //! chunks with the C kernels as leaves and give the serial result (the `f64`
@@ -24,6 +30,7 @@ mod array;
 mod math;
 mod mem;
 mod parallel;
+pub(crate) mod scratch;
 mod sort;
 mod task;
 mod text;
@@ -31,6 +38,7 @@ mod text;
 /// cbindgen:ignore
 mod raw;
 
+pub use array::{max_f32, max_i32, max_u32, min_f32, min_i32, min_u32, sum_f32, sum_i32, sum_u32};
 pub use array::{max_f64, max_i64, min_f64, min_i64, sum_f64, sum_i64};
 pub use math::{factorial, fibonacci, gcd, isqrt, lcm, sqrt};
 pub use mem::{compare, compare_raw, copy, copy_raw, copy_within};
@@ -38,6 +46,12 @@ pub use parallel::{
     par_compare, par_copy, par_copy_raw, par_copy_within, par_max_f64, par_max_i64, par_min_f64, par_min_i64,
     par_sort_f64, par_sort_i64, par_sort_u64, par_sum_f64, par_sum_i64,
 };
+pub use parallel::{
+    par_max_f32, par_max_i32, par_max_u32, par_min_f32, par_min_i32, par_min_u32, par_sort_f32, par_sort_i16,
+    par_sort_i32, par_sort_i8, par_sort_u16, par_sort_u32, par_sort_u8, par_sum_f32, par_sum_i32, par_sum_u32,
+};
+pub use scratch::DEFAULT_SCRATCH_LIMIT;
+pub use sort::{sort_f32, sort_i16, sort_i32, sort_i8, sort_u16, sort_u32, sort_u8};
 pub use sort::{sort_f64, sort_i64, sort_u64};
 pub use task::{MathArg, MathOperation, MathTask, MathValue};
 pub use text::{ascii_upper, fnv1a64, upper, upper_string, utf8_reverse, utf8_reverse_string};

@@ -15,6 +15,7 @@ use std::mem::MaybeUninit;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 
+use super::scratch::{self, ScratchBlock};
 use super::sort::{self, Radix, SortPath};
 use super::{array, check, mem};
 use crate::{Engine, EngineError, Result};
@@ -212,6 +213,92 @@ par_extremum!(
     par_max_f64, par_max_f64_tuned, f64, array::max_f64
 );
 
+par_extremum!(
+    /// [`min_i32`](super::min_i32) on the engine.
+    par_min_i32, par_min_i32_tuned, i32, array::min_i32
+);
+par_extremum!(
+    /// [`max_i32`](super::max_i32) on the engine.
+    par_max_i32, par_max_i32_tuned, i32, array::max_i32
+);
+par_extremum!(
+    /// [`min_u32`](super::min_u32) on the engine.
+    par_min_u32, par_min_u32_tuned, u32, array::min_u32
+);
+par_extremum!(
+    /// [`max_u32`](super::max_u32) on the engine.
+    par_max_u32, par_max_u32_tuned, u32, array::max_u32
+);
+par_extremum!(
+    /// [`min_f32`](super::min_f32) on the engine (same NaN and signed-zero rules).
+    par_min_f32, par_min_f32_tuned, f32, array::min_f32
+);
+par_extremum!(
+    /// [`max_f32`](super::max_f32) on the engine (same NaN and signed-zero rules).
+    par_max_f32, par_max_f32_tuned, f32, array::max_f32
+);
+
+/// [`sum_i32`](super::sum_i32) on the engine; the same result for any worker count.
+pub fn par_sum_i32(engine: &Engine, data: &[i32]) -> Result<i64> {
+    par_sum_i32_tuned(engine, data, REDUCE)
+}
+
+pub(crate) fn par_sum_i32_tuned(engine: &Engine, data: &[i32], t: Tuning) -> Result<i64> {
+    alive(engine)?;
+    if data.len() < t.serial_below {
+        return array::sum_i32(data);
+    }
+    // A chunk's sum always fits in i64 (chunks are far below 2^32 items);
+    // the total is exact in i128, so only it is checked.
+    let chunks = data.len().div_ceil(t.chunk);
+    let total = engine.parallel_reduce(
+        0..chunks,
+        0,
+        || Ok(0i128),
+        |ids| array::sum_i32(&data[ids.start * t.chunk..(ids.end * t.chunk).min(data.len())]).map(i128::from),
+        |a: Result<i128>, b: Result<i128>| Ok(a? + b?),
+    )??;
+    i64::try_from(total).map_err(|_| EngineError::Overflow)
+}
+
+/// [`sum_u32`](super::sum_u32) on the engine; the same result for any worker count.
+pub fn par_sum_u32(engine: &Engine, data: &[u32]) -> Result<u64> {
+    par_sum_u32_tuned(engine, data, REDUCE)
+}
+
+pub(crate) fn par_sum_u32_tuned(engine: &Engine, data: &[u32], t: Tuning) -> Result<u64> {
+    alive(engine)?;
+    if data.len() < t.serial_below {
+        return array::sum_u32(data);
+    }
+    let chunks = data.len().div_ceil(t.chunk);
+    let total = engine.parallel_reduce(
+        0..chunks,
+        0,
+        || Ok(0u128),
+        |ids| array::sum_u32(&data[ids.start * t.chunk..(ids.end * t.chunk).min(data.len())]).map(u128::from),
+        |a: Result<u128>, b: Result<u128>| Ok(a? + b?),
+    )??;
+    u64::try_from(total).map_err(|_| EngineError::Overflow)
+}
+
+/// [`sum_f32`](super::sum_f32) on the engine: the chunks' unrounded sums are
+/// combined in chunk order, so the result is bitwise the same for any number
+/// of workers (it can differ from the serial sum in the last bit).
+pub fn par_sum_f32(engine: &Engine, data: &[f32]) -> Result<f64> {
+    par_sum_f32_tuned(engine, data, REDUCE)
+}
+
+pub(crate) fn par_sum_f32_tuned(engine: &Engine, data: &[f32], t: Tuning) -> Result<f64> {
+    alive(engine)?;
+    if data.len() < t.serial_below {
+        return array::sum_f32(data);
+    }
+    let parts = map_chunks(engine, data.len(), t.chunk, |r| array::sum_f32_parts(&data[r]))?;
+    let flat: Vec<f64> = parts.into_iter().flatten().collect();
+    array::sum_f64(&flat)
+}
+
 // ---- memory -------------------------------------------------------------
 
 /// [`compare`](super::compare) on the engine: chunks past the first difference found so
@@ -342,46 +429,143 @@ pub(crate) unsafe fn par_copy_raw_tuned(
 // ---- sort -----------------------------------------------------------------
 
 /// [`sort_i64`](super::sort_i64) on the engine; falls back to the serial in-place sort
-/// when the scratch buffer cannot be allocated. The result is the serial one.
+/// when no scratch memory can be had. The result is the serial one. The second
+/// buffer and the histograms come from the engine's scratch cache
+/// ([`Engine::set_scratch_limit`]), so a repeated sort maps no new memory.
 pub fn par_sort_i64(engine: &Engine, data: &mut [i64]) -> Result<()> {
-    par_sort_with(engine, data, SORT, sort::try_scratch::<i64>).map(|_| ())
+    par_sort_with(engine, data, SORT, ScratchFrom::Engine).map(|_| ())
 }
 
 /// [`sort_u64`](super::sort_u64) on the engine; see [`par_sort_i64`].
 pub fn par_sort_u64(engine: &Engine, data: &mut [u64]) -> Result<()> {
-    par_sort_with(engine, data, SORT, sort::try_scratch::<u64>).map(|_| ())
+    par_sort_with(engine, data, SORT, ScratchFrom::Engine).map(|_| ())
 }
 
 /// [`sort_f64`](super::sort_f64) on the engine (NaNs last); see [`par_sort_i64`].
 pub fn par_sort_f64(engine: &Engine, data: &mut [f64]) -> Result<()> {
-    par_sort_with(engine, data, SORT, sort::try_scratch::<f64>).map(|_| ())
+    par_sort_with(engine, data, SORT, ScratchFrom::Engine).map(|_| ())
+}
+
+macro_rules! par_narrow_sorts {
+    ($($(#[$doc:meta])* $name:ident: $t:ty;)*) => {$(
+        $(#[$doc])*
+        pub fn $name(engine: &Engine, data: &mut [$t]) -> Result<()> {
+            par_sort_with(engine, data, SORT, ScratchFrom::Engine).map(|_| ())
+        }
+    )*};
+}
+
+par_narrow_sorts! {
+    /// [`sort_i32`](super::sort_i32) on the engine; see [`par_sort_i64`].
+    par_sort_i32: i32;
+    /// [`sort_u32`](super::sort_u32) on the engine; see [`par_sort_i64`].
+    par_sort_u32: u32;
+    /// [`sort_f32`](super::sort_f32) on the engine (NaNs last); see [`par_sort_i64`].
+    par_sort_f32: f32;
+    /// [`sort_i16`](super::sort_i16) on the engine; see [`par_sort_i64`].
+    par_sort_i16: i16;
+    /// [`sort_u16`](super::sort_u16) on the engine; see [`par_sort_i64`].
+    par_sort_u16: u16;
+    /// [`sort_i8`](super::sort_i8) on the engine; see [`par_sort_i64`].
+    par_sort_i8: i8;
+    /// [`sort_u8`](super::sort_u8) on the engine; see [`par_sort_i64`].
+    par_sort_u8: u8;
+}
+
+/// Where a parallel sort gets its scratch memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(test), allow(dead_code))] // the other sources serve the tests
+pub(crate) enum ScratchFrom {
+    /// The engine's cache (kept between calls).
+    Engine,
+    /// A fresh mapping, unmapped when the sort returns (every call faults its
+    /// pages in again).
+    Fresh,
+    /// None: the in-place sort.
+    Nothing,
+}
+
+/// One chunk's histogram pass: the counts of each key byte value, where the
+/// chunk's share of each bucket starts, and the AND and OR of its keys.
+#[repr(C)]
+struct HistSlot {
+    counts: [usize; 256],
+    offsets: [usize; 256],
+    bits: [u64; 2],
+}
+
+/// Histogram slots shared by every MSD pass of one sort: each pass takes a
+/// run of them (one per chunk) with one atomic step.
+struct Slots {
+    base: SendPtr<HistSlot>,
+    cap: usize,
+    next: AtomicUsize,
+}
+
+impl Slots {
+    /// How many slots a sort of `n` items can need: a pass over `m > leaf_max`
+    /// items takes `ceil(m / chunk)` slots, the passes of one MSD level cover
+    /// disjoint ranges (so at most `n / chunk + n / (leaf_max + 1) + 1` slots
+    /// per level), and each level consumes at least one key byte.
+    fn needed(n: usize, key_bytes: u32, t: SortTuning) -> usize {
+        (n.div_ceil(t.chunk) + n / (t.leaf_max + 1) + 1) * key_bytes as usize
+    }
+
+    /// `k` slots of its own for one pass, or `None` if the bound above was
+    /// wrong (the pass then allocates its own).
+    fn take(&self, k: usize) -> Option<SendPtr<HistSlot>> {
+        // Relaxed: the counter only partitions the slots; the pass's parallel
+        // loop orders the slots' writes before their reads.
+        let at = self.next.fetch_add(k, AtomicOrdering::Relaxed);
+        // SAFETY: `at + k <= cap`, inside the slots' memory.
+        (at.checked_add(k)? <= self.cap).then(|| unsafe { self.base.add(at) })
+    }
 }
 
 pub(crate) fn par_sort_with<T: Radix>(
     engine: &Engine,
     data: &mut [T],
     t: SortTuning,
-    alloc: impl FnOnce(usize) -> Option<Vec<MaybeUninit<T>>>,
+    from: ScratchFrom,
 ) -> Result<SortPath> {
     alive(engine)?;
     let n = data.len();
     if n < t.serial_below.max(2) {
-        return sort::sort_serial(data, alloc);
+        return match from {
+            ScratchFrom::Nothing => sort::sort_serial(data, |_| None),
+            _ => sort::sort_serial(data, sort::try_scratch::<T>),
+        };
     }
-    let Some(mut scratch) = alloc(n) else {
+    let slots = Slots::needed(n, T::KEY_BYTES, t);
+    let block = match (from, scratch::split_layout::<T, HistSlot>(n, slots)) {
+        (ScratchFrom::Engine, Some((_, total))) => engine.registry().kernel_scratch.take(total),
+        (ScratchFrom::Fresh, Some((_, total))) => ScratchBlock::fresh(total),
+        _ => None,
+    };
+    let Some(mut block) = block else {
         return sort::sort_with(data, None);
     };
-    assert!(scratch.len() >= n, "scratch shorter than the data");
+    let (base, len) = block.raw();
+    let (slot_start, total) = scratch::split_layout::<T, HistSlot>(n, slots).expect("computed above");
+    assert!(len >= total, "scratch block shorter than asked");
     let a = SendPtr(data.as_mut_ptr());
-    let b = SendPtr(scratch.as_mut_ptr().cast::<T>());
+    let b = SendPtr(base.as_ptr().cast::<T>());
+    // SAFETY: `slot_start + slots * size_of::<HistSlot>() <= len`: the slots
+    // lie inside the block, after the second buffer, aligned for `HistSlot`
+    // (the block is page aligned and `slot_start` a multiple of its alignment).
+    let slots = Slots {
+        base: SendPtr(unsafe { base.as_ptr().add(slot_start) }.cast::<HistSlot>()),
+        cap: slots,
+        next: AtomicUsize::new(0),
+    };
     // One entry into the pool for the whole sort: on a worker the nested
     // parallel loops cannot fail, so a sort is never left half done (the
     // only failure, a shut-down engine, happens before anything moved).
     engine.try_scope(|_| {
-        // SAFETY: `a` is `data` (exclusively borrowed) and `b` the scratch
-        // buffer (owned here), each of `n` elements, disjoint, and neither is
+        // SAFETY: `a` is `data` (exclusively borrowed) and `b` the first `n`
+        // items of the scratch block (held here), disjoint, and neither is
         // touched by anything else until the scope ends.
-        unsafe { msd_sort(engine, a, b, n, 8, false, t) }
+        unsafe { msd_sort(engine, a, b, n, T::KEY_BYTES, false, t, &slots) }
     })?
 }
 
@@ -393,6 +577,7 @@ pub(crate) fn par_sort_with<T: Radix>(
 /// `src` holds `n` initialised elements; `other` is valid for writes (and
 /// reads after writing) of `n` elements, may be uninitialised, and does not
 /// overlap `src`; nothing else accesses either region during the call.
+#[allow(clippy::too_many_arguments)]
 unsafe fn msd_sort<T: Radix>(
     engine: &Engine,
     src: SendPtr<T>,
@@ -401,6 +586,7 @@ unsafe fn msd_sort<T: Radix>(
     nbytes: u32,
     result_in_other: bool,
     t: SortTuning,
+    slots: &Slots,
 ) -> Result<SortPath> {
     if n <= t.leaf_max {
         // SAFETY: the contract of this function is the kernel's: disjoint
@@ -409,23 +595,45 @@ unsafe fn msd_sort<T: Radix>(
         return check(st, "sort", 0).map(|()| SortPath::Radix);
     }
 
+    let chunks = n.div_ceil(t.chunk);
+    // This pass's slots: from the sort's block, or (never expected) its own.
+    let mut own: Vec<MaybeUninit<HistSlot>> = Vec::new();
+    let slot = match slots.take(chunks) {
+        Some(p) => p,
+        None => {
+            own.resize_with(chunks, MaybeUninit::uninit);
+            SendPtr(own.as_mut_ptr().cast::<HistSlot>())
+        }
+    };
+
     // Pass 1: per chunk, the histogram of the highest byte that may vary and
     // the AND and OR of the keys (which say where they really differ).
     let histogram = |byte: u32| {
-        map_chunks(engine, n, t.chunk, |r| {
-            let mut h = [0usize; 256];
-            let mut bits = [0u64; 2];
+        for_chunks(engine, n, t.chunk, |c, r| {
             // SAFETY: `r` lies in `0..n`, so the chunk is initialised and only
-            // read (no task writes `src` in this pass).
-            let st = unsafe { T::hist(src.add(r.start).get(), r.len(), byte, h.as_mut_ptr(), bits.as_mut_ptr()) };
-            check(st, "sort", 0).map(|()| (h, bits))
-        })?
-        .into_iter()
-        .collect::<Result<Vec<_>>>()
+            // read (no task writes `src` in this pass); slot `c` is this
+            // chunk's alone and lies inside the pass's `chunks` slots.
+            let st = unsafe {
+                let s = slot.add(c).get();
+                // Defined contents before the slot is ever viewed as a whole.
+                std::ptr::addr_of_mut!((*s).offsets).write([0; 256]);
+                T::hist(
+                    src.add(r.start).get(),
+                    r.len(),
+                    byte,
+                    std::ptr::addr_of_mut!((*s).counts).cast(),
+                    std::ptr::addr_of_mut!((*s).bits).cast(),
+                )
+            };
+            check(st, "sort", 0)
+        })
     };
     let mut guess = nbytes.saturating_sub(1);
-    let mut hists = histogram(guess)?;
-    let (all, any) = hists.iter().fold((!0u64, 0u64), |(a, o), (_, b)| (a & b[0], o | b[1]));
+    histogram(guess)?;
+    // SAFETY: the parallel loop has returned, so every slot of this pass is
+    // written (each chunk's counts and bits) and no task touches them now.
+    let hists = unsafe { std::slice::from_raw_parts_mut(slot.get(), chunks) };
+    let (all, any) = hists.iter().fold((!0u64, 0u64), |(a, o), s| (a & s.bits[0], o | s.bits[1]));
     let low_bytes = if nbytes >= 8 { !0 } else { (1u64 << (8 * nbytes)) - 1 };
     let varying = (all ^ any) & low_bytes;
     if varying == 0 {
@@ -445,28 +653,31 @@ unsafe fn msd_sort<T: Radix>(
         // Leading bytes shared by every key (small numbers, say): count the
         // byte that really splits them.
         guess = byte;
-        hists = histogram(guess)?;
+        histogram(guess)?;
     }
+    // SAFETY: as above, after the second loop.
+    let hists = unsafe { std::slice::from_raw_parts_mut(slot.get(), chunks) };
 
     // Where each bucket starts, and where each chunk's share of it starts.
     let mut starts = [0usize; 257];
     for v in 0..256 {
-        starts[v + 1] = starts[v] + hists.iter().map(|(h, _)| h[v]).sum::<usize>();
+        starts[v + 1] = starts[v] + hists.iter().map(|s| s.counts[v]).sum::<usize>();
     }
-    let mut offsets = Vec::with_capacity(hists.len());
     let mut running: [usize; 256] = starts[..256].try_into().expect("256 entries");
-    for (h, _) in &hists {
-        offsets.push(running);
-        for (o, c) in running.iter_mut().zip(h) {
+    for s in hists.iter_mut() {
+        s.offsets = running;
+        for (o, c) in running.iter_mut().zip(&s.counts) {
             *o += c;
         }
     }
 
     // Pass 2: scatter every chunk into `other` at its own offsets (stable).
     for_chunks(engine, n, t.chunk, |c, r| {
-        let mut off = offsets[c];
+        // SAFETY: slot `c` was completed above and is only read now.
+        let s = unsafe { &*slot.add(c).get() };
+        let mut off = s.offsets;
         let mut ends = off;
-        for (e, count) in ends.iter_mut().zip(&hists[c].0) {
+        for (e, count) in ends.iter_mut().zip(&s.counts) {
             *e += count;
         }
         // SAFETY: the chunk `r` of `src` is only read. Chunk `c` writes the
@@ -483,14 +694,18 @@ unsafe fn msd_sort<T: Radix>(
 
     // The buckets now lie in `other`; sort each into place with the roles of
     // the buffers swapped. Their keys agree from byte `byte` up.
-    let buckets: Vec<Range<usize>> = (0..256).map(|v| starts[v]..starts[v + 1]).filter(|r| !r.is_empty()).collect();
-    engine.try_parallel_for(0..buckets.len(), 1, |ids| {
-        for i in ids {
-            let r = buckets[i].clone();
+    engine.try_parallel_for(0..256, 1, |ids| {
+        for v in ids {
+            let r = starts[v]..starts[v + 1];
+            if r.is_empty() {
+                continue;
+            }
             // SAFETY: buckets are disjoint ranges of `0..n`, each handed to
             // exactly one task; `other` holds its (initialised) elements and
             // `src` is free to be its second buffer.
-            unsafe { msd_sort(engine, other.add(r.start), src.add(r.start), r.len(), byte, !result_in_other, t)? };
+            unsafe {
+                msd_sort(engine, other.add(r.start), src.add(r.start), r.len(), byte, !result_in_other, t, slots)?
+            };
         }
         Ok(())
     })?;
@@ -557,13 +772,13 @@ mod tests {
                     let mut want = orig.clone();
                     want.sort_unstable();
                     let mut got = orig.clone();
-                    let path = par_sort_with(&e, &mut got, TINY_SORT, sort::try_scratch::<i64>);
+                    let path = par_sort_with(&e, &mut got, TINY_SORT, ScratchFrom::Engine);
                     assert_eq!(path, Ok(SortPath::Radix));
                     assert_eq!(got, want, "len {len}");
                 }
             }
             let mut same = vec![7u64; 500];
-            par_sort_with(&e, &mut same, TINY_SORT, sort::try_scratch::<u64>).unwrap();
+            par_sort_with(&e, &mut same, TINY_SORT, ScratchFrom::Fresh).unwrap();
             assert_eq!(same, vec![7u64; 500]);
         }
     }
@@ -576,7 +791,7 @@ mod tests {
         want.sort_unstable_by(f64::total_cmp);
         for e in engines() {
             let mut got = orig.clone();
-            assert_eq!(par_sort_with(&e, &mut got, TINY_SORT, |_| None), Ok(SortPath::InPlace));
+            assert_eq!(par_sort_with(&e, &mut got, TINY_SORT, ScratchFrom::Nothing), Ok(SortPath::InPlace));
             assert_eq!(got, want);
         }
     }

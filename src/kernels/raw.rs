@@ -122,3 +122,50 @@ extern "C" {
     pub(super) fn te_k_mem_copy(dst: *mut c_void, src: *const c_void, len: usize) -> c_int;
     pub(super) fn te_k_mem_compare(a: *const c_void, b: *const c_void, len: usize, out: *mut c_int) -> c_int;
 }
+
+extern "C" {
+    // te_array.h: 32-bit sums and extrema
+    pub(super) fn te_k_sum_i32(data: *const i32, len: usize, out: *mut i64) -> c_int;
+    pub(super) fn te_k_sum_u32(data: *const u32, len: usize, out: *mut u64) -> c_int;
+    pub(super) fn te_k_sum_f32(data: *const f32, len: usize, out: *mut f64) -> c_int;
+    pub(super) fn te_k_sum_f32_parts(data: *const f32, len: usize, s: *mut f64, c: *mut f64) -> c_int;
+    pub(super) fn te_k_min_i32(data: *const i32, len: usize, out: *mut i32) -> c_int;
+    pub(super) fn te_k_max_i32(data: *const i32, len: usize, out: *mut i32) -> c_int;
+    pub(super) fn te_k_min_u32(data: *const u32, len: usize, out: *mut u32) -> c_int;
+    pub(super) fn te_k_max_u32(data: *const u32, len: usize, out: *mut u32) -> c_int;
+    pub(super) fn te_k_min_f32(data: *const f32, len: usize, out: *mut f32) -> c_int;
+    pub(super) fn te_k_max_f32(data: *const f32, len: usize, out: *mut f32) -> c_int;
+}
+
+/// The sort kernels of one narrower element type (`TE_K_RADIX_DECL` in te_array.h).
+macro_rules! radix_externs {
+    ($t:ty, $sort:ident, $hist:ident, $scatter:ident, $radix:ident) => {
+        extern "C" {
+            pub(super) fn $sort(data: *mut $t, len: usize, scratch: *mut $t) -> c_int;
+            pub(super) fn $hist(data: *const $t, len: usize, byte: c_uint, hist: *mut usize, bits: *mut u64) -> c_int;
+            pub(super) fn $scatter(
+                src: *const $t,
+                len: usize,
+                byte: c_uint,
+                offsets: *mut usize,
+                ends: *const usize,
+                dst: *mut $t,
+            ) -> c_int;
+            pub(super) fn $radix(
+                data: *mut $t,
+                tmp: *mut $t,
+                len: usize,
+                nbytes: c_uint,
+                result_in_tmp: c_int,
+            ) -> c_int;
+        }
+    };
+}
+
+radix_externs!(i32, te_k_sort_i32, te_k_radix_hist_i32, te_k_radix_scatter_i32, te_k_radix_sort_i32);
+radix_externs!(u32, te_k_sort_u32, te_k_radix_hist_u32, te_k_radix_scatter_u32, te_k_radix_sort_u32);
+radix_externs!(f32, te_k_sort_f32, te_k_radix_hist_f32, te_k_radix_scatter_f32, te_k_radix_sort_f32);
+radix_externs!(i16, te_k_sort_i16, te_k_radix_hist_i16, te_k_radix_scatter_i16, te_k_radix_sort_i16);
+radix_externs!(u16, te_k_sort_u16, te_k_radix_hist_u16, te_k_radix_scatter_u16, te_k_radix_sort_u16);
+radix_externs!(i8, te_k_sort_i8, te_k_radix_hist_i8, te_k_radix_scatter_i8, te_k_radix_sort_i8);
+radix_externs!(u8, te_k_sort_u8, te_k_radix_hist_u8, te_k_radix_scatter_u8, te_k_radix_sort_u8);

@@ -11,6 +11,10 @@ use std::mem::MaybeUninit;
 /// Keys: `i64` with the sign bit flipped, `u64` as is, `f64` in the order
 /// `-inf < … < -0.0 < +0.0 < … < +inf < NaN` (a bijection on bit patterns).
 pub(crate) trait Radix: Copy + Send + Sync + 'static {
+    /// The bytes of the key that can vary (the element's size): the sort
+    /// starts below them.
+    const KEY_BYTES: u32;
+
     /// `te_k_sort_*`: radix sort with `scratch`, introsort when it is null.
     ///
     /// # Safety
@@ -55,6 +59,8 @@ pub(crate) trait Radix: Copy + Send + Sync + 'static {
 macro_rules! radix_impl {
     ($t:ty, $sort:ident, $hist:ident, $scatter:ident, $radix:ident) => {
         impl Radix for $t {
+            const KEY_BYTES: u32 = std::mem::size_of::<$t>() as u32;
+
             unsafe fn sort(data: *mut Self, len: usize, scratch: *mut Self) -> c_int {
                 // SAFETY: forwarded from this function's contract.
                 unsafe { raw::$sort(data, len, scratch) }
@@ -91,6 +97,13 @@ macro_rules! radix_impl {
 radix_impl!(i64, te_k_sort_i64, te_k_radix_hist_i64, te_k_radix_scatter_i64, te_k_radix_sort_i64);
 radix_impl!(u64, te_k_sort_u64, te_k_radix_hist_u64, te_k_radix_scatter_u64, te_k_radix_sort_u64);
 radix_impl!(f64, te_k_sort_f64, te_k_radix_hist_f64, te_k_radix_scatter_f64, te_k_radix_sort_f64);
+radix_impl!(i32, te_k_sort_i32, te_k_radix_hist_i32, te_k_radix_scatter_i32, te_k_radix_sort_i32);
+radix_impl!(u32, te_k_sort_u32, te_k_radix_hist_u32, te_k_radix_scatter_u32, te_k_radix_sort_u32);
+radix_impl!(f32, te_k_sort_f32, te_k_radix_hist_f32, te_k_radix_scatter_f32, te_k_radix_sort_f32);
+radix_impl!(i16, te_k_sort_i16, te_k_radix_hist_i16, te_k_radix_scatter_i16, te_k_radix_sort_i16);
+radix_impl!(u16, te_k_sort_u16, te_k_radix_hist_u16, te_k_radix_scatter_u16, te_k_radix_sort_u16);
+radix_impl!(i8, te_k_sort_i8, te_k_radix_hist_i8, te_k_radix_scatter_i8, te_k_radix_sort_i8);
+radix_impl!(u8, te_k_sort_u8, te_k_radix_hist_u8, te_k_radix_scatter_u8, te_k_radix_sort_u8);
 
 /// Which algorithm a sort used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,6 +191,33 @@ pub fn sort_u64(data: &mut [u64]) -> Result<()> {
 /// (NaNs last, ordered among themselves by bit pattern); see [`sort_i64`].
 pub fn sort_f64(data: &mut [f64]) -> Result<()> {
     sort_serial(data, try_scratch::<f64>).map(|_| ())
+}
+
+macro_rules! narrow_sorts {
+    ($($(#[$doc:meta])* $name:ident: $t:ty;)*) => {$(
+        $(#[$doc])*
+        pub fn $name(data: &mut [$t]) -> Result<()> {
+            sort_serial(data, try_scratch::<$t>).map(|_| ())
+        }
+    )*};
+}
+
+narrow_sorts! {
+    /// Sorts ascending; see [`sort_i64`].
+    sort_i32: i32;
+    /// Sorts ascending; see [`sort_i64`].
+    sort_u32: u32;
+    /// Sorts ascending in the order of [`sort_f64`] (NaNs last, ordered among
+    /// themselves by bit pattern: positive NaNs before negative ones).
+    sort_f32: f32;
+    /// Sorts ascending; see [`sort_i64`].
+    sort_i16: i16;
+    /// Sorts ascending; see [`sort_i64`].
+    sort_u16: u16;
+    /// Sorts ascending; see [`sort_i64`].
+    sort_i8: i8;
+    /// Sorts ascending; see [`sort_i64`].
+    sort_u8: u8;
 }
 
 #[cfg(test)]

@@ -531,6 +531,73 @@ void test_engine_ref() {
 void test_group_retry() { failures += retry_tests(); }
 void test_team() { failures += team_test_failures(); }
 
+// The 32-bit and narrower overloads, against std::sort / std::accumulate.
+void test_narrow_kernels() {
+  taskengine::Engine engine(2);
+  std::vector<std::int32_t> v(300001);
+  std::uint64_t x = 88172645463325252ull;
+  for (auto &e : v) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    e = static_cast<std::int32_t>(x);
+  }
+  std::int64_t want = 0;
+  for (auto e : v) want += e;
+  CHECK(engine.sum(v.data(), v.size()) == want);
+  CHECK(taskengine::sum(v.data(), v.size()) == want);
+  CHECK(engine.max(v.data(), v.size()) == *std::max_element(v.begin(), v.end()));
+  std::vector<std::uint32_t> u(v.begin(), v.end());
+  std::uint64_t want_u = 0;
+  for (auto e : u) want_u += e;
+  CHECK(engine.sum(u.data(), u.size()) == want_u);
+  CHECK(taskengine::min(u.data(), u.size()) == *std::min_element(u.begin(), u.end()));
+  std::vector<float> f{1e30f, 1.0f, -1e30f, -0.0f};
+  CHECK(engine.sum(f.data(), f.size()) == 1.0);
+  CHECK(std::signbit(engine.min(f.data(), f.size())) && engine.max(f.data(), f.size()) == 1e30f);
+  auto sorted = v;
+  std::sort(sorted.begin(), sorted.end());
+  engine.sort(v.data(), v.size());
+  CHECK(v == sorted);
+  std::vector<std::int8_t> bytes(v.begin(), v.end());
+  auto sorted_bytes = bytes;
+  std::sort(sorted_bytes.begin(), sorted_bytes.end());
+  taskengine::sort(bytes.data(), bytes.size());
+  CHECK(bytes == sorted_bytes);
+  std::vector<std::uint16_t> halves(u.begin(), u.end());
+  auto sorted_halves = halves;
+  std::sort(sorted_halves.begin(), sorted_halves.end());
+  engine.sort(halves.data(), halves.size());
+  CHECK(halves == sorted_halves);
+  engine.trim_scratch();
+  engine.set_scratch_limit(0);
+  auto err = expect_throw<taskengine::Error>([&] { engine.min(u.data(), 0); });
+  CHECK(err && err->status() == TE_ERR_INVALID);
+}
+
+// task_scratch: memory valid until the task returns; errors outside a task.
+void test_task_scratch() {
+  auto outside = expect_throw<taskengine::Error>([] { taskengine::task_scratch<double>(4); });
+  CHECK(outside && outside->status() == TE_ERR_INVALID);
+  taskengine::Engine engine(2);
+  taskengine::TaskGroup group(engine);
+  std::atomic<int> good{0};
+  for (int t = 0; t < 8; ++t) {
+    group.spawn([&good, t] {
+      double *p = taskengine::task_scratch<double>(1000);
+      for (int i = 0; i < 1000; ++i) p[i] = i * t;
+      auto empty = expect_throw<taskengine::Error>([] { taskengine::task_scratch<int>(0); });
+      auto huge = expect_throw<taskengine::Error>([] { taskengine::task_scratch<char>(std::size_t{65} << 20); });
+      bool ok = reinterpret_cast<std::uintptr_t>(p) % 64 == 0 && empty && empty->status() == TE_ERR_INVALID &&
+                huge && huge->status() == TE_ERR_NO_MEMORY;
+      for (int i = 0; i < 1000; ++i) ok = ok && p[i] == i * t;
+      if (ok) ++good;
+    });
+  }
+  group.wait();
+  CHECK(good == 8);
+}
+
 #define RUN(test)                                                            \
   do {                                                                       \
     int before = failures;                                                   \
@@ -563,6 +630,8 @@ int main() {
   RUN(test_misc);
   RUN(test_group_retry);
   RUN(test_team);
+  RUN(test_narrow_kernels);
+  RUN(test_task_scratch);
   taskengine::shutdown_default_engine();
   if (failures) std::fprintf(stderr, "%d check(s) failed\n", failures);
   return failures ? 1 : 0;

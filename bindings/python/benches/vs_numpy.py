@@ -1,6 +1,8 @@
 """taskengine against numpy, in one run (`make bench-python`).
 
-- sort of 1e7 int64 (numpy 2.x sorts int64 with SIMD, single-threaded);
+- sort of 1e7 int64 (numpy 2.x sorts int64 with SIMD, single-threaded), and
+  of 1e7 float32 and int32, also in the copy form (``taskengine.sorted``
+  against ``np.sort``);
 - sum of 1e8 int64;
 - the per-call overhead of tiny calls: factorial(10) beside math.factorial,
   sum of 8 int64 beside np.sum.
@@ -94,6 +96,20 @@ def main() -> None:
     theirs = best_and_median(lambda: fwork.sort(), lambda: np.copyto(fwork, floats))
     row(f"sort {SORT_N:.0e} float64", ours, theirs, None)
     del floats, fwork, source, work
+
+    for name, src in (
+        ("float32", rng.standard_normal(SORT_N).astype(np.float32)),
+        ("int32", rng.integers(-(2**31), 2**31, SORT_N, dtype=np.int32)),
+    ):
+        w = np.empty_like(src)
+        ours = best_and_median(lambda: taskengine.sort(w), lambda: np.copyto(w, src))
+        assert np.all(w[:-1] <= w[1:])
+        theirs = best_and_median(lambda: w.sort(), lambda: np.copyto(w, src))
+        row(f"sort {SORT_N:.0e} {name}", ours, theirs, 5.0)
+        ours = best_and_median(lambda: taskengine.sorted(src))
+        theirs = best_and_median(lambda: np.sort(src))
+        row(f"sorted {SORT_N:.0e} {name}", ours, theirs, 5.0)
+        del w
 
     # Sum: values small enough that numpy's wrapping sum is also exact.
     big = rng.integers(-(2**20), 2**20, SUM_N, dtype=np.int64)

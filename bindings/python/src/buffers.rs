@@ -16,13 +16,42 @@ use pyo3::types::{PyDict, PyMemoryView};
 
 use crate::errors::{new_err, Kind};
 
-/// The item types the array kernels handle.
+/// The item types the array kernels handle (`sum`, `min` and `max` take the
+/// 8- and 4-byte ones; `sort` all of them).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum DType {
     I64,
     U64,
     F64,
+    I32,
+    U32,
+    F32,
+    I16,
+    U16,
+    I8,
+    U8,
 }
+
+impl DType {
+    /// numpy's name for it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            DType::I64 => "int64",
+            DType::U64 => "uint64",
+            DType::F64 => "float64",
+            DType::I32 => "int32",
+            DType::U32 => "uint32",
+            DType::F32 => "float32",
+            DType::I16 => "int16",
+            DType::U16 => "uint16",
+            DType::I8 => "int8",
+            DType::U8 => "uint8",
+        }
+    }
+}
+
+/// The item types named in errors.
+const SUPPORTED: &str = "int64, uint64, float64, int32, uint32 or float32 (sort also int16, uint16, int8, uint8)";
 
 /// What a kernel needs of a buffer besides its item type.
 #[derive(Clone, Copy)]
@@ -46,6 +75,11 @@ pub(crate) enum Items<'a> {
     I64(&'a [i64]),
     U64(&'a [u64]),
     F64(&'a [f64]),
+    I32(&'a [i32]),
+    U32(&'a [u32]),
+    F32(&'a [f32]),
+    /// Items no reduction takes (16- and 8-bit).
+    Other,
 }
 
 /// A writable view of an [`Array`]'s items.
@@ -53,11 +87,18 @@ pub(crate) enum ItemsMut<'a> {
     I64(&'a mut [i64]),
     U64(&'a mut [u64]),
     F64(&'a mut [f64]),
+    I32(&'a mut [i32]),
+    U32(&'a mut [u32]),
+    F32(&'a mut [f32]),
+    I16(&'a mut [i16]),
+    U16(&'a mut [u16]),
+    I8(&'a mut [i8]),
+    U8(&'a mut [u8]),
 }
 
-/// The item type a struct-module format names, if it is a native-order
-/// 8-byte integer or float (`itemsize` is checked by the caller).
-fn dtype_of(format: &CStr) -> Option<DType> {
+/// The item type a struct-module format and item size name, if the kernels
+/// take it: a native-order integer or float of one of our sizes.
+fn dtype_of(format: &CStr, item_size: usize) -> Option<DType> {
     let (order, code) = match format.to_bytes() {
         [code] => (b'@', *code),
         [order, code] => (*order, *code),
@@ -72,10 +113,19 @@ fn dtype_of(format: &CStr) -> Option<DType> {
     if !native {
         return None;
     }
-    match code {
-        b'q' | b'l' | b'n' => Some(DType::I64),
-        b'Q' | b'L' | b'N' => Some(DType::U64),
-        b'd' => Some(DType::F64),
+    // The size comes from the exporter: 'l' is 8 bytes natively here but 4
+    // in the standard ('=') sizes.
+    match (code, item_size) {
+        (b'q' | b'l' | b'n', 8) => Some(DType::I64),
+        (b'Q' | b'L' | b'N', 8) => Some(DType::U64),
+        (b'd', 8) => Some(DType::F64),
+        (b'i' | b'l', 4) => Some(DType::I32),
+        (b'I' | b'L', 4) => Some(DType::U32),
+        (b'f', 4) => Some(DType::F32),
+        (b'h', 2) => Some(DType::I16),
+        (b'H', 2) => Some(DType::U16),
+        (b'b', 1) => Some(DType::I8),
+        (b'B', 1) => Some(DType::U8),
         _ => None,
     }
 }
@@ -122,14 +172,15 @@ fn export_failure(py: Python<'_>, func: &str, obj: &Bound<'_, PyAny>, err: PyErr
         let kind = dtype.getattr("kind").and_then(|k| k.extract::<String>()).unwrap_or_default();
         if kind == "M" || kind == "m" {
             return dtype_error(format!(
-                "{func}() does not support the {shown} dtype (only int64, uint64, float64); \
-                 a.view('int64') gives the raw counts"
+                "{func}() does not support the {shown} dtype ({}); \
+                 a.view('int64') gives the raw counts",
+                SUPPORTED
             ));
         }
-        return dtype_error(format!("{func}() needs int64, uint64 or float64 items, got dtype {shown} ({err})"));
+        return dtype_error(format!("{func}() needs {SUPPORTED} items, got dtype {shown} ({err})"));
     }
     dtype_error(format!(
-        "{func}() needs a buffer of int64, uint64 or float64 (a numpy array, array.array, memoryview), got {}",
+        "{func}() needs a buffer of {SUPPORTED} (a numpy array, array.array, memoryview), got {}",
         type_name(obj)
     ))
 }
@@ -148,14 +199,14 @@ pub(crate) fn array(py: Python<'_>, func: &str, obj: &Bound<'_, PyAny>, access: 
         ));
     }
     let buf = PyUntypedBuffer::get(obj).map_err(|err| export_failure(py, func, obj, err))?;
-    let dtype = match dtype_of(buf.format()) {
-        Some(dtype) if buf.item_size() == 8 => dtype,
+    let dtype = match dtype_of(buf.format(), buf.item_size()) {
+        Some(dtype) => dtype,
         _ => {
             return Err(new_err(
                 py,
                 Kind::DType,
                 format!(
-                    "{func}() needs int64, uint64 or float64 items in native byte order, got format '{}' ({} bytes)",
+                    "{func}() needs {SUPPORTED} items in native byte order, got format '{}' ({} bytes)",
                     buf.format().to_string_lossy(),
                     buf.item_size()
                 ),
@@ -170,8 +221,9 @@ pub(crate) fn array(py: Python<'_>, func: &str, obj: &Bound<'_, PyAny>, access: 
         ));
     }
     let len = buf.item_count();
-    if len > 0 && (buf.buf_ptr() as usize) % 8 != 0 {
-        return Err(new_err(py, Kind::InvalidArgument, format!("{func}() needs a buffer aligned to 8 bytes")));
+    let align = buf.item_size();
+    if len > 0 && (buf.buf_ptr() as usize) % align != 0 {
+        return Err(new_err(py, Kind::InvalidArgument, format!("{func}() needs a buffer aligned to {align} bytes")));
     }
     if let Access::Write = access {
         if buf.readonly() {
@@ -201,9 +253,9 @@ impl Array {
     pub(crate) fn items(&self) -> Items<'_> {
         let ptr = self.buf.buf_ptr();
         let len = self.len;
-        // SAFETY: (all three arms) `array()` checked that the buffer is
-        // C-contiguous with `len` items of 8 bytes of this type, and 8-byte
-        // aligned when non-empty; an empty slice is made without the pointer,
+        // SAFETY: (every arm) `array()` checked that the buffer is
+        // C-contiguous with `len` items of this type's size, and aligned to
+        // that size (the type's alignment) when non-empty; an empty slice is made without the pointer,
         // which may be NULL. The exporter keeps the memory alive and unmoved
         // while `self.buf` is held, which outlives the borrow of `self`. Other
         // threads may write the same memory only through their own buffer
@@ -214,6 +266,10 @@ impl Array {
                 DType::I64 => Items::I64(slice(ptr.cast(), len)),
                 DType::U64 => Items::U64(slice(ptr.cast(), len)),
                 DType::F64 => Items::F64(slice(ptr.cast(), len)),
+                DType::I32 => Items::I32(slice(ptr.cast(), len)),
+                DType::U32 => Items::U32(slice(ptr.cast(), len)),
+                DType::F32 => Items::F32(slice(ptr.cast(), len)),
+                DType::I16 | DType::U16 | DType::I8 | DType::U8 => Items::Other,
             }
         }
     }
@@ -230,6 +286,13 @@ impl Array {
                 DType::I64 => ItemsMut::I64(slice_mut(ptr.cast(), len)),
                 DType::U64 => ItemsMut::U64(slice_mut(ptr.cast(), len)),
                 DType::F64 => ItemsMut::F64(slice_mut(ptr.cast(), len)),
+                DType::I32 => ItemsMut::I32(slice_mut(ptr.cast(), len)),
+                DType::U32 => ItemsMut::U32(slice_mut(ptr.cast(), len)),
+                DType::F32 => ItemsMut::F32(slice_mut(ptr.cast(), len)),
+                DType::I16 => ItemsMut::I16(slice_mut(ptr.cast(), len)),
+                DType::U16 => ItemsMut::U16(slice_mut(ptr.cast(), len)),
+                DType::I8 => ItemsMut::I8(slice_mut(ptr.cast(), len)),
+                DType::U8 => ItemsMut::U8(slice_mut(ptr.cast(), len)),
             }
         }
     }

@@ -278,28 +278,63 @@ impl PyEngine {
 
     // ---- the kernels, on this engine (see the module-level functions) ----
 
-    /// The sum of a buffer of int64, uint64 or float64 (exact for integers).
+    /// The sum of a buffer of int64, uint64, float64, int32, uint32 or float32
+    /// (exact for integers, compensated for floats).
     #[pyo3(signature = (data, /))]
     fn sum(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         guard(py, || kernels::sum(py, On::Engine(self), data))
     }
 
-    /// The largest item of a non-empty buffer of int64, uint64 or float64.
+    /// The largest item of a non-empty buffer of int64, uint64, float64, int32,
+    /// uint32 or float32.
     #[pyo3(signature = (data, /))]
     fn max(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         guard(py, || kernels::extremum(py, On::Engine(self), data, true))
     }
 
-    /// The smallest item of a non-empty buffer of int64, uint64 or float64.
+    /// The smallest item of a non-empty buffer of int64, uint64, float64,
+    /// int32, uint32 or float32.
     #[pyo3(signature = (data, /))]
     fn min(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         guard(py, || kernels::extremum(py, On::Engine(self), data, false))
     }
 
-    /// Sorts a writable one-dimensional buffer of int64, uint64 or float64 in place.
+    /// Sorts a writable one-dimensional buffer of int64, uint64, float64,
+    /// int32, uint32, float32, int16, uint16, int8 or uint8 in place.
     #[pyo3(signature = (data, /))]
     fn sort(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
         guard(py, || kernels::sort(py, On::Engine(self), data))
+    }
+
+    /// A sorted copy of a one-dimensional buffer, of the same kind (see the
+    /// module-level ``sorted``).
+    #[pyo3(signature = (data, /))]
+    fn sorted<'py>(&self, py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        guard(py, || kernels::sorted(py, On::Engine(self), data))
+    }
+
+    /// Unmaps the scratch memory this engine keeps between sorts (their second
+    /// buffer, as large as the array sorted).
+    fn trim_scratch(&self, py: Python<'_>) -> PyResult<()> {
+        guard(py, || {
+            self.lease(py)?.trim_scratch();
+            Ok(())
+        })
+    }
+
+    /// Caps the scratch memory this engine keeps between sorts (bytes; default
+    /// 256 MiB; 0 keeps none). Also unmaps what is cached above the new cap.
+    #[pyo3(signature = (nbytes, /))]
+    fn set_scratch_limit(&self, py: Python<'_>, nbytes: usize) -> PyResult<()> {
+        guard(py, || {
+            self.lease(py)?.set_scratch_limit(nbytes);
+            Ok(())
+        })
+    }
+
+    /// Bytes of scratch memory cached now, between sorts.
+    fn scratch_cached_bytes(&self, py: Python<'_>) -> PyResult<usize> {
+        guard(py, || Ok(self.lease(py)?.scratch_cached_bytes()))
     }
 
     /// ``n!`` for ``0 <= n <= 20``.

@@ -122,19 +122,33 @@ pub(crate) fn sum(py: Python<'_>, on: On<'_>, data: &Bound<'_, PyAny>) -> PyResu
     let big = array.len() >= RELEASE_GIL_ITEMS;
     let lease = on.lease(py, big)?;
     let engine = lease.as_deref();
+    if let Items::Other = array.items() {
+        return Err(reduction_dtype_error(py, "sum", array.dtype));
+    }
     let result = run(py, big, || match array.items() {
         Items::I64(s) => either!(engine, k::par_sum_i64, k::sum_i64, s).map(Num::I),
         Items::U64(s) => sum_u64(engine, s).map(Num::U),
         Items::F64(s) => either!(engine, k::par_sum_f64, k::sum_f64, s).map(Num::F),
+        Items::I32(s) => either!(engine, k::par_sum_i32, k::sum_i32, s).map(Num::I),
+        Items::U32(s) => either!(engine, k::par_sum_u32, k::sum_u32, s).map(Num::U),
+        Items::F32(s) => either!(engine, k::par_sum_f32, k::sum_f32, s).map(Num::F),
+        Items::Other => unreachable!("refused above"),
     });
     match result {
         Ok(num) => num.into_py(py),
         Err(EngineError::Overflow) => {
-            let ty = if array.dtype == buffers::DType::U64 { "uint64" } else { "int64" };
+            let (ty, range) = match array.dtype {
+                buffers::DType::U64 => ("uint64", "uint64"),
+                buffers::DType::U32 => ("uint32", "uint64"),
+                buffers::DType::I32 => ("int32", "int64"),
+                _ => ("int64", "int64"),
+            };
             Err(new_err(
                 py,
                 Kind::Overflow,
-                format!("sum() of {ty} items overflowed the {ty} range (the exact sum is computed; it does not fit)"),
+                format!(
+                    "sum() of {ty} items overflowed the {range} range (the exact sum is computed; it does not fit)"
+                ),
             ))
         }
         Err(err) => Err(to_pyerr(py, err)),
@@ -147,12 +161,22 @@ pub(crate) fn extremum(py: Python<'_>, on: On<'_>, data: &Bound<'_, PyAny>, max:
     let big = array.len() >= RELEASE_GIL_ITEMS;
     let lease = on.lease(py, big)?;
     let engine = lease.as_deref();
+    if let Items::Other = array.items() {
+        return Err(reduction_dtype_error(py, name, array.dtype));
+    }
     let result = run(py, big, || match (array.items(), max) {
         (Items::I64(s), true) => either!(engine, k::par_max_i64, k::max_i64, s).map(Num::I),
         (Items::I64(s), false) => either!(engine, k::par_min_i64, k::min_i64, s).map(Num::I),
         (Items::U64(s), _) => extremum_u64(engine, s, max).map(Num::U),
         (Items::F64(s), true) => either!(engine, k::par_max_f64, k::max_f64, s).map(Num::F),
         (Items::F64(s), false) => either!(engine, k::par_min_f64, k::min_f64, s).map(Num::F),
+        (Items::I32(s), true) => either!(engine, k::par_max_i32, k::max_i32, s).map(|v| Num::I(v.into())),
+        (Items::I32(s), false) => either!(engine, k::par_min_i32, k::min_i32, s).map(|v| Num::I(v.into())),
+        (Items::U32(s), true) => either!(engine, k::par_max_u32, k::max_u32, s).map(|v| Num::U(v.into())),
+        (Items::U32(s), false) => either!(engine, k::par_min_u32, k::min_u32, s).map(|v| Num::U(v.into())),
+        (Items::F32(s), true) => either!(engine, k::par_max_f32, k::max_f32, s).map(|v| Num::F(v.into())),
+        (Items::F32(s), false) => either!(engine, k::par_min_f32, k::min_f32, s).map(|v| Num::F(v.into())),
+        (Items::Other, _) => unreachable!("refused above"),
     });
     match result {
         Ok(num) => num.into_py(py),
@@ -172,8 +196,42 @@ pub(crate) fn sort(py: Python<'_>, on: On<'_>, data: &Bound<'_, PyAny>) -> PyRes
         ItemsMut::I64(s) => either!(engine, k::par_sort_i64, k::sort_i64, s),
         ItemsMut::U64(s) => either!(engine, k::par_sort_u64, k::sort_u64, s),
         ItemsMut::F64(s) => either!(engine, k::par_sort_f64, k::sort_f64, s),
+        ItemsMut::I32(s) => either!(engine, k::par_sort_i32, k::sort_i32, s),
+        ItemsMut::U32(s) => either!(engine, k::par_sort_u32, k::sort_u32, s),
+        ItemsMut::F32(s) => either!(engine, k::par_sort_f32, k::sort_f32, s),
+        ItemsMut::I16(s) => either!(engine, k::par_sort_i16, k::sort_i16, s),
+        ItemsMut::U16(s) => either!(engine, k::par_sort_u16, k::sort_u16, s),
+        ItemsMut::I8(s) => either!(engine, k::par_sort_i8, k::sort_i8, s),
+        ItemsMut::U8(s) => either!(engine, k::par_sort_u8, k::sort_u8, s),
     });
     result.py_err(py)
+}
+
+/// `sorted(data)`: a sorted copy, as `np.sort` gives, of the same kind as
+/// `data` (see `taskengine._sorted`); the input may be read-only or strided.
+pub(crate) fn sorted<'py>(py: Python<'py>, on: On<'_>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let helper = py.import("taskengine._sorted")?;
+    let (work, finish) =
+        helper.call_method1("writable_copy", (data,))?.extract::<(Bound<'py, PyAny>, Bound<'py, PyAny>)>()?;
+    sort(py, on, &work)?;
+    if finish.is_none() {
+        Ok(work)
+    } else {
+        finish.call1((work,))
+    }
+}
+
+/// `sum`/`min`/`max` of an item type only `sort` takes.
+fn reduction_dtype_error(py: Python<'_>, func: &str, dtype: buffers::DType) -> PyErr {
+    new_err(
+        py,
+        Kind::DType,
+        format!(
+            "{func}() does not take {} items (only int64, uint64, float64, int32, uint32 or float32); \
+             a.astype('int64') widens them",
+            dtype.name()
+        ),
+    )
 }
 
 // ---- integers --------------------------------------------------------------

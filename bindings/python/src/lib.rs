@@ -80,33 +80,36 @@ mod _native {
 
     use super::kernels::{self, On};
 
-    /// The sum of a buffer of int64, uint64 or float64 (numpy array,
-    /// array.array, memoryview, ...), on the default engine. Integers are summed
-    /// exactly (``ArithmeticOverflowError`` when the sum does not fit);
-    /// float64 with compensation.
+    /// The sum of a buffer of int64, uint64, float64, int32, uint32 or float32
+    /// (numpy array, array.array, memoryview, ...), on the default engine.
+    /// Integers are summed exactly, int32 into int64 and uint32 into uint64
+    /// (``ArithmeticOverflowError`` when the sum does not fit); floats with
+    /// compensation, float32 in float64 (a Python float, not rounded to float32).
     #[pyfunction]
     #[pyo3(signature = (data, /))]
     fn sum(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         guard(py, || kernels::sum(py, On::Default, data))
     }
 
-    /// The largest item of a non-empty buffer of int64, uint64 or float64
-    /// (NaNs are ignored unless all items are NaN).
+    /// The largest item of a non-empty buffer of int64, uint64, float64, int32,
+    /// uint32 or float32 (NaNs are ignored unless all items are NaN).
     #[pyfunction]
     #[pyo3(signature = (data, /))]
     fn max(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         guard(py, || kernels::extremum(py, On::Default, data, true))
     }
 
-    /// The smallest item of a non-empty buffer of int64, uint64 or float64.
+    /// The smallest item of a non-empty buffer of int64, uint64, float64, int32,
+    /// uint32 or float32.
     #[pyfunction]
     #[pyo3(signature = (data, /))]
     fn min(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         guard(py, || kernels::extremum(py, On::Default, data, false))
     }
 
-    /// Sorts a writable, C-contiguous, one-dimensional buffer of int64, uint64
-    /// or float64 in place (float64: NaNs last), on the default engine.
+    /// Sorts a writable, C-contiguous, one-dimensional buffer of int64, uint64,
+    /// float64, int32, uint32, float32, int16, uint16, int8 or uint8 in place
+    /// (floats: NaNs last), on the default engine. ``sorted`` returns a copy.
     #[pyfunction]
     #[pyo3(signature = (data, /))]
     fn sort(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
@@ -170,6 +173,16 @@ mod _native {
     #[pyo3(signature = (text, /))]
     fn upper<'py>(py: Python<'py>, text: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         guard(py, || kernels::upper(py, On::Default, text))
+    }
+
+    /// A sorted copy of a one-dimensional buffer (the ``np.sort(a)`` form of
+    /// ``sort``), of the same kind: a numpy array for a numpy array,
+    /// ``array.array``, ``bytes`` or ``bytearray`` for those, a memoryview for
+    /// other buffers. The input may be read-only or strided; it is not changed.
+    #[pyfunction]
+    #[pyo3(signature = (data, /))]
+    fn sorted<'py>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        guard(py, || kernels::sorted(py, On::Default, data))
     }
 
     /// Called by the package's ``atexit`` hook: from now on workers do not enter

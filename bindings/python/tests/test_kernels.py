@@ -208,22 +208,36 @@ def test_memoryview_casts_and_explicit_byte_order(te):
 @pytest.mark.parametrize(
     "data",
     [
-        np.zeros(4, dtype=np.int32),
-        np.zeros(4, dtype=np.float32),
-        np.zeros(4, dtype=np.int8),
+        np.zeros(4, dtype=np.float16),
         np.zeros(4, dtype=np.complex128),
         np.zeros(4, dtype=">i8"),  # 8 bytes, but foreign byte order
+        np.zeros(4, dtype=">f4"),
         np.zeros(4, dtype=bool),
-        array.array("i", [1, 2]),
-        bytearray(16),  # bytes, not int64s
+        array.array("u", "ab"),
     ],
     ids=lambda d: str(getattr(d, "dtype", type(d).__name__)),
 )
 def test_wrong_item_type_is_a_type_error(te, data):
-    for func in (te.sum, te.max, te.min, te.sort):
+    for func in (te.sum, te.max, te.min, te.sort, te.sorted):
         with pytest.raises(TypeError) as info:
             func(data)
         assert isinstance(info.value, taskengine.DTypeError)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        np.zeros(4, dtype=np.int8),
+        np.zeros(4, dtype=np.uint16),
+        bytearray(16),
+    ],
+    ids=lambda d: str(getattr(d, "dtype", type(d).__name__)),
+)
+def test_small_integers_sort_but_do_not_reduce(te, data):
+    for func in (te.sum, te.max, te.min):
+        with pytest.raises(taskengine.DTypeError, match=r"does not take u?int(8|16) items"):
+            func(data)
+    te.sort(data)
 
 
 @pytest.mark.parametrize("obj", [[1, 2, 3], (1, 2), 5, "123", None, range(3)])

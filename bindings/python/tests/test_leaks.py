@@ -36,7 +36,7 @@ def test_kernel_calls_do_not_leak():
     small = np.arange(8, dtype=np.int64)
     floats = np.linspace(0, 1, 8)
     unsorted = np.arange(64, dtype=np.uint64)[::-1].copy()
-    wrong = np.zeros(4, dtype=np.int32)
+    wrong = np.zeros(4, dtype=np.complex64)
     strided = np.arange(16, dtype=np.int64)[::2]
     with taskengine.Engine(workers=2) as engine:
 

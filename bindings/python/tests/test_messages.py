@@ -46,8 +46,10 @@ def test_datetime_arrays_name_their_dtype(te, dtype):
 
 
 def test_other_numpy_dtypes_name_their_dtype(te):
-    with pytest.raises(TypeError, match=r"sum\(\) needs int64, uint64 or float64 items"):
-        te.sum(np.arange(4, dtype=np.int32))
+    with pytest.raises(TypeError, match=r"sum\(\) needs int64, uint64, float64, int32, uint32 or float32 \(sort also int16, uint16, int8, uint8\) items"):
+        te.sum(np.arange(4, dtype=np.complex64))
+    with pytest.raises(TypeError, match=r"sum\(\) does not take int16 items"):
+        te.sum(np.arange(4, dtype=np.int16))
 
 
 def test_a_released_memoryview_says_so(te):

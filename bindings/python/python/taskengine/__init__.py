@@ -17,7 +17,9 @@ one's own has methods with the same names::
         # Again while it raises, waiting 10 ms, 20 ms, ... between runs (no worker waits).
         flaky = engine.spawn_retry(fetch, ("url",), attempts=4, backoff=0.01, max_backoff=0.1)
 
-Kernels: ``sum``, ``max``, ``min``, ``sort`` (int64, uint64, float64 buffers),
+Kernels: ``sum``, ``max``, ``min`` (int64, uint64, float64, int32, uint32,
+float32 buffers), ``sort`` in place and ``sorted`` returning a sorted copy
+(those types and int16, uint16, int8, uint8),
 ``factorial``, ``fibonacci``, ``gcd``, ``lcm``, ``isqrt``, ``fnv1a64``,
 ``reverse``, ``upper`` (str, or UTF-8 bytes).
 
@@ -57,7 +59,7 @@ from ._errors import (
     FfiError,
 )
 from ._executor import Executor
-# `x as x`: sum, max and min are exported although __all__ leaves them out.
+# `x as x`: sum, max, min and sorted are exported although __all__ leaves them out.
 from ._native import (
     Engine,
     Task,
@@ -73,6 +75,7 @@ from ._native import (
     min as min,
     reverse,
     sort,
+    sorted as sorted,
     spawn,
     spawn_retry,
     sum as sum,
