@@ -163,7 +163,7 @@ fn running_task_of(group: &GroupInner) -> bool {
 /// spawns from other threads, go through the queue.
 const OWNER_SLOTS: usize = 16;
 
-/// Slot states (bits): the slot's deque entry has been executed (taken from a
+/// OwnerSlot states (bits): the slot's deque entry has been executed (taken from a
 /// deque); a waiter took the task directly (the deque entry left behind is
 /// stale); the group was dropped while the entry was out, so the entry holds a
 /// reference to the record. The first of `POPPED`/`CLAIMED` owns the task.
@@ -172,7 +172,7 @@ const SLOT_CLAIMED: u8 = 2;
 const SLOT_ORPHANED: u8 = 4;
 
 /// One task spawned by the group's owner. Its deque entry points here.
-struct Slot {
+struct OwnerSlot {
     group: *const GroupInner,
     state: AtomicU8,
     /// Written by the owner before the deque push that publishes it; taken once,
@@ -184,11 +184,11 @@ struct Slot {
 // Release; `owner_spawned`, SeqCst) and read only by the one thread that wins the
 // state's first ownership bit (an atomic RMW), which has acquired the publication.
 // A task body may run on any thread (QueuedTask's argument above).
-unsafe impl Send for Slot {}
+unsafe impl Send for OwnerSlot {}
 // SAFETY: as for Send.
-unsafe impl Sync for Slot {}
+unsafe impl Sync for OwnerSlot {}
 
-impl Slot {
+impl OwnerSlot {
     /// Takes the task out. The caller won the slot's ownership (`POPPED` or
     /// `CLAIMED` set first by its RMW) and the slot was published to it.
     unsafe fn take_body(&self) -> TaskBody {
@@ -197,14 +197,14 @@ impl Slot {
     }
 }
 
-impl Job for Slot {
+impl Job for OwnerSlot {
     /// A slot's deque entry, run by any worker other than an owner's wait on its
     /// own deque (which uses `run_popped_slot`).
     unsafe fn execute(this: *const ()) {
         // SAFETY: deque entries of slots point at slots of a live record: until
         // `POPPED` is set, the record is held by its handle or by the orphan
         // reference `release_slot_entries` takes for the entry.
-        let slot = unsafe { &*this.cast::<Slot>() };
+        let slot = unsafe { &*this.cast::<OwnerSlot>() };
         // SAFETY: as above; our own reference keeps the record alive past the
         // finish (a waiter may see the group done and drop it at once).
         let group = unsafe {
@@ -255,7 +255,7 @@ pub(crate) struct GroupInner {
     owner: usize,
     /// Slots used; written by the owner only (an RMW for the pairing in `spawn`).
     owner_spawned: CachePadded<AtomicUsize>,
-    slots: [Slot; OWNER_SLOTS],
+    slots: [OwnerSlot; OWNER_SLOTS],
 }
 
 const _: () = assert!(std::mem::offset_of!(GroupInner, slots) > 0, "a slot must not share the record's address");
@@ -386,7 +386,7 @@ impl GroupInner {
         Ok(Arc::new_cyclic(|this| GroupInner {
             owner,
             owner_spawned: CachePadded::new(AtomicUsize::new(0)),
-            slots: std::array::from_fn(|_| Slot {
+            slots: std::array::from_fn(|_| OwnerSlot {
                 group: this.as_ptr(),
                 state: AtomicU8::new(0),
                 body: UnsafeCell::new(MaybeUninit::uninit()),
@@ -625,16 +625,16 @@ impl GroupInner {
     }
 
     /// A slot whose task nobody has taken yet, newest first.
-    fn unclaimed_slot(&self) -> Option<&Slot> {
+    fn unclaimed_slot(&self) -> Option<&OwnerSlot> {
         let used = self.owner_spawned.load(Acquire);
         self.slots[..used].iter().rev().find(|slot| slot.state.load(Relaxed) == 0)
     }
 
     /// The slot a deque entry points at, if it is one of ours.
-    fn slot_of(&self, job: &JobRef) -> Option<&Slot> {
+    fn slot_of(&self, job: &JobRef) -> Option<&OwnerSlot> {
         let offset = (job.data() as usize).wrapping_sub(self.slots.as_ptr() as usize);
-        let index = offset / std::mem::size_of::<Slot>();
-        (offset % std::mem::size_of::<Slot>() == 0).then(|| self.slots.get(index)).flatten()
+        let index = offset / std::mem::size_of::<OwnerSlot>();
+        (offset % std::mem::size_of::<OwnerSlot>() == 0).then(|| self.slots.get(index)).flatten()
     }
 
     /// Runs a task of ours from a slot if one is pending: the newest entry on top
@@ -1208,7 +1208,7 @@ mod loom_tests {
         });
     }
 
-    /// The owner-slot protocol of `Slot::execute`, `run_own_slot` and
+    /// The owner-slot protocol of `OwnerSlot::execute`, `run_own_slot` and
     /// `release_slot_entries`, step for step (keep in step with the originals),
     /// with the record's reference count as a number and "freed" as a flag that
     /// no step may find set. A thief runs the slot's deque entry while the
@@ -1239,7 +1239,7 @@ mod loom_tests {
                 self.freed.store(true, SeqCst);
             }
         }
-        /// `Slot::execute`.
+        /// `OwnerSlot::execute`.
         fn execute_entry(&self) {
             self.acquire();
             let prev = self.state.fetch_or(POPPED, std::sync::atomic::Ordering::AcqRel);
