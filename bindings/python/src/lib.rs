@@ -168,6 +168,23 @@ mod _native {
         guard(py, || panic!("{message}"))
     }
 
+    /// The default engine's worker count if this process has built it (and not
+    /// shut it down), else ``None``; never builds it. ``TASKENGINE_WORKERS`` only
+    /// sizes an engine not built yet.
+    #[pyfunction]
+    fn _default_engine_workers() -> Option<usize> {
+        taskengine::Engine::global_workers_if_built()
+    }
+
+    /// Shuts the default engine down: queued work finishes and its threads are
+    /// joined (with the GIL released); later uses raise ``EngineShutdownError``.
+    /// For a process about to exit (a Dask worker closing).
+    #[pyfunction]
+    fn _shutdown_default_engine(py: Python<'_>) -> PyResult<()> {
+        use super::errors::IntoPyResult;
+        guard(py, || py.detach(taskengine::Engine::shutdown_global).py_err(py))
+    }
+
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
         super::errors::install_panic_hook();
