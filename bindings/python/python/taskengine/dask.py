@@ -46,9 +46,9 @@ import os
 import warnings
 from typing import Any, Callable, Sequence
 
-import dask
 import dask.array as da
 import numpy as np
+from dask.delayed import delayed
 from distributed import WorkerPlugin
 from distributed.core import Status
 
@@ -69,6 +69,9 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
+
+# dask.array is only partly typed (untyped functions, a mistyped map_blocks).
+_da: Any = da
 
 # The item types the kernels take (native byte order).
 _KERNEL_DTYPES = (np.dtype(np.int64), np.dtype(np.uint64), np.dtype(np.float64))
@@ -176,7 +179,7 @@ def _whole_array_reduction(
     split_every: int | None,
 ) -> da.Array:
     _check_dtype(np.dtype(x.dtype))
-    return da.reduction(
+    result: da.Array = _da.reduction(
         x,
         chunk=chunk,
         combine=combine,
@@ -187,6 +190,7 @@ def _whole_array_reduction(
         split_every=split_every,
         name=name,
     )
+    return result
 
 
 def sum(x: da.Array, split_every: int | None = None) -> da.Array:
@@ -260,15 +264,16 @@ def sort(x: da.Array, parts: int | None = None, samples_per_chunk: int = 128) ->
     if nparts < 1:
         raise ValueError("parts must be >= 1")
     meta = np.empty(0, dtype=x.dtype)  # no trial call of sort_chunk on the client
-    sorted_blocks = x.map_blocks(sort_chunk, dtype=x.dtype, meta=meta).to_delayed().ravel()
-    sample = dask.delayed(_sample, pure=True)
+    sorted_blocks = _da.map_blocks(sort_chunk, x, dtype=x.dtype, meta=meta).to_delayed().ravel()
+    sample = delayed(_sample, pure=True)
     samples = [sample(block, samples_per_chunk) for block in sorted_blocks]
-    splitters = dask.delayed(_splitters, pure=True)(samples, nparts)
-    split = dask.delayed(_split, pure=True, nout=nparts)
+    splitters = delayed(_splitters, pure=True)(samples, nparts)
+    split = delayed(_split, pure=True, nout=nparts)
     runs = [split(block, splitters, nparts) for block in sorted_blocks]
-    bucket = dask.delayed(_bucket, pure=True)
+    bucket = delayed(_bucket, pure=True)
     buckets = [bucket(*(run[j] for run in runs)) for j in range(nparts)]
-    return da.concatenate([da.from_delayed(b, shape=(np.nan,), dtype=x.dtype) for b in buckets])
+    result: da.Array = _da.concatenate([_da.from_delayed(b, shape=(np.nan,), dtype=x.dtype) for b in buckets])
+    return result
 
 
 # ---- one engine per worker ----
@@ -342,7 +347,7 @@ def shutdown_engine() -> list[str]:
     return engine_threads()
 
 
-class EnginePlugin(WorkerPlugin):  # type: ignore[misc]
+class EnginePlugin(WorkerPlugin):
     """Sizes each worker's default engine to the worker's ``nthreads`` (or to
     ``workers`` when given), and on a worker under a nanny (its own process,
     ending when the worker closes) joins the engine's threads at close.
