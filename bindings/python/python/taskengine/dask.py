@@ -255,6 +255,18 @@ def sort(x: da.Array, parts: int | None = None, samples_per_chunk: int = 128) ->
     splitters; each sorted chunk is cut at the splitters and bucket ``j``
     gathers the ``j``-th run of every chunk and sorts it. Many equal items may
     make one bucket much larger than the others (still correct)."""
+    return _sample_sort(x, parts, samples_per_chunk, sort_chunk, _bucket)
+
+
+def _sample_sort(
+    x: da.Array,
+    parts: int | None,
+    samples_per_chunk: int,
+    sort_block: Callable[[Any], np.ndarray[Any, Any]],
+    sort_bucket: Callable[..., np.ndarray[Any, Any]],
+) -> da.Array:
+    # The algorithm of sort(), with the block and bucket sorts as parameters
+    # (the benchmark runs it with numpy's too).
     if x.ndim != 1:
         raise ValueError(f"sort takes a one-dimensional array, got {x.ndim} dimensions")
     _check_dtype(np.dtype(x.dtype))
@@ -263,14 +275,14 @@ def sort(x: da.Array, parts: int | None = None, samples_per_chunk: int = 128) ->
     nparts = x.numblocks[0] if parts is None else parts
     if nparts < 1:
         raise ValueError("parts must be >= 1")
-    meta = np.empty(0, dtype=x.dtype)  # no trial call of sort_chunk on the client
-    sorted_blocks = _da.map_blocks(sort_chunk, x, dtype=x.dtype, meta=meta).to_delayed().ravel()
+    meta = np.empty(0, dtype=x.dtype)  # no trial call of sort_block on the client
+    sorted_blocks = _da.map_blocks(sort_block, x, dtype=x.dtype, meta=meta).to_delayed().ravel()
     sample = delayed(_sample, pure=True)
     samples = [sample(block, samples_per_chunk) for block in sorted_blocks]
     splitters = delayed(_splitters, pure=True)(samples, nparts)
     split = delayed(_split, pure=True, nout=nparts)
     runs = [split(block, splitters, nparts) for block in sorted_blocks]
-    bucket = delayed(_bucket, pure=True)
+    bucket = delayed(sort_bucket, pure=True)
     buckets = [bucket(*(run[j] for run in runs)) for j in range(nparts)]
     result: da.Array = _da.concatenate([_da.from_delayed(b, shape=(np.nan,), dtype=x.dtype) for b in buckets])
     return result
