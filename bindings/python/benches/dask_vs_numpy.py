@@ -32,13 +32,15 @@ _da: Any = da
 _dist: Any = distributed
 
 
+# numpy's default sort (introsort, vectorised where the CPU allows), as numpy
+# users write it.
 def np_sort_block(block: Any) -> np.ndarray[Any, Any]:
-    return np.sort(np.asarray(block), kind="stable")
+    return np.sort(np.asarray(block))
 
 
 def np_sort_bucket(*runs: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     out = np.concatenate(runs)
-    out.sort(kind="stable")  # radix sort for int64, as taskengine's
+    out.sort()
     return out
 
 
