@@ -98,7 +98,7 @@ def main() -> None:
         processes=True,
         host="127.0.0.1",
         scheduler_port=0,
-        dashboard_address=None,
+        dashboard_address="127.0.0.1:0",  # loopback, any free port
         silence_logs=logging.ERROR,
     ) as cluster, _dist.Client(cluster) as client:
         client.register_plugin(ted.EnginePlugin())

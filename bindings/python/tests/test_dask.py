@@ -43,7 +43,7 @@ def _cluster() -> LocalCluster:
         processes=True,
         host="127.0.0.1",  # loopback only
         scheduler_port=0,
-        dashboard_address=None,
+        dashboard_address="127.0.0.1:0",  # loopback, any free port
         silence_logs=logging.ERROR,
     )
 
