@@ -133,6 +133,14 @@ impl Engine {
         Ok(())
     }
 
+    /// The default engine's worker count if it is running in this process, without
+    /// building it: `None` before its first use (in a forked child: before its first
+    /// use there) and after [`Engine::shutdown_global`]. A host that sizes the default
+    /// engine through `TASKENGINE_WORKERS` learns from it whether that is still possible.
+    pub fn global_workers_if_built() -> Option<usize> {
+        DEFAULT.with_lock(|state| state.registry.as_ref().map(|registry| registry.num_workers()))
+    }
+
     /// True when the calling thread is one of this engine's workers (running one
     /// of its tasks), or runs a member of one of its teams: such a caller cannot
     /// wait for the engine to shut down.

@@ -434,6 +434,22 @@ impl PyEngine {
     #[classattr]
     const TEAM_MAX_MEMBERS: usize = taskengine::MAX_TEAM_MEMBERS;
 
+    /// Pickling (Dask, multiprocessing): the default engine's handle travels as
+    /// "the default engine" of the process that unpickles it. An engine of one's
+    /// own owns threads of this process, so it cannot travel: ``TypeError``.
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        match &self.backing {
+            Backing::Default => {
+                let rebuild = py.import("taskengine._native")?.getattr("default_engine")?;
+                Ok((rebuild, PyTuple::empty(py)).into_pyobject(py)?.into_any())
+            }
+            Backing::Owned(_) => Err(pyo3::exceptions::PyTypeError::new_err(
+                "cannot pickle an Engine of one's own: its threads live in this process; \
+                 create one where it is used, or pass taskengine.default_engine()",
+            )),
+        }
+    }
+
     /// The default spin budget (search rounds before an idle worker sleeps).
     #[classattr]
     const DEFAULT_SPIN: u32 = DEFAULT_SPIN_BUDGET;

@@ -216,6 +216,21 @@ mod _native {
     #[pyo3(signature = (members, func, /))]
     fn team(py: Python<'_>, members: i64, func: &Bound<'_, PyAny>) -> PyResult<()> {
         guard(py, || super::team::team(py, Lease::implicit(py)?, members, func))
+    /// The default engine's worker count if this process has built it (and not
+    /// shut it down), else ``None``; never builds it. ``TASKENGINE_WORKERS`` only
+    /// sizes an engine not built yet.
+    #[pyfunction]
+    fn _default_engine_workers() -> Option<usize> {
+        taskengine::Engine::global_workers_if_built()
+    }
+
+    /// Shuts the default engine down: queued work finishes and its threads are
+    /// joined (with the GIL released); later uses raise ``EngineShutdownError``.
+    /// For a process about to exit (a Dask worker closing).
+    #[pyfunction]
+    fn _shutdown_default_engine(py: Python<'_>) -> PyResult<()> {
+        use super::errors::IntoPyResult;
+        guard(py, || py.detach(taskengine::Engine::shutdown_global).py_err(py))
     }
 
     #[pymodule_init]

@@ -8,6 +8,7 @@ one, from the matching built-in type too (``except ValueError`` keeps working).
 from __future__ import annotations
 
 import concurrent.futures
+from typing import Any
 
 __all__ = [
     "TaskEngineError",
@@ -58,6 +59,12 @@ class Utf8Error(TaskEngineError, UnicodeDecodeError):
     """Input that must be UTF-8 is not; ``start`` is where the valid prefix ends."""
 
     code = 10
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # UnicodeDecodeError keeps its fields in C, set only by __init__: unpickle
+        # through it. Without this, tblib (which Dask installs) rebuilds the error
+        # with __new__ and the copy loses its message.
+        return (type(self), self.args, self.__dict__ or None)
 
 
 class EngineShutdownError(TaskEngineError, RuntimeError):

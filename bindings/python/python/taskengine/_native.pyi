@@ -40,6 +40,8 @@ __all__ = [
     "spawn_retry",
     "team",
     "sorted",
+    "_default_engine_workers",
+    "_shutdown_default_engine",
 ]
 
 __version__: Final[str]
@@ -111,6 +113,7 @@ class Engine:
         self,
         *_exc_info: type[BaseException] | BaseException | TracebackType | None,
     ) -> bool: ...
+    def __reduce__(self) -> tuple[Callable[[], Engine], tuple[()]]: ...
 
 @final
 class Task:
@@ -155,3 +158,5 @@ def spawn_retry(
     fallback: Callable[[], Any] | None = None,
 ) -> Task: ...
 def team(members: int, func: Callable[[int, int], object], /) -> None: ...
+def _default_engine_workers() -> int | None: ...
+def _shutdown_default_engine() -> None: ...
