@@ -149,6 +149,16 @@ typedef enum te_status {
    than risk overflowing it: recursion with te_join is too deep.
    */
   TE_ERR_STACK = 13,
+  /*
+   Something the call needs is not loaded in the process (te_openblas_attach:
+   no OpenBLAS found).
+   */
+  TE_ERR_NOT_FOUND = 14,
+  /*
+   What was found lacks what the call needs (te_openblas_attach: an OpenBLAS
+   older than 0.3.27, without the threads callback).
+   */
+  TE_ERR_UNSUPPORTED = 15,
 } te_status;
 
 /*
@@ -1384,6 +1394,69 @@ enum te_status te_engine_team_stats(const struct te_engine *engine, struct te_te
  `jobdata`.
  */
 void te_fftw_parallel_loop(void *(*work)(char *job), char *jobdata, size_t elsize, int njobs, void *data);
+
+/*
+ Makes every OpenBLAS build loaded in the process (0.3.27 or later: numpy's
+ and scipy's wheels, a system libopenblas, ...) run its threaded calls on
+ `engine`'s workers instead of its own threads. `engine` NULL: each call runs
+ on the engine of the task making it, else on the default engine.
+
+ Builds are found with the dynamic linker (no link-time dependency), under the
+ names `openblas_*`, `openblas_*64_` and `scipy_openblas*`, also when loaded
+ with RTLD_LOCAL (as numpy does). Each call's jobs run at the same time on
+ distinct threads (a team, so jobs that wait on each other never deadlock,
+ from inside a task or outside, with workers busy), with `thread_num`s unique
+ among all jobs in flight and below the build's MAX_THREADS. At most
+ te_openblas_max_threads() jobs run at once across all calls; a call that would
+ exceed that waits for running ones (concurrent calls from many tasks take
+ turns on all cores instead of oversubscribing them).
+
+ The callback is process-wide and OpenBLAS's setter takes no user data, so the
+ engine is kept in a global: attaching again replaces it. The adapter holds a
+ reference to the engine: te_engine_free on it is allowed while attached; BLAS
+ calls then still complete, on threads started for each call (attach another
+ engine or detach). Builds older than 0.3.27 found next to a newer one keep
+ their own threads.
+
+ Returns TE_OK; TE_ERR_NOT_FOUND when no OpenBLAS is loaded (load it first:
+ e.g. import numpy); TE_ERR_UNSUPPORTED when every OpenBLAS loaded is older
+ than 0.3.27; TE_ERR_SHUTDOWN when the engine (NULL: the default engine) is
+ shut down. te_last_error_message() says what was found. Nothing changes on
+ failure. Thread-safe; switches threading for the whole process (OpenBLAS
+ expects its setter to be called while no BLAS call runs).
+
+ # Safety
+ `engine` must be NULL or a live engine.
+ */
+enum te_status te_openblas_attach(struct te_engine *engine);
+
+/*
+ Gives every OpenBLAS build attached its own threads back (its callback is
+ set to NULL, OpenBLAS's default), releases the engine, and returns once the
+ BLAS calls running on the engine have finished. A no-op when not attached.
+ Thread-safe; must not be called from inside a BLAS call.
+ */
+void te_openblas_detach(void);
+
+/*
+ How many OpenBLAS builds are attached (0: detached). Thread-safe.
+ */
+uint32_t te_openblas_attached(void);
+
+/*
+ Sets how many BLAS jobs may run on the engine at once, across all calls
+ (`max_threads` 0: the attached engine's worker count, the default). A call
+ with more jobs than that still runs, alone. Applies to calls that start
+ afterwards, and stays in force across attach/detach. Always TE_OK.
+ */
+enum te_status te_openblas_set_max_threads(uint32_t max_threads);
+
+/*
+ The limit in force: te_openblas_set_max_threads's value, else the attached
+ engine's worker count, else (detached) the default engine's (0 if it is
+ shut down). Thread-safe.
+ */
+uint32_t te_openblas_max_threads(void);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -63,6 +63,14 @@ pub enum EngineError {
         /// What was refused and how much stack was left.
         depth_hint: String,
     },
+    /// Something the call needs is not in the process: e.g. te_openblas_attach
+    /// found no OpenBLAS loaded. The text says what was looked for.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// What was found cannot do what the call needs: e.g. an OpenBLAS older than
+    /// 0.3.27, which has no threads callback. The text says what is missing.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
 }
 
 /// Result alias used throughout the crate.
@@ -85,6 +93,8 @@ impl EngineError {
             EngineError::QueueFull => 11,
             EngineError::BufferTooSmall { .. } => 12,
             EngineError::StackExhausted { .. } => 13,
+            EngineError::NotFound(_) => 14,
+            EngineError::Unsupported(_) => 15,
         }
     }
 
@@ -122,6 +132,8 @@ pub(crate) fn one_of_each() -> Vec<EngineError> {
         EngineError::QueueFull,
         EngineError::BufferTooSmall { needed: 1 },
         EngineError::StackExhausted { depth_hint: String::new() },
+        EngineError::NotFound(String::new()),
+        EngineError::Unsupported(String::new()),
     ]
 }
 
@@ -132,7 +144,7 @@ mod tests {
     #[test]
     fn codes_are_distinct_and_nonzero() {
         let codes: Vec<i32> = one_of_each().iter().map(EngineError::code).collect();
-        assert_eq!(codes, (1..=13).collect::<Vec<_>>());
+        assert_eq!(codes, (1..=15).collect::<Vec<_>>());
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod engine;
 pub mod error;
 pub mod ffi;
 pub mod kernels;
+pub mod openblas;
 
 pub use engine::{
     block_on, current_task_cancelled, Config, Engine, EngineStats, Scope, Task, TaskExecutor, TaskGroup, TaskHandle,

@@ -41,10 +41,16 @@ pub enum te_status {
     /// A worker's stack was nearly used up, so a fork (te_join) was refused rather
     /// than risk overflowing it: recursion with te_join is too deep.
     TE_ERR_STACK = 13,
+    /// Something the call needs is not loaded in the process (te_openblas_attach:
+    /// no OpenBLAS found).
+    TE_ERR_NOT_FOUND = 14,
+    /// What was found lacks what the call needs (te_openblas_attach: an OpenBLAS
+    /// older than 0.3.27, without the threads callback).
+    TE_ERR_UNSUPPORTED = 15,
 }
 
 /// Every status, indexed by its number.
-const ALL: [te_status; 14] = [
+const ALL: [te_status; 16] = [
     te_status::TE_OK,
     te_status::TE_ERR_NULL,
     te_status::TE_ERR_INVALID,
@@ -59,6 +65,8 @@ const ALL: [te_status; 14] = [
     te_status::TE_ERR_QUEUE_FULL,
     te_status::TE_ERR_BUFFER_TOO_SMALL,
     te_status::TE_ERR_STACK,
+    te_status::TE_ERR_NOT_FOUND,
+    te_status::TE_ERR_UNSUPPORTED,
 ];
 
 impl te_status {
@@ -85,6 +93,8 @@ impl te_status {
             te_status::TE_ERR_QUEUE_FULL => c"TE_ERR_QUEUE_FULL",
             te_status::TE_ERR_BUFFER_TOO_SMALL => c"TE_ERR_BUFFER_TOO_SMALL",
             te_status::TE_ERR_STACK => c"TE_ERR_STACK",
+            te_status::TE_ERR_NOT_FOUND => c"TE_ERR_NOT_FOUND",
+            te_status::TE_ERR_UNSUPPORTED => c"TE_ERR_UNSUPPORTED",
         }
     }
 }
@@ -105,6 +115,8 @@ impl From<&EngineError> for te_status {
             EngineError::QueueFull => te_status::TE_ERR_QUEUE_FULL,
             EngineError::BufferTooSmall { .. } => te_status::TE_ERR_BUFFER_TOO_SMALL,
             EngineError::StackExhausted { .. } => te_status::TE_ERR_STACK,
+            EngineError::NotFound(_) => te_status::TE_ERR_NOT_FOUND,
+            EngineError::Unsupported(_) => te_status::TE_ERR_UNSUPPORTED,
         }
     }
 }
@@ -141,7 +153,7 @@ mod tests {
             assert_eq!(te_status::from_code(i as i32), Some(*s));
         }
         assert_eq!(te_status::from_code(-1), None);
-        assert_eq!(te_status::from_code(14), None);
+        assert_eq!(te_status::from_code(16), None);
         assert_eq!(te_status::from_code(i32::MIN), None);
     }
 

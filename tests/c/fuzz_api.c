@@ -1594,13 +1594,13 @@ static void op_misc(void) {
   static const char *names[] = {"TE_OK", "TE_ERR_NULL", "TE_ERR_INVALID", "TE_ERR_OVERFLOW", "TE_ERR_NO_MEMORY",
                                 "TE_ERR_SHUTDOWN", "TE_ERR_CANCELLED", "TE_ERR_TIMEOUT", "TE_ERR_TASK_FAILED",
                                 "TE_ERR_PANIC", "TE_ERR_UTF8", "TE_ERR_QUEUE_FULL", "TE_ERR_BUFFER_TOO_SMALL",
-                                "TE_ERR_STACK"};
+                                "TE_ERR_STACK", "TE_ERR_NOT_FOUND", "TE_ERR_UNSUPPORTED"};
   char version[32];
   int s = (int)below(20) - 3;
   struct te_config c;
   g_op = "te_status_str/te_version/te_last_error_message";
-  if (s >= 0 && s <= 13) REQUIRE(strcmp(te_status_str((te_status)s), names[s]) == 0, "te_status_str(%d)", s);
-  else REQUIRE(strcmp(te_status_str((te_status)(s < 0 ? s : 14 + (int)below(1000))), "TE_UNKNOWN_STATUS") == 0,
+  if (s >= 0 && s <= 15) REQUIRE(strcmp(te_status_str((te_status)s), names[s]) == 0, "te_status_str(%d)", s);
+  else REQUIRE(strcmp(te_status_str((te_status)(s < 0 ? s : 16 + (int)below(1000))), "TE_UNKNOWN_STATUS") == 0,
                "te_status_str(%d)", s);
   snprintf(version, sizeof version, "%d.%d.%d", TE_VERSION_MAJOR, TE_VERSION_MINOR, TE_VERSION_PATCH);
   REQUIRE(strcmp(te_version(), version) == 0, "te_version %s, header %s", te_version(), version);

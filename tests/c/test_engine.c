@@ -22,14 +22,16 @@ static void test_status_names(void) {
       "TE_ERR_OVERFLOW", "TE_ERR_NO_MEMORY",  "TE_ERR_SHUTDOWN",
       "TE_ERR_CANCELLED", "TE_ERR_TIMEOUT",   "TE_ERR_TASK_FAILED",
       "TE_ERR_PANIC",   "TE_ERR_UTF8",        "TE_ERR_QUEUE_FULL",
-      "TE_ERR_BUFFER_TOO_SMALL", "TE_ERR_STACK"};
+      "TE_ERR_BUFFER_TOO_SMALL", "TE_ERR_STACK", "TE_ERR_NOT_FOUND",
+      "TE_ERR_UNSUPPORTED"};
   int i;
-  CHECK(TE_OK == 0 && TE_ERR_NULL == 1 && TE_ERR_BUFFER_TOO_SMALL == 12 && TE_ERR_STACK == 13);
-  for (i = 0; i <= 13; i++) {
+  CHECK(TE_OK == 0 && TE_ERR_NULL == 1 && TE_ERR_BUFFER_TOO_SMALL == 12 && TE_ERR_STACK == 13 &&
+        TE_ERR_NOT_FOUND == 14 && TE_ERR_UNSUPPORTED == 15);
+  for (i = 0; i <= 15; i++) {
     CHECK(strcmp(te_status_str((te_status)i), names[i]) == 0);
   }
   /* Values a C enum object can hold but that are no status. */
-  CHECK(strcmp(te_status_str((te_status)14), "TE_UNKNOWN_STATUS") == 0);
+  CHECK(strcmp(te_status_str((te_status)16), "TE_UNKNOWN_STATUS") == 0);
   CHECK(strcmp(te_status_str((te_status)-1), "TE_UNKNOWN_STATUS") == 0);
   CHECK(strcmp(te_status_str((te_status)INT32_MAX), "TE_UNKNOWN_STATUS") == 0);
 }
