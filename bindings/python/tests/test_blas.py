@@ -66,6 +66,7 @@ def test_dgemm_2000_equals_openblas_own_threads(openblas):
         assert blas.attach(engine) >= 1
         assert _callback(openblas) is not None
         product = np.matmul(a, b)
+        assert engine.team_stats()["runs"] >= 1, "the jobs did not run as a team on the engine"
         blas.detach()
     assert np.array_equal(product, reference)
     # Against an independent check too: a few entries by exact dot products.
