@@ -1458,6 +1458,37 @@ enum te_status te_openblas_set_max_threads(uint32_t max_threads);
  */
 uint32_t te_openblas_max_threads(void);
 
+/*
+ Runs c-blosc2's `numjobs` jobs, `dojob(jobdata + i * jobdata_elsize)` for i in
+ [0, numjobs), on the engine `callback_data` (a `te_engine *`; NULL = the
+ current worker's engine inside a task, else the default engine), and returns
+ when all have run. Install it with
+ `blosc2_set_threads_callback(te_blosc2_parallel_loop, engine)` before the
+ contexts that should use it start their threads (Blosc reads the callback
+ when a context's thread count is set); the library itself does not depend on
+ Blosc.
+
+ Blosc's jobs (one per thread context) do not wait on each other: they take
+ blocks from a shared counter or a static share. They run as a team of at
+ most the engine's worker count, each member taking jobs from a counter (the
+ calling thread is one member), rather than as a parallel loop: Blosc's
+ global-context calls (blosc2_compress, ...) hold a process-wide mutex across
+ the parallel region, and a waiting thread that helped with other tasks could
+ start one that takes that mutex again, on the same thread. Team members and
+ the waiting caller never run other work.
+
+ Every job runs exactly once, also when the engine cannot take them (shut
+ down): they then run on the calling thread. Nothing runs when `numjobs <= 0`,
+ nor when `dojob` or `jobdata` is NULL or the jobs' total size cannot exist
+ (te_last_error_message then says why).
+
+ # Safety
+ `callback_data` must be NULL or a live engine; `dojob` must be safe to call
+ from any thread, concurrently, on each of the `numjobs` elements of
+ `jobdata_elsize` bytes at `jobdata`.
+ */
+void te_blosc2_parallel_loop(void *callback_data, void (*dojob)(void *job), int numjobs, size_t jobdata_elsize, void *jobdata);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -72,3 +72,5 @@ mod openblas;
 pub use openblas::{
     te_openblas_attach, te_openblas_attached, te_openblas_detach, te_openblas_max_threads, te_openblas_set_max_threads,
 };
+mod blosc2;
+pub use blosc2::te_blosc2_parallel_loop;
