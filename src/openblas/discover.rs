@@ -96,8 +96,7 @@ pub(crate) fn find() -> Result<Vec<Library>> {
                 .to_string(),
         ));
     }
-    let (usable, too_old): (Vec<Library>, Vec<Library>) =
-        libraries.into_iter().partition(|l| l.set_callback.is_some());
+    let (usable, too_old): (Vec<Library>, Vec<Library>) = libraries.into_iter().partition(|l| l.set_callback.is_some());
     if usable.is_empty() {
         let list: Vec<String> = too_old.iter().map(|l| format!("{} ({})", l.path, l.config)).collect();
         return Err(EngineError::Unsupported(format!(

@@ -145,10 +145,7 @@ pub fn attach(engine: Option<&Engine>) -> Result<usize> {
         None => Engine::current()?.workers(),
     };
     let found = discover::find()?;
-    let target = Arc::new(Target {
-        engine: engine.map(|e| Engine::handle(Arc::clone(e.registry()))),
-        workers,
-    });
+    let target = Arc::new(Target { engine: engine.map(|e| Engine::handle(Arc::clone(e.registry()))), workers });
     let mut st = lock();
     st.limit = found.iter().map(|l| l.max_threads).min().unwrap_or(1);
     st.high_first = found.iter().any(|l| !l.openmp);
@@ -273,7 +270,8 @@ impl Jobs<'_> {
         let Some((&first, rest)) = left.split_first() else { return };
         std::thread::scope(|s| {
             for &i in rest {
-                let spawned = std::thread::Builder::new().name("taskengine-blas".into()).spawn_scoped(s, move || self.run(i));
+                let spawned =
+                    std::thread::Builder::new().name("taskengine-blas".into()).spawn_scoped(s, move || self.run(i));
                 if spawned.is_err() {
                     // No thread to be had: run it here after the others (it may
                     // then wait on a job that waits on it; nothing else is left).
@@ -360,4 +358,85 @@ fn install_fork_handlers() {
         // SAFETY: three functions that only lock, unlock and reset our state.
         unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Barrier;
+
+    /// What a fake OpenBLAS job sees: its call's barrier (all jobs of a call
+    /// must run at once, as level-3 jobs wait on each other).
+    struct FakeCall {
+        barrier: Barrier,
+    }
+
+    static IN_USE: Mutex<Option<HashSet<c_int>>> = Mutex::new(None);
+    static RUNNING: AtomicUsize = AtomicUsize::new(0);
+    static PEAK: AtomicUsize = AtomicUsize::new(0);
+    static BAD: AtomicUsize = AtomicUsize::new(0);
+    const LIMIT: usize = 8;
+    const BUDGET: usize = 6;
+
+    unsafe extern "C" fn fake_job(thread_num: c_int, jobdata: *mut c_void, _dojob_data: c_int) {
+        // SAFETY: the test passes an array of `*const FakeCall` (one per job).
+        let call = unsafe { &**(jobdata as *const *const FakeCall) };
+        let fresh = IN_USE.lock().unwrap().get_or_insert_with(HashSet::new).insert(thread_num);
+        if !fresh || !(0..LIMIT as c_int).contains(&thread_num) {
+            BAD.fetch_add(1, Ordering::SeqCst);
+        }
+        let now = RUNNING.fetch_add(1, Ordering::SeqCst) + 1;
+        PEAK.fetch_max(now, Ordering::SeqCst);
+        call.barrier.wait();
+        RUNNING.fetch_sub(1, Ordering::SeqCst);
+        IN_USE.lock().unwrap().as_mut().unwrap().remove(&thread_num);
+    }
+
+    #[test]
+    fn stress_jobs_meet_with_distinct_numbers_within_the_budget() {
+        {
+            let mut st = lock();
+            st.limit = LIMIT;
+            st.max_threads = BUDGET;
+        }
+        // A watchdog: a deadlock aborts the test process instead of hanging it.
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            let waited = finished.recv_timeout(std::time::Duration::from_secs(120));
+            if waited == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
+                eprintln!("watchdog: OpenBLAS adapter stress did not finish within 120 s (deadlock?)");
+                std::process::abort();
+            }
+        });
+        std::thread::scope(|s| {
+            for t in 0..4usize {
+                s.spawn(move || {
+                    for round in 0..100usize {
+                        let n = 1 + (t * 7 + round * 3) % BUDGET;
+                        let call = FakeCall { barrier: Barrier::new(n) };
+                        let jobs: Vec<*const FakeCall> = vec![&call; n];
+                        // SAFETY: `jobs` holds n elements of pointer size, alive for the call.
+                        unsafe {
+                            callback(
+                                1,
+                                Some(fake_job),
+                                n as c_int,
+                                std::mem::size_of::<*const FakeCall>(),
+                                jobs.as_ptr() as *mut c_void,
+                                0,
+                            )
+                        };
+                    }
+                });
+            }
+        });
+        let _ = done.send(());
+        assert_eq!(BAD.load(Ordering::SeqCst), 0, "a thread_num was shared or out of range");
+        assert!(PEAK.load(Ordering::SeqCst) <= BUDGET, "more jobs at once than the budget");
+        let mut st = lock();
+        assert_eq!(st.in_flight, 0);
+        st.max_threads = 0;
+    }
 }
