@@ -1453,8 +1453,8 @@ enum te_status te_openblas_set_max_threads(uint32_t max_threads);
 
 /*
  The limit in force: te_openblas_set_max_threads's value, else the attached
- engine's worker count, else (detached) the default engine's (0 if it is
- shut down). Thread-safe.
+ engine's worker count, else (detached) the default engine's (as configured:
+ asking does not start it). Thread-safe.
  */
 uint32_t te_openblas_max_threads(void);
 

@@ -78,8 +78,8 @@ pub extern "C" fn te_openblas_set_max_threads(max_threads: u32) -> te_status {
 }
 
 /// The limit in force: te_openblas_set_max_threads's value, else the attached
-/// engine's worker count, else (detached) the default engine's (0 if it is
-/// shut down). Thread-safe.
+/// engine's worker count, else (detached) the default engine's (as configured:
+/// asking does not start it). Thread-safe.
 #[no_mangle]
 pub extern "C" fn te_openblas_max_threads() -> u32 {
     catch_panic(|| u32::try_from(openblas::max_threads()).unwrap_or(u32::MAX))

@@ -184,7 +184,12 @@ pub fn libraries() -> Vec<OpenBlasLibrary> {
     lock()
         .libraries
         .iter()
-        .map(|l| OpenBlasLibrary { path: l.path.clone(), config: l.config.clone(), max_threads: l.max_threads })
+        .map(|l| OpenBlasLibrary {
+            // The loader's name may have `..` in it (numpy's does): show the file.
+            path: std::fs::canonicalize(&l.path).map_or_else(|_| l.path.clone(), |p| p.display().to_string()),
+            config: l.config.clone(),
+            max_threads: l.max_threads,
+        })
         .collect()
 }
 
@@ -197,14 +202,20 @@ pub fn set_max_threads(n: usize) {
 }
 
 /// The budget in force: what `set_max_threads` set, else the attached engine's
-/// worker count, else (detached) the default engine's (0 if it is shut down).
+/// worker count, else (detached) the default engine's, without starting it.
 pub fn max_threads() -> usize {
     let st = lock();
     if st.max_threads > 0 || st.target.is_some() {
         return st.budget();
     }
     drop(st);
-    Engine::global().map_or(0, |e| e.workers())
+    // As the default engine is configured when it starts (see `Engine::global`):
+    // a query must not start its threads.
+    let mut config = crate::Config::default();
+    if let Some(n) = std::env::var("TASKENGINE_WORKERS").ok().and_then(|v| v.trim().parse::<usize>().ok()) {
+        config.workers = n;
+    }
+    config.resolved_workers()
 }
 
 /// One call's claim on the adapter: its thread numbers and its target.
