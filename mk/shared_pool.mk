@@ -14,8 +14,13 @@ $(C_BIN)/test_openblas: tests/openblas/test_openblas.c tests/c/check.h include/t
 	@mkdir -p $(@D)
 	$(CC) $(TE_CFLAGS) $< -o $@ $(LINK_SHARED) -ldl -lm
 
-test-openblas: $(C_BIN)/test_openblas $(PY_VENV_STAMP)
-	timeout 300 $(C_BIN)/test_openblas "$$($(OPENBLAS_FIND))"
+# A fixture exporting what an OpenBLAS older than 0.3.27 exports (no callback setter).
+$(C_OUT)/fixtures/old_openblas.so: tests/openblas/old_openblas.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 $(C_WARN) -O2 -shared -fPIC $< -o $@
+
+test-openblas: $(C_BIN)/test_openblas $(C_OUT)/fixtures/old_openblas.so $(PY_VENV_STAMP)
+	timeout 300 $(C_BIN)/test_openblas "$$($(OPENBLAS_FIND))" $(C_OUT)/fixtures/old_openblas.so
 
 bench-openblas: $(PY_EXT_STAMP)
 	$(VENV_PYTHON) $(PY_DIR)/benches/blas_oversubscription.py

@@ -2,7 +2,8 @@
  * opened by path with RTLD_LOCAL (as numpy opens its own), so that only the
  * adapter's search of every loaded object can find it.
  *
- *   test_openblas PATH-TO-LIBOPENBLAS.so     (no argument: prints SKIP)
+ *   test_openblas PATH-TO-LIBOPENBLAS.so [PATH-TO-OLD-OPENBLAS-FIXTURE.so]
+ *   (no first argument: prints SKIP)
  *
  * References: the same dgemm on OpenBLAS's own threads (bitwise: the adapter
  * runs the very jobs OpenBLAS made, each writing its own block), and a plain
@@ -66,6 +67,19 @@ static void test_not_found_before_loading(void) {
   CHECK(strcmp(te_status_str(TE_ERR_UNSUPPORTED), "TE_ERR_UNSUPPORTED") == 0);
 }
 
+/* An OpenBLAS older than 0.3.27 alone: TE_ERR_UNSUPPORTED, naming it. */
+static const char *OLD_PATH;
+static void test_unsupported_when_only_an_old_openblas_is_loaded(void) {
+  if (!OLD_PATH || !dlopen(OLD_PATH, RTLD_NOW | RTLD_LOCAL)) {
+    printf("  (no old-OpenBLAS fixture given: skipped)\n");
+    return;
+  }
+  CHECK_STATUS(TE_ERR_UNSUPPORTED, te_openblas_attach(NULL));
+  CHECK(strstr(te_last_error_message(), "0.3.27") != NULL);
+  CHECK(strstr(te_last_error_message(), "OpenBLAS 0.3.20") != NULL);
+  CHECK(te_openblas_attached() == 0);
+}
+
 static void test_dgemm_equals_own_threads_and_the_triple_loop(void) {
   te_engine *engine = NULL;
   te_config cfg;
@@ -76,7 +90,7 @@ static void test_dgemm_equals_own_threads_and_the_triple_loop(void) {
   cfg.workers = 4;
   CHECK_STATUS(TE_OK, te_engine_new(&cfg, &engine));
   CHECK_STATUS(TE_OK, te_openblas_attach(engine));
-  CHECK(te_openblas_attached() == 1);
+  CHECK(te_openblas_attached() == 1); /* the old fixture, if loaded, is left alone */
   CHECK(installed() != 0);
   CHECK(te_openblas_max_threads() == 4);
   dgemm(N, A, B, c);
@@ -168,7 +182,9 @@ int main(int argc, char **argv) {
     return 0;
   }
   alarm(300);
+  OLD_PATH = argc > 2 ? argv[2] : NULL;
   RUN(test_not_found_before_loading);
+  RUN(test_unsupported_when_only_an_old_openblas_is_loaded);
   lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!lib) {
     printf("SKIP test_openblas: cannot load %s: %s\n", path, dlerror());
