@@ -206,3 +206,27 @@ def test_threadpoolctl_lists_and_limits_the_engine(openblas):
             assert blas.max_threads() == 1
             assert np.array_equal(a @ b, reference)
         blas.detach()
+
+
+def test_a_forked_child_still_multiplies():
+    proc = run_python(
+        """
+        import os
+        import numpy as np
+        import taskengine.blas as blas
+        rng = np.random.default_rng(7)
+        a, b = rng.standard_normal((400, 400)), rng.standard_normal((400, 400))
+        reference = a @ b
+        blas.attach()
+        assert np.array_equal(a @ b, reference)
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0 if np.array_equal(a @ b, reference) else 3)
+        _, status = os.waitpid(pid, 0)
+        print("child exit", os.waitstatus_to_exitcode(status))
+        assert np.array_equal(a @ b, reference)
+        blas.detach()
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "child exit 0" in proc.stdout
