@@ -27,6 +27,8 @@
 //! over waits, holding nothing, until running calls finish. Concurrent BLAS
 //! calls from many tasks then take turns on all cores instead of each spinning
 //! on a share of them. A call with more jobs than the budget runs alone.
+//! (OpenBLAS's pthreads level-3 driver already lets one threaded GEMM run at a
+//! time; the budget also bounds the other threaded routines, and OpenMP builds.)
 //!
 //! **Lifetime.** The setter takes no user data, so the target engine is kept
 //! in a global; [`attach`] holds a handle to it (its memory stays valid while
