@@ -1364,7 +1364,8 @@ enum te_status te_team_run(struct te_engine *engine, uint32_t members, te_team_f
 /*
  Writes the counters of `engine`'s team threads (NULL = the current/default
  engine) to `*out`. TE_ERR_NULL if `out` is NULL; TE_ERR_SHUTDOWN if `engine`
- is NULL and the default engine was shut down. Thread-safe.
+ is NULL and the default engine was shut down. Thread-safe. In a child process
+ after fork(), an engine inherited from the parent has no team thread alive.
 
  # Safety
  `engine` must be NULL or a live engine; `out` NULL or writable.

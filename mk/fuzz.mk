@@ -81,7 +81,7 @@ fuzz: $(C_SAN)/fuzz_api
 # fork test cannot run under TSan, and the counting global allocators see TSan's
 # own allocations). TSan's reports fail the run (halt_on_error); the only ones
 # suppressed are crossbeam's by-design races (tests/tsan.supp).
-TSAN_TESTS := --lib --test engine --test group_reuse
+TSAN_TESTS := --lib --test engine --test group_reuse --test team
 test-tsan:
 	@if ! rustup component add rust-src --toolchain nightly > /dev/null 2>&1; then \
 		echo "skipped: ThreadSanitizer (cannot install rust-src for the nightly toolchain)"; exit 0; fi; \

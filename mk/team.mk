@@ -28,9 +28,16 @@ $(C_BIN)/test_fftw: tests/fftw/test_fftw.c tests/c/check.h include/taskengine.h 
 	@mkdir -p $(@D)
 	$(CC) $(TE_CFLAGS) $(FFTW_CFLAGS) $< -o $@ $(LINK_SHARED) $(FFTW_LIBS)
 
+$(C_SAN)/test_fftw: tests/fftw/test_fftw.c tests/c/check.h include/taskengine.h $(TE_LIB_STAMP) $(TE_NATIVE)
+	@mkdir -p $(@D)
+	$(CC) $(TE_CFLAGS) $(SAN_FLAGS) $(FFTW_CFLAGS) $< -o $@ $(LINK_STATIC) $(FFTW_LIBS)
+
+# Plain, then under AddressSanitizer/UBSan (FFTW itself is not instrumented).
 test-fftw: $(TE_LIB_STAMP)
 	@if $(FFTW_PROBE); then \
-		$(MAKE) --no-print-directory $(C_BIN)/test_fftw && timeout 120 $(C_BIN)/test_fftw; \
+		$(MAKE) --no-print-directory $(C_BIN)/test_fftw $(C_SAN)/test_fftw && \
+		timeout 120 $(C_BIN)/test_fftw && \
+		echo "== test_fftw (ASan+UBSan)" && $(SAN_ENV) timeout 300 $(C_SAN)/test_fftw > /dev/null; \
 	else echo "test-fftw: $(FFTW_SKIP)"; fi
 
 # The benchmark builds with or without FFTW (TE_BENCH_HAVE_FFTW).

@@ -310,3 +310,25 @@ fn team_threads_are_named_and_joined_at_shutdown() {
         assert_eq!(threads_named("tmjoin-team"), 0, "team threads joined by the engine's drop");
     });
 }
+
+#[test]
+fn cache_is_bounded_and_idle_threads_exit() {
+    watchdog(120, "team_reap", || {
+        // One worker: the cache keeps at most 8 parked threads.
+        let e = Engine::new(Config { workers: 1, thread_name_prefix: "tmreap".into(), ..Config::default() }).unwrap();
+        barrier_team(&e, 20);
+        let stats = e.team_stats();
+        assert_eq!(stats.threads_started, 19);
+        assert_eq!((stats.threads_alive, stats.threads_parked), (8, 8), "{stats:?}");
+        // Idle threads leave after TEAM_IDLE_REAP; wait for it (the watchdog
+        // bounds the wait, nothing here depends on how long it takes).
+        std::thread::sleep(taskengine::TEAM_IDLE_REAP);
+        while e.team_stats().threads_alive > 0 || threads_named("tmreap-team") > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert_eq!(e.team_stats().threads_parked, 0);
+        // The next team starts threads again.
+        barrier_team(&e, 3);
+        assert_eq!(e.team_stats().threads_started, 21);
+    });
+}

@@ -376,7 +376,7 @@ impl Engine {
 
     /// The counters of this engine's team threads.
     pub fn team_stats(&self) -> TeamStats {
-        self.registry.teams().stats()
+        self.registry.teams().stats(self.registry.is_forked_away())
     }
 
     /// A snapshot of the engine's counters.

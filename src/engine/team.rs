@@ -217,14 +217,21 @@ impl TeamCache {
         }
     }
 
-    pub(crate) fn stats(&self) -> TeamStats {
-        let state = std_lock(&self.shared.state);
-        TeamStats {
+    /// In a forked child (`forked`) the cache's lock may have been held by a
+    /// thread that does not exist there: it is not touched, and no thread is alive.
+    pub(crate) fn stats(&self, forked: bool) -> TeamStats {
+        let mut stats = TeamStats {
             runs: self.shared.runs.load(Relaxed),
             threads_started: self.shared.started.load(Relaxed),
-            threads_alive: (state.handles.len() - state.finished.len()) as u64,
-            threads_parked: state.parked.len() as u64,
+            threads_alive: 0,
+            threads_parked: 0,
+        };
+        if !forked {
+            let state = std_lock(&self.shared.state);
+            stats.threads_alive = (state.handles.len() - state.finished.len()) as u64;
+            stats.threads_parked = state.parked.len() as u64;
         }
+        stats
     }
 
     /// Takes `n` threads: parked ones first, then new ones. All or nothing: on

@@ -106,6 +106,12 @@ static int team_child_checks(void) {
   alarm(30);
   CHECK_STATUS(TE_ERR_SHUTDOWN, te_team_run(parent_engine, 3, team_count, &calls));
   CHECK(atomic_load(&calls) == 0);
+  {
+    /* Its team threads do not exist here. */
+    te_team_stats stats;
+    CHECK_STATUS(TE_OK, te_engine_team_stats(parent_engine, &stats));
+    CHECK(stats.threads_alive == 0 && stats.threads_parked == 0 && stats.runs == 1);
+  }
   atomic_init(&arrived, 0);
   CHECK_STATUS(TE_OK, te_team_run(NULL, 3, team_meet, &arrived));
   CHECK_STATUS(TE_OK, te_engine_new(NULL, &fresh));
