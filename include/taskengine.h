@@ -163,6 +163,16 @@ typedef enum te_status {
    describes; the message says how.
    */
   TE_ERR_FFI = 16,
+  /*
+   Something the call needs is not loaded in the process (te_openblas_attach:
+   no OpenBLAS found).
+   */
+  TE_ERR_NOT_FOUND = 17,
+  /*
+   What was found lacks what the call needs (te_openblas_attach: an OpenBLAS
+   older than 0.3.27, without the threads callback).
+   */
+  TE_ERR_UNSUPPORTED = 18,
 } te_status;
 
 /*
@@ -1907,6 +1917,100 @@ enum te_status te_engine_team_stats(const struct te_engine *engine, struct te_te
  `jobdata`.
  */
 void te_fftw_parallel_loop(void *(*work)(char *job), char *jobdata, size_t elsize, int njobs, void *data);
+
+/*
+ Makes every OpenBLAS build loaded in the process (0.3.27 or later: numpy's
+ and scipy's wheels, a system libopenblas, ...) run its threaded calls on
+ `engine`'s workers instead of its own threads. `engine` NULL: each call runs
+ on the engine of the task making it, else on the default engine.
+
+ Builds are found with the dynamic linker (no link-time dependency), under the
+ names `openblas_*`, `openblas_*64_` and `scipy_openblas*`, also when loaded
+ with RTLD_LOCAL (as numpy does). Each call's jobs run at the same time on
+ distinct threads (a team, so jobs that wait on each other never deadlock,
+ from inside a task or outside, with workers busy), with `thread_num`s unique
+ among all jobs in flight and below the build's MAX_THREADS. At most
+ te_openblas_max_threads() jobs run at once across all calls; a call that would
+ exceed that waits for running ones (concurrent calls from many tasks take
+ turns on all cores instead of oversubscribing them).
+
+ The callback is process-wide and OpenBLAS's setter takes no user data, so the
+ engine is kept in a global: attaching again replaces it. The adapter holds a
+ reference to the engine: te_engine_free on it is allowed while attached; BLAS
+ calls then still complete, on threads started for each call (attach another
+ engine or detach). Builds older than 0.3.27 found next to a newer one keep
+ their own threads.
+
+ Returns TE_OK; TE_ERR_NOT_FOUND when no OpenBLAS is loaded (load it first:
+ e.g. import numpy); TE_ERR_UNSUPPORTED when every OpenBLAS loaded is older
+ than 0.3.27; TE_ERR_SHUTDOWN when the engine (NULL: the default engine) is
+ shut down. te_last_error_message() says what was found. Nothing changes on
+ failure. Thread-safe; switches threading for the whole process (OpenBLAS
+ expects its setter to be called while no BLAS call runs).
+
+ # Safety
+ `engine` must be NULL or a live engine.
+ */
+enum te_status te_openblas_attach(struct te_engine *engine);
+
+/*
+ Gives every OpenBLAS build attached its own threads back (its callback is
+ set to NULL, OpenBLAS's default), releases the engine, and returns once the
+ BLAS calls running on the engine have finished. A no-op when not attached.
+ Thread-safe; must not be called from inside a BLAS call.
+ */
+void te_openblas_detach(void);
+
+/*
+ How many OpenBLAS builds are attached (0: detached). Thread-safe.
+ */
+uint32_t te_openblas_attached(void);
+
+/*
+ Sets how many BLAS jobs may run on the engine at once, across all calls
+ (`max_threads` 0: the attached engine's worker count, the default). A call
+ with more jobs than that still runs, alone. Applies to calls that start
+ afterwards, and stays in force across attach/detach. Always TE_OK.
+ */
+enum te_status te_openblas_set_max_threads(uint32_t max_threads);
+
+/*
+ The limit in force: te_openblas_set_max_threads's value, else the attached
+ engine's worker count, else (detached) the default engine's (as configured:
+ asking does not start it). Thread-safe.
+ */
+uint32_t te_openblas_max_threads(void);
+
+/*
+ Runs c-blosc2's `numjobs` jobs, `dojob(jobdata + i * jobdata_elsize)` for i in
+ [0, numjobs), on the engine `callback_data` (a `te_engine *`; NULL = the
+ current worker's engine inside a task, else the default engine), and returns
+ when all have run. Install it with
+ `blosc2_set_threads_callback(te_blosc2_parallel_loop, engine)` before the
+ contexts that should use it start their threads (Blosc reads the callback
+ when a context's thread count is set); the library itself does not depend on
+ Blosc.
+
+ Blosc's jobs (one per thread context) do not wait on each other: they take
+ blocks from a shared counter or a static share. They run as a team of at
+ most the engine's worker count, each member taking jobs from a counter (the
+ calling thread is one member), rather than as a parallel loop: Blosc's
+ global-context calls (blosc2_compress, ...) hold a process-wide mutex across
+ the parallel region, and a waiting thread that helped with other tasks could
+ start one that takes that mutex again, on the same thread. Team members and
+ the waiting caller never run other work.
+
+ Every job runs exactly once, also when the engine cannot take them (shut
+ down): they then run on the calling thread. Nothing runs when `numjobs <= 0`,
+ nor when `dojob` or `jobdata` is NULL or the jobs' total size cannot exist
+ (te_last_error_message then says why).
+
+ # Safety
+ `callback_data` must be NULL or a live engine; `dojob` must be safe to call
+ from any thread, concurrently, on each of the `numjobs` elements of
+ `jobdata_elsize` bytes at `jobdata`.
+ */
+void te_blosc2_parallel_loop(void *callback_data, void (*dojob)(void *job), int numjobs, size_t jobdata_elsize, void *jobdata);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -92,6 +92,14 @@ pub enum EngineError {
         /// What went wrong at the boundary.
         message: String,
     },
+    /// Something the call needs is not in the process: e.g. te_openblas_attach
+    /// found no OpenBLAS loaded. The text says what was looked for.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// What was found cannot do what the call needs: e.g. an OpenBLAS older than
+    /// 0.3.27, which has no threads callback. The text says what is missing.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
 }
 
 /// Result alias used throughout the crate.
@@ -117,6 +125,8 @@ impl EngineError {
             EngineError::ThreadPool { .. } => 14,
             EngineError::Memory { .. } => 15,
             EngineError::Ffi { .. } => 16,
+            EngineError::NotFound(_) => 17,
+            EngineError::Unsupported(_) => 18,
             EngineError::Retried { last, .. } => last.code(),
         }
     }
@@ -167,6 +177,8 @@ pub(crate) fn one_of_each() -> Vec<EngineError> {
         EngineError::ThreadPool { message: String::new() },
         EngineError::Memory { message: String::new() },
         EngineError::Ffi { message: String::new() },
+        EngineError::NotFound(String::new()),
+        EngineError::Unsupported(String::new()),
     ]
 }
 
@@ -177,7 +189,7 @@ mod tests {
     #[test]
     fn codes_are_distinct_and_nonzero() {
         let codes: Vec<i32> = one_of_each().iter().map(EngineError::code).collect();
-        assert_eq!(codes, (1..=16).collect::<Vec<_>>());
+        assert_eq!(codes, (1..=18).collect::<Vec<_>>());
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod engine;
 pub mod error;
 pub mod ffi;
 pub mod kernels;
+pub mod openblas;
 
 pub use engine::{
     async_task, block_on, current_task_cancelled, AsyncFnTask, Backoff, BoxFuture, Config, Engine, EngineStats,

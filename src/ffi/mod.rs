@@ -83,3 +83,9 @@ mod team;
 pub use team::{te_engine_team_stats, te_team_fn, te_team_run, te_team_stats, TE_TEAM_MAX_MEMBERS};
 mod fftw;
 pub use fftw::te_fftw_parallel_loop;
+mod openblas;
+pub use openblas::{
+    te_openblas_attach, te_openblas_attached, te_openblas_detach, te_openblas_max_threads, te_openblas_set_max_threads,
+};
+mod blosc2;
+pub use blosc2::te_blosc2_parallel_loop;

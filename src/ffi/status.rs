@@ -49,10 +49,16 @@ pub enum te_status {
     /// A call across the foreign-function boundary failed in a way no other status
     /// describes; the message says how.
     TE_ERR_FFI = 16,
+    /// Something the call needs is not loaded in the process (te_openblas_attach:
+    /// no OpenBLAS found).
+    TE_ERR_NOT_FOUND = 17,
+    /// What was found lacks what the call needs (te_openblas_attach: an OpenBLAS
+    /// older than 0.3.27, without the threads callback).
+    TE_ERR_UNSUPPORTED = 18,
 }
 
 /// Every status, indexed by its number.
-const ALL: [te_status; 17] = [
+const ALL: [te_status; 19] = [
     te_status::TE_OK,
     te_status::TE_ERR_NULL,
     te_status::TE_ERR_INVALID,
@@ -70,6 +76,8 @@ const ALL: [te_status; 17] = [
     te_status::TE_ERR_THREAD_POOL,
     te_status::TE_ERR_MEMORY,
     te_status::TE_ERR_FFI,
+    te_status::TE_ERR_NOT_FOUND,
+    te_status::TE_ERR_UNSUPPORTED,
 ];
 
 impl te_status {
@@ -99,6 +107,8 @@ impl te_status {
             te_status::TE_ERR_THREAD_POOL => c"TE_ERR_THREAD_POOL",
             te_status::TE_ERR_MEMORY => c"TE_ERR_MEMORY",
             te_status::TE_ERR_FFI => c"TE_ERR_FFI",
+            te_status::TE_ERR_NOT_FOUND => c"TE_ERR_NOT_FOUND",
+            te_status::TE_ERR_UNSUPPORTED => c"TE_ERR_UNSUPPORTED",
         }
     }
 }
@@ -122,6 +132,8 @@ impl From<&EngineError> for te_status {
             EngineError::ThreadPool { .. } => te_status::TE_ERR_THREAD_POOL,
             EngineError::Memory { .. } => te_status::TE_ERR_MEMORY,
             EngineError::Ffi { .. } => te_status::TE_ERR_FFI,
+            EngineError::NotFound(_) => te_status::TE_ERR_NOT_FOUND,
+            EngineError::Unsupported(_) => te_status::TE_ERR_UNSUPPORTED,
             EngineError::Retried { last, .. } => te_status::from(&**last),
         }
     }
@@ -159,7 +171,7 @@ mod tests {
             assert_eq!(te_status::from_code(i as i32), Some(*s));
         }
         assert_eq!(te_status::from_code(-1), None);
-        assert_eq!(te_status::from_code(17), None);
+        assert_eq!(te_status::from_code(19), None);
         assert_eq!(te_status::from_code(i32::MIN), None);
     }
 

@@ -1594,7 +1594,8 @@ static void op_misc(void) {
   static const char *names[] = {"TE_OK", "TE_ERR_NULL", "TE_ERR_INVALID", "TE_ERR_OVERFLOW", "TE_ERR_NO_MEMORY",
                                 "TE_ERR_SHUTDOWN", "TE_ERR_CANCELLED", "TE_ERR_TIMEOUT", "TE_ERR_TASK_FAILED",
                                 "TE_ERR_PANIC", "TE_ERR_UTF8", "TE_ERR_QUEUE_FULL", "TE_ERR_BUFFER_TOO_SMALL",
-                                "TE_ERR_STACK", "TE_ERR_THREAD_POOL", "TE_ERR_MEMORY", "TE_ERR_FFI"};
+                                "TE_ERR_STACK", "TE_ERR_THREAD_POOL", "TE_ERR_MEMORY", "TE_ERR_FFI",
+                                "TE_ERR_NOT_FOUND", "TE_ERR_UNSUPPORTED"};
   char version[32];
   int s = (int)below(20) - 3;
   struct te_config c;

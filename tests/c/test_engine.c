@@ -23,16 +23,17 @@ static void test_status_names(void) {
       "TE_ERR_CANCELLED", "TE_ERR_TIMEOUT",   "TE_ERR_TASK_FAILED",
       "TE_ERR_PANIC",   "TE_ERR_UTF8",        "TE_ERR_QUEUE_FULL",
       "TE_ERR_BUFFER_TOO_SMALL", "TE_ERR_STACK", "TE_ERR_THREAD_POOL",
-      "TE_ERR_MEMORY", "TE_ERR_FFI"};
+      "TE_ERR_MEMORY", "TE_ERR_FFI", "TE_ERR_NOT_FOUND", "TE_ERR_UNSUPPORTED"};
   int i;
   CHECK(TE_OK == 0 && TE_ERR_NULL == 1 && TE_ERR_BUFFER_TOO_SMALL == 12 && TE_ERR_STACK == 13);
   /* Added at the end, never renumbering the ones before. */
   CHECK(TE_ERR_THREAD_POOL == 14 && TE_ERR_MEMORY == 15 && TE_ERR_FFI == 16);
-  for (i = 0; i <= 16; i++) {
+  CHECK(TE_ERR_NOT_FOUND == 17 && TE_ERR_UNSUPPORTED == 18);
+  for (i = 0; i <= 18; i++) {
     CHECK(strcmp(te_status_str((te_status)i), names[i]) == 0);
   }
   /* Values a C enum object can hold but that are no status. */
-  CHECK(strcmp(te_status_str((te_status)17), "TE_UNKNOWN_STATUS") == 0);
+  CHECK(strcmp(te_status_str((te_status)19), "TE_UNKNOWN_STATUS") == 0);
   CHECK(strcmp(te_status_str((te_status)-1), "TE_UNKNOWN_STATUS") == 0);
   CHECK(strcmp(te_status_str((te_status)INT32_MAX), "TE_UNKNOWN_STATUS") == 0);
 }

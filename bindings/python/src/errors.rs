@@ -37,9 +37,11 @@ pub(crate) enum Kind {
     ThreadPool,
     Allocation,
     Ffi,
+    NotFound,
+    Unsupported,
 }
 
-const NAMES: [&str; 15] = [
+const NAMES: [&str; 17] = [
     "TaskEngineError",
     "InvalidArgumentError",
     "DTypeError",
@@ -55,6 +57,8 @@ const NAMES: [&str; 15] = [
     "ThreadPoolError",
     "AllocationError",
     "FfiError",
+    "NotFoundError",
+    "UnsupportedError",
 ];
 
 fn class(py: Python<'_>, kind: Kind) -> PyResult<&Bound<'_, PyType>> {
@@ -94,6 +98,8 @@ pub(crate) fn to_pyerr(py: Python<'_>, err: EngineError) -> PyErr {
         EngineError::ThreadPool { .. } => Kind::ThreadPool,
         EngineError::Memory { .. } => Kind::Allocation,
         EngineError::Ffi { .. } => Kind::Ffi,
+        EngineError::NotFound(_) => Kind::NotFound,
+        EngineError::Unsupported(_) => Kind::Unsupported,
         // Utf8 needs the input (see `utf8_error`); BufferTooSmall cannot happen
         // (we size every output): both are still TaskEngineErrors.
         _ => Kind::Base,

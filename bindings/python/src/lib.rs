@@ -7,6 +7,7 @@
 //! `errors` (the exception mapping and the panic boundary).
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod blas;
 mod buffers;
 mod engine;
 mod errors;
@@ -216,6 +217,8 @@ mod _native {
     #[pyo3(signature = (members, func, /))]
     fn team(py: Python<'_>, members: i64, func: &Bound<'_, PyAny>) -> PyResult<()> {
         guard(py, || super::team::team(py, Lease::implicit(py)?, members, func))
+    }
+
     /// The default engine's worker count if this process has built it (and not
     /// shut it down), else ``None``; never builds it. ``TASKENGINE_WORKERS`` only
     /// sizes an engine not built yet.
@@ -231,6 +234,49 @@ mod _native {
     fn _shutdown_default_engine(py: Python<'_>) -> PyResult<()> {
         use super::errors::IntoPyResult;
         guard(py, || py.detach(taskengine::Engine::shutdown_global).py_err(py))
+    }
+
+    /// Attaches every OpenBLAS loaded in the process to ``engine`` (``None``:
+    /// each BLAS call runs on the engine of the task making it, else on the
+    /// default engine); returns how many builds were attached. See
+    /// ``taskengine.blas``.
+    #[pyfunction]
+    #[pyo3(signature = (engine=None))]
+    fn _openblas_attach(py: Python<'_>, engine: Option<PyRef<'_, super::engine::PyEngine>>) -> PyResult<usize> {
+        guard(py, || super::blas::attach(py, engine.as_deref()))
+    }
+
+    /// Gives OpenBLAS its own threads back, once the calls running on the
+    /// engine have finished.
+    #[pyfunction]
+    fn _openblas_detach(py: Python<'_>) -> PyResult<()> {
+        guard(py, || {
+            super::blas::detach(py);
+            Ok(())
+        })
+    }
+
+    /// The OpenBLAS builds attached, as dicts (``filepath``, ``config``,
+    /// ``max_threads``).
+    #[pyfunction]
+    fn _openblas_libraries(py: Python<'_>) -> PyResult<Bound<'_, pyo3::types::PyList>> {
+        guard(py, || super::blas::libraries(py))
+    }
+
+    /// At most ``n`` BLAS jobs run on the engine at once (``0``: its worker count).
+    #[pyfunction]
+    #[pyo3(signature = (n, /))]
+    fn _openblas_set_max_threads(py: Python<'_>, n: usize) -> PyResult<()> {
+        guard(py, || {
+            taskengine::openblas::set_max_threads(n);
+            Ok(())
+        })
+    }
+
+    /// The limit in force (see ``_openblas_set_max_threads``).
+    #[pyfunction]
+    fn _openblas_max_threads(py: Python<'_>) -> PyResult<usize> {
+        guard(py, || Ok(taskengine::openblas::max_threads()))
     }
 
     #[pymodule_init]

@@ -45,6 +45,8 @@ def test_codes_match_the_c_status_numbers():
     assert taskengine.QueueFullError.code == 11
     assert taskengine.ThreadPoolError.code == 14
     assert taskengine.AllocationError.code == 15
+    assert taskengine.NotFoundError.code == 17
+    assert taskengine.UnsupportedError.code == 18
     assert taskengine.FfiError.code == 16
 
 

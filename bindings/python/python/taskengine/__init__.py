@@ -57,6 +57,8 @@ from ._errors import (
     ThreadPoolError,
     AllocationError,
     FfiError,
+    NotFoundError,
+    UnsupportedError,
 )
 from ._executor import Executor
 # `x as x`: sum, max, min and sorted are exported although __all__ leaves them out.
@@ -116,6 +118,8 @@ __all__ = [
     "ThreadPoolError",
     "AllocationError",
     "FfiError",
+    "NotFoundError",
+    "UnsupportedError",
     "spawn_retry",
     "team",
 ]

@@ -26,6 +26,8 @@ __all__ = [
     "ThreadPoolError",
     "AllocationError",
     "FfiError",
+    "NotFoundError",
+    "UnsupportedError",
 ]
 
 
@@ -125,3 +127,15 @@ class FfiError(TaskEngineError, RuntimeError):
     """A native call failed in a way no other error describes."""
 
     code = 16
+
+
+class NotFoundError(TaskEngineError, LookupError):
+    """Something the call needs is not loaded in the process (``taskengine.blas.attach``: no OpenBLAS)."""
+
+    code = 17
+
+
+class UnsupportedError(TaskEngineError, RuntimeError):
+    """What was found lacks what the call needs (an OpenBLAS older than 0.3.27)."""
+
+    code = 18
