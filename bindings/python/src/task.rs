@@ -181,7 +181,10 @@ impl PyTask {
     /// Waits for the task and returns what the callable returned, or raises what
     /// it raised. ``timeout`` in seconds (``None``: no limit); when it passes,
     /// ``TaskTimeoutError`` (a ``TimeoutError``) and the task keeps running.
-    /// Ctrl-C interrupts the wait (not the task).
+    /// Ctrl-C interrupts the wait (not the task). Inside a task, an untimed wait
+    /// runs the awaited task itself if no worker has started it; a timed one only
+    /// sleeps (to return on time), so waits with a timeout inside every worker for
+    /// tasks not yet started all time out.
     #[pyo3(signature = (timeout=None))]
     fn wait(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
         guard(py, || {
