@@ -21,6 +21,14 @@
  *  - An `engine` argument may be NULL: the engine of the worker thread running
  *    the call (inside a task), else the process-wide default engine, started on
  *    first use and stopped by te_default_engine_shutdown().
+ *  - The default engine has one worker per CPU this process may use: those in
+ *    its affinity mask (taskset, sched_setaffinity), at most its cgroup CPU
+ *    quota (cpu.max, rounded down, at least 1), as Rust's
+ *    std::thread::available_parallelism() counts them. The environment variable
+ *    TASKENGINE_WORKERS=N, read when it starts (and again in a forked child),
+ *    sets N workers instead; 0, a negative or a non-numeric value is ignored;
+ *    above 4096 the default engine does not start and calls that need it fail
+ *    with TE_ERR_INVALID. te_engine_new() does not read the variable.
  *  - Callbacks take their `void *arg` first, return 0 for success and may run
  *    on any worker thread. They must not let a C++ exception or a longjmp
  *    escape into the library (the C++ wrapper catches exceptions for you).
@@ -268,7 +276,9 @@ typedef struct te_config {
    */
   uint32_t size;
   /*
-   Worker threads; 0 = the number of available CPUs. At most 4096.
+   Worker threads; 0 = one per CPU this process may use (affinity mask and
+   cgroup quota; TASKENGINE_WORKERS is read only for the default engine).
+   At most 4096.
    */
   uint32_t workers;
   /*

@@ -5,7 +5,7 @@
 # exported symbols and `make install`, and regenerates the header.
 #
 #   make header         rewrite include/taskengine.h from src/ffi (commit it)
-#   make install PREFIX=/some/prefix [DESTDIR=...]
+#   make install PREFIX=/some/prefix [DESTDIR=...] [INSTALL_STRIP=0]
 
 TE_VERSION   := $(shell sed -n 's/^version = "\([^"]*\)"/\1/p' Cargo.toml | head -n 1)
 # The SONAME's number: keep in step with build.rs (test-symbols checks it).
@@ -21,6 +21,14 @@ TE_SO     := $(RELEASE_DIR)/libtaskengine.so
 TE_A      := $(RELEASE_DIR)/libtaskengine.a
 TE_RLIB   := $(RELEASE_DIR)/libtaskengine.rlib
 TE_NATIVE := $(C_OUT)/native-static-libs
+TE_LIBS_PRIVATE := $(C_OUT)/libs-private
+# Stripped copies for `make install` (INSTALL_STRIP=0 installs the libraries
+# as built, for packaging tools that split the debug info themselves).
+INSTALL_STRIP ?= 1
+TE_DIST       := $(C_OUT)/dist
+TE_DIST_SO    := $(TE_DIST)/libtaskengine.so.$(TE_VERSION)
+TE_DIST_DEBUG := $(TE_DIST_SO).debug
+TE_DIST_A     := $(TE_DIST)/libtaskengine.a
 
 # The library is rebuilt (by cargo) only when one of its inputs changed.
 TE_LIB_STAMP  := $(C_OUT)/.lib-stamp
@@ -63,6 +71,29 @@ $(TE_LIB_STAMP): $(TE_LIB_INPUTS) $(TE_LIB_FORCE)
 $(TE_NATIVE): $(TE_LIB_STAMP) packaging/native-static-libs.sh
 	sh packaging/native-static-libs.sh $(RELEASE_DIR) > $@.tmp
 	mv $@.tmp $@
+
+# What an installed program linking libtaskengine.a adds (pkg-config's
+# Libs.private, the CMake static target): rustc's list without -lgcc_s. The
+# compiler driver links the unwinder itself, the shared libgcc_s or, under
+# -static (where libgcc_s.a does not exist), libgcc_eh.a.
+$(TE_LIBS_PRIVATE): $(TE_NATIVE)
+	echo $$(tr ' ' '\n' < $< | grep -v -x -e '-lgcc_s' -e '') > $@.tmp
+	mv $@.tmp $@
+
+# The installed libraries: the release profile keeps debug info (for the tests
+# and benchmarks here); installed, the shared library is stripped and its debug
+# info (with the full symbol table) goes to lib/.debug/, where gdb, perf and
+# Rust's own backtraces find it through .gnu_debuglink; the archive drops its
+# debug info (a program's own build decides what it keeps).
+$(TE_DIST_SO): $(TE_LIB_STAMP)
+	@mkdir -p $(@D)
+	objcopy --only-keep-debug --compress-debug-sections=zlib $(TE_SO) $(TE_DIST_DEBUG)
+	cd $(@D) && objcopy --strip-unneeded --add-gnu-debuglink=$(notdir $(TE_DIST_DEBUG)) \
+		$(abspath $(TE_SO)) $(notdir $@)
+
+$(TE_DIST_A): $(TE_LIB_STAMP)
+	@mkdir -p $(@D)
+	strip --strip-debug -o $@ $(TE_A)
 
 # ---- binaries ----
 
@@ -169,7 +200,7 @@ test-c-valgrind: $(C_TEST_BINS)
 		timeout 300 $(VALGRIND) $$extra $(C_BIN)/$$t > /dev/null; done
 	@echo "test-c-valgrind: C and C++ tests clean under valgrind memcheck"
 
-test-install: $(TE_LIB_STAMP) $(TE_NATIVE)
+test-install: $(TE_DIST_SO) $(TE_DIST_A) $(TE_LIBS_PRIVATE)
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	$(MAKE) --no-print-directory install PREFIX="$$tmp/prefix" > "$$tmp/install.log"; \
 	CC="$(CC)" CXX="$(CXX)" PKG_CONFIG="$(PKG_CONFIG)" timeout 300 sh tests/c/test_install.sh "$$tmp/prefix" "$$tmp/work" $(TE_SOVERSION) $(TE_VERSION)
@@ -209,17 +240,32 @@ bench-c: $(C_BIN)/bench_c $(C_BIN)/bench_c_static $(C_BIN)/rust_fib
 
 # ---- install ----
 
-install: $(TE_LIB_STAMP) $(TE_NATIVE)
+ifeq ($(INSTALL_STRIP),0)
+INSTALL_LIBS := $(TE_LIB_STAMP)
+else
+INSTALL_LIBS := $(TE_DIST_SO) $(TE_DIST_A)
+endif
+
+install: $(INSTALL_LIBS) $(TE_LIBS_PRIVATE)
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/lib/cmake/taskengine $(DESTDIR)$(PREFIX)/include
+ifeq ($(INSTALL_STRIP),0)
 	install -m 0755 $(TE_SO) $(DESTDIR)$(PREFIX)/lib/libtaskengine.so.$(TE_VERSION)
+	install -m 0644 $(TE_A) $(DESTDIR)$(PREFIX)/lib/libtaskengine.a
+else
+	install -d $(DESTDIR)$(PREFIX)/lib/.debug
+	install -m 0755 $(TE_DIST_SO) $(DESTDIR)$(PREFIX)/lib/libtaskengine.so.$(TE_VERSION)
+	install -m 0644 $(TE_DIST_DEBUG) $(DESTDIR)$(PREFIX)/lib/.debug/
+	install -m 0644 $(TE_DIST_A) $(DESTDIR)$(PREFIX)/lib/libtaskengine.a
+endif
 	ln -sf libtaskengine.so.$(TE_VERSION) $(DESTDIR)$(PREFIX)/lib/libtaskengine.so.$(TE_SOVERSION)
 	ln -sf libtaskengine.so.$(TE_SOVERSION) $(DESTDIR)$(PREFIX)/lib/libtaskengine.so
-	install -m 0644 $(TE_A) $(DESTDIR)$(PREFIX)/lib/libtaskengine.a
 	install -m 0644 $(C_HEADERS) $(DESTDIR)$(PREFIX)/include/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(TE_VERSION)|' -e "s|@LIBS_PRIVATE@|$$(cat $(TE_NATIVE))|" \
-		packaging/taskengine.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/taskengine.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(TE_VERSION)|' packaging/taskengine.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/taskengine.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(TE_VERSION)|' -e "s|@LIBS_PRIVATE@|$$(cat $(TE_LIBS_PRIVATE))|" \
+		packaging/taskengine-link.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/taskengine-link.pc
 	sed -e 's|@VERSION@|$(TE_VERSION)|' -e 's|@SOVERSION@|$(TE_SOVERSION)|' \
-		-e "s|@CMAKE_LIBS@|$$(sed -e 's/-l//g' -e 's/ /;/g' $(TE_NATIVE))|" \
+		-e "s|@CMAKE_LIBS@|$$(sed -e 's/-l//g' -e 's/ /;/g' $(TE_LIBS_PRIVATE))|" \
 		packaging/taskengineConfig.cmake.in > $(DESTDIR)$(PREFIX)/lib/cmake/taskengine/taskengineConfig.cmake
 	sed -e 's|@VERSION@|$(TE_VERSION)|' packaging/taskengineConfigVersion.cmake.in \
 		> $(DESTDIR)$(PREFIX)/lib/cmake/taskengine/taskengineConfigVersion.cmake

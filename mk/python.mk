@@ -28,6 +28,9 @@ $(PY_VENV_STAMP): $(PY_REQS)
 	touch $@
 
 $(PY_EXT_STAMP): $(PY_VENV_STAMP) $(PY_EXT_INPUTS) $(PY_EXT_FORCE)
+	@# A module built before the extension was abi3 would be imported instead of
+	@# the new _native.abi3.so (CPython tries its own suffix first).
+	rm -f $(PY_DIR)/python/taskengine/_native.cpython-*.so
 	VIRTUAL_ENV="$(abspath $(PY_VENV))" PATH="$(abspath $(PY_BIN)):$$PATH" PYO3_PYTHON="$(abspath $(VENV_PYTHON))" \
 		$(PY_BIN)/maturin develop --release --quiet --manifest-path $(PY_DIR)/Cargo.toml
 	touch $@

@@ -15,6 +15,16 @@
 // Handles are move-only; raw() gives the C handle for calls this wrapper lacks.
 // Functions without an Engine use the default engine (the current worker's engine
 // inside a task).
+
+// C++17 or later (MSVC reports its standard in _MSVC_LANG: __cplusplus stays
+// 199711L there without /Zc:__cplusplus). Below it, this one error and nothing
+// else: defining the guard skips the rest of the file.
+#if !defined(TASKENGINE_HPP) && \
+    (!defined(__cplusplus) || (defined(_MSVC_LANG) ? _MSVC_LANG : __cplusplus) < 201703L)
+#error "taskengine.hpp needs C++17 or later (-std=c++17, or /std:c++17 with MSVC); from C or older C++, include taskengine.h"
+#define TASKENGINE_HPP
+#endif
+
 #ifndef TASKENGINE_HPP
 #define TASKENGINE_HPP
 

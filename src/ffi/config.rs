@@ -16,7 +16,9 @@ use crate::Config;
 pub struct te_config {
     /// sizeof(te_config), set by te_config_init.
     pub size: u32,
-    /// Worker threads; 0 = the number of available CPUs. At most 4096.
+    /// Worker threads; 0 = one per CPU this process may use (affinity mask and
+    /// cgroup quota; TASKENGINE_WORKERS is read only for the default engine).
+    /// At most 4096.
     pub workers: u32,
     /// Tasks submitted from outside the engine's workers that may wait to start;
     /// 0 = unbounded. When full, te_group_spawn waits for room and

@@ -1,8 +1,10 @@
 # A minimal pkg-config stand-in for the install test on machines without
-# pkg-config: prints one field of a .pc file with its ${variables} expanded.
+# pkg-config: prints one field of a .pc file with its ${variables} expanded, or
+# one variable. It does not follow Requires (the caller reads each file).
 #
 #   awk -v field=Cflags -f pcflags.awk taskengine.pc
 #   awk -v field=Libs -v static=1 -f pcflags.awk taskengine.pc   # + Libs.private
+#   awk -v var=libdir -f pcflags.awk taskengine.pc
 function expand(s,    out, name, i) {
   out = ""
   while ((i = index(s, "${")) > 0) {
@@ -27,6 +29,10 @@ function expand(s,    out, name, i) {
   fields[key] = expand(value)
 }
 END {
+  if (var != "") {
+    print vars[var]
+    exit
+  }
   out = fields[field]
   if (field == "Libs" && static && fields["Libs.private"] != "") out = out " " fields["Libs.private"]
   print out
