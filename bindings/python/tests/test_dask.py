@@ -131,6 +131,19 @@ def test_engines_sized_to_nthreads(client):
         assert info["outcome"] == "sized", info
 
 
+def _taskengine_pools():
+    import threadpoolctl
+
+    return [p for p in threadpoolctl.threadpool_info() if p["user_api"] == "taskengine"]
+
+
+def test_threadpoolctl_on_each_worker_lists_the_engine_at_its_size(client):
+    for address, pools in client.run(_taskengine_pools).items():
+        assert len(pools) == 1, (address, pools)
+        # The threads the engine lends to native libraries at once: its workers.
+        assert pools[0]["num_threads"] == 1, (address, pools)
+
+
 def _sort_or_die_once(block, marker):
     # The first call anywhere creates the marker and kills its worker process
     # outright (no exception, no cleanup): the nanny starts a new worker and

@@ -364,6 +364,9 @@ class EnginePlugin(WorkerPlugin):
     ``workers`` when given), and on a worker under a nanny (its own process,
     ending when the worker closes) joins the engine's threads at close.
 
+    Where threadpoolctl is installed, the worker registers the engine with it
+    (``taskengine.threadpoolctl``), so ``threadpool_info()`` there lists it.
+
     Register it before submitting taskengine work: ``client.register_plugin(EnginePlugin())``.
     Workers started later (restarts included) run it when they join."""
 
@@ -376,6 +379,12 @@ class EnginePlugin(WorkerPlugin):
 
     def setup(self, worker: Any) -> None:
         size_default_engine(self.workers or worker.state.nthreads)
+        # So that threadpoolctl on the worker (threadpool_info, and Dask's own
+        # calls to it) lists the engine beside the BLAS and OpenMP pools.
+        try:
+            import taskengine.threadpoolctl  # noqa: F401
+        except ImportError:  # threadpoolctl not installed on the worker
+            pass
 
     def teardown(self, worker: Any) -> None:
         # Only when the worker closes in a process of its own: an in-process
