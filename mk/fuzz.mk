@@ -86,7 +86,7 @@ test-tsan:
 	@if ! rustup component add rust-src --toolchain nightly > /dev/null 2>&1; then \
 		echo "skipped: ThreadSanitizer (cannot install rust-src for the nightly toolchain)"; exit 0; fi; \
 	set -e; \
-	RUSTFLAGS="-Zsanitizer=thread" RUSTDOCFLAGS="-Zsanitizer=thread" CARGO_TARGET_DIR=target/tsan \
+	RUSTFLAGS="-Zsanitizer=thread --cfg taskengine_tsan" RUSTDOCFLAGS="-Zsanitizer=thread --cfg taskengine_tsan" CARGO_TARGET_DIR=target/tsan \
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(abspath tests/tsan.supp)" \
 		$(CARGO) $(NIGHTLY) test -Zbuild-std --target $(HOST_TARGET) $(TSAN_TESTS)
 

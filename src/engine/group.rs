@@ -274,6 +274,7 @@ thread_local! {
 /// recursion: no `Weak` of a record is ever kept (the one `new_cyclic` lends is
 /// gone once it returns), so a strong count of one means ours is the only
 /// reference and no other can appear.
+#[cfg(not(taskengine_tsan))]
 fn unique(record: &mut Arc<GroupInner>) -> Option<&mut GroupInner> {
     if Arc::strong_count(record) != 1 || Arc::weak_count(record) != 0 {
         return None;
@@ -284,6 +285,13 @@ fn unique(record: &mut Arc<GroupInner>) -> Option<&mut GroupInner> {
     // SAFETY: the only reference, held through `&mut`, so access is exclusive;
     // `as_ptr` keeps the allocation's write permission (what `get_mut` uses).
     Some(unsafe { &mut *Arc::as_ptr(record).cast_mut() })
+}
+
+/// ThreadSanitizer does not model fences (std's Arc swaps its own for an Acquire
+/// load under TSan for the same reason): the plain `get_mut` there.
+#[cfg(taskengine_tsan)]
+fn unique(record: &mut Arc<GroupInner>) -> Option<&mut GroupInner> {
+    Arc::get_mut(record)
 }
 
 impl GroupInner {
