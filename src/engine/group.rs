@@ -29,7 +29,7 @@ use super::metrics::bump;
 use super::queue::BlockQueue;
 use super::registry::{Registry, Waitable, WorkerThread};
 use super::retry::RetryPolicy;
-use super::sync::std_lock as lock;
+use super::sync::std_lock;
 use super::unwind;
 use super::Engine;
 use crate::error::{panic_message, EngineError, Result};
@@ -564,7 +564,7 @@ impl GroupInner {
     }
 
     fn record_failure(&self, failure: Failure) {
-        let mut slot = lock(&self.failure);
+        let mut slot = std_lock(&self.failure);
         if slot.is_none() {
             *slot = Some(match failure {
                 Failure::Error(err) => err,
@@ -757,7 +757,7 @@ impl GroupInner {
 
     pub(crate) fn result(&self) -> Result<()> {
         if self.failed.load(Acquire) {
-            if let Some(err) = &*lock(&self.failure) {
+            if let Some(err) = &*std_lock(&self.failure) {
                 return Err(err.clone());
             }
         }
@@ -1006,7 +1006,7 @@ impl TaskGroup {
 
     /// The first failure, if any task has failed so far.
     pub fn failure(&self) -> Option<EngineError> {
-        lock(&self.inner.failure).clone()
+        std_lock(&self.inner.failure).clone()
     }
 }
 
@@ -1069,7 +1069,7 @@ impl GroupRetry {
             let respawn = Arc::new(Respawn(Mutex::new(Some(self))));
             if let Err(err) = group.registry.timer.wake_at(deadline, std::task::Waker::from(Arc::clone(&respawn))) {
                 // Not scheduled: end the retry here, and the hold with it.
-                drop(lock(&respawn.0).take());
+                drop(std_lock(&respawn.0).take());
                 group.record_failure(Failure::Error(err));
                 group.finish(1);
             }
@@ -1086,7 +1086,7 @@ impl std::task::Wake for Respawn {
         self.wake_by_ref()
     }
     fn wake_by_ref(self: &Arc<Self>) {
-        let Some(state) = lock(&self.0).take() else { return };
+        let Some(state) = std_lock(&self.0).take() else { return };
         let group = Arc::clone(&state.group);
         match group.spawn_task(TaskBody::closure(move || state.run()), true) {
             Ok(()) => {}

@@ -18,7 +18,7 @@ use super::latch::Event;
 use super::metrics::bump;
 use super::pool::Slot;
 use super::registry::{Registry, Waitable, WorkerThread};
-use super::sync::std_lock as lock;
+use super::sync::std_lock;
 use super::unwind;
 use crate::error::{panic_message, EngineError, Result};
 
@@ -46,7 +46,7 @@ impl Completion {
         // SeqCst: ordered with the waker registration in `poll` and the Event's fence.
         self.state.store(DONE, SeqCst);
         self.event.notify(registry);
-        if let Some(waker) = lock(&self.waker).take() {
+        if let Some(waker) = std_lock(&self.waker).take() {
             waker.wake();
         }
     }
@@ -213,7 +213,9 @@ impl<T: Send + 'static> Core<T> {
                 // stored; TAKEN now says it is gone.
                 unsafe { InPlace::take::<Result<T>>(rec.storage.get()) }
             }
-            Core::Future(f) => lock(&f.result).take().unwrap_or(Err(EngineError::invalid("task result already taken"))),
+            Core::Future(f) => {
+                std_lock(&f.result).take().unwrap_or(Err(EngineError::invalid("task result already taken")))
+            }
         }
     }
 }
@@ -292,7 +294,7 @@ impl<T: Send + 'static> Future for TaskHandle<T> {
         if completion.is_done() {
             return Poll::Ready(self.core.take());
         }
-        *lock(&completion.waker) = Some(cx.waker().clone());
+        *std_lock(&completion.waker) = Some(cx.waker().clone());
         // Re-check after registering: `complete` stores DONE before taking the waker.
         if completion.is_done() {
             return Poll::Ready(self.core.take());
@@ -405,7 +407,7 @@ impl<T: Send + 'static> FutureTask<T> {
         loop {
             let waker = Waker::from(Arc::clone(self));
             let mut cx = Context::from_waker(&waker);
-            let mut slot = lock(&self.future);
+            let mut slot = std_lock(&self.future);
             let Some(future) = slot.as_mut() else { return true };
             match unwind::halt_unwinding(|| future.as_mut().poll(&mut cx)) {
                 Ok(Poll::Pending) => {
@@ -438,7 +440,7 @@ impl<T: Send + 'static> FutureTask<T> {
     }
 
     fn finish(&self, result: Result<T>) {
-        *lock(&self.result) = Some(result);
+        *std_lock(&self.result) = Some(result);
         self.completion.complete(&self.registry);
     }
 
@@ -450,7 +452,7 @@ impl<T: Send + 'static> FutureTask<T> {
         if let Err(err) = &pushed {
             // SAFETY: not queued; the reference is still ours.
             unsafe { drop(Arc::from_raw(Arc::as_ptr(self))) };
-            *lock(&self.future) = None;
+            *std_lock(&self.future) = None;
             self.schedule.store(FINISHED, SeqCst);
             self.finish(Err(err.clone()));
         }

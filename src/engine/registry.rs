@@ -15,7 +15,7 @@ use super::latch::{CoreLatch, LockLatch};
 use super::metrics::{bump, EngineStats, Metrics};
 use super::pool::Pool;
 use super::queue::{BlockPool, BlockQueue, BLOCK_CAP};
-use super::sleep::{IdleState, Sleep, Slept};
+use super::sleep::{IdleState, IdleWait, Sleep, Slept};
 use super::unwind;
 use crate::error::{EngineError, Result};
 
@@ -256,7 +256,7 @@ impl Registry {
         let (count, cond) = &self.started;
         let mut started = super::sync::std_lock(count);
         while *started < workers {
-            started = cond.wait(started).unwrap_or_else(std::sync::PoisonError::into_inner);
+            started = super::sync::std_wait(cond, started);
         }
     }
 
@@ -356,7 +356,7 @@ impl Registry {
             std::sync::atomic::fence(SeqCst);
             // Re-check after announcing ourselves (pairs with `release_external`).
             if self.external_pending.load(SeqCst) >= self.queue_capacity && self.is_alive() {
-                let _ = self.room.1.wait_timeout(guard, Duration::from_millis(100));
+                drop(super::sync::std_wait_timeout(&self.room.1, guard, Duration::from_millis(100)));
             }
             self.room_waiters.fetch_sub(1, SeqCst);
         }
@@ -803,12 +803,14 @@ impl WorkerThread {
             }
             let slept = registry.sleep.no_work_found(
                 &mut idle,
-                self.index,
-                registry.spin_budget,
-                true,
-                None,
-                &mut || self.counted_register(registry.terminating.load(SeqCst)),
-                &mut || {},
+                IdleWait {
+                    worker: self.index,
+                    spin_budget: registry.spin_budget,
+                    general: true,
+                    deadline: None,
+                    register: &mut || self.counted_register(registry.terminating.load(SeqCst)),
+                    unregister: &mut || {},
+                },
             );
             self.count_wake(slept);
         }
@@ -890,12 +892,14 @@ impl WorkerThread {
             let index = self.index;
             let slept = registry.sleep.no_work_found(
                 &mut idle,
-                index,
-                registry.spin_budget,
-                helping,
-                deadline,
-                &mut || self.counted_register(target.register(index)),
-                &mut || target.unregister(index),
+                IdleWait {
+                    worker: index,
+                    spin_budget: registry.spin_budget,
+                    general: helping,
+                    deadline,
+                    register: &mut || self.counted_register(target.register(index)),
+                    unregister: &mut || target.unregister(index),
+                },
             );
             self.count_wake(slept);
         }
