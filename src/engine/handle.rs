@@ -403,7 +403,7 @@ impl<T: Send + 'static> FutureTask<T> {
         if self.schedule.compare_exchange(SCHEDULED, POLLING, AcqRel, Acquire).is_err() {
             return false;
         }
-        WorkerThread::count_executed();
+        super::metrics::count_executed();
         loop {
             let waker = Waker::from(Arc::clone(self));
             let mut cx = Context::from_waker(&waker);

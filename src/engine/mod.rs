@@ -6,7 +6,9 @@
 //! `latch`, `sleep` (wake-up protocol, model-checked with loom), `join`, `scope`,
 //! `group`, `handle` (spawn, futures), `parallel`, `metrics`, `config`.
 
+mod admission;
 mod config;
+mod fork;
 mod group;
 mod handle;
 mod in_place;
@@ -21,16 +23,16 @@ mod registry;
 mod retry;
 mod scope;
 mod sleep;
+mod stack;
 pub(crate) mod sync;
 mod task;
 mod team;
 mod timer;
 mod unwind;
 
-use std::cell::UnsafeCell;
+use std::cell::Cell;
 use std::future::Future;
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 pub use config::{Config, ThreadHook, DEFAULT_SPIN_BUDGET, DEFAULT_TASK_POOL_CAPACITY, MAX_WORKERS, MIN_STACK_SIZE};
@@ -43,6 +45,7 @@ pub use scope::Scope;
 pub use task::{async_task, AsyncFnTask, BoxFuture, SyncTask, Task, TaskExecutor};
 pub use team::{TeamStats, IDLE_REAP as TEAM_IDLE_REAP, MAX_TEAM_MEMBERS};
 
+use fork::ProcessSlot;
 use registry::{Registry, WorkerThread};
 
 use crate::error::{EngineError, Result};
@@ -60,7 +63,7 @@ pub struct Engine {
 impl Engine {
     /// Starts an engine with `config.workers` threads.
     pub fn new(config: Config) -> Result<Engine> {
-        Ok(Engine { registry: Registry::new(&config)?, owner: true })
+        Ok(Engine { registry: Registry::new(&config, enter_worker)?, owner: true })
     }
 
     /// A handle to the process-wide default engine, built on first use with
@@ -97,7 +100,11 @@ impl Engine {
     /// child forked from inside a task, whose worker does not exist).
     #[inline]
     pub(crate) fn current_worker_engine() -> Option<&'static Engine> {
-        WorkerThread::current().filter(|w| !w.registry.is_forked_away()).map(|w| &w.engine)
+        let ptr = WORKER_ENGINE.with(Cell::get);
+        // SAFETY: set by `enter_worker` to a handle on its stack and cleared before
+        // that frame ends; only this thread reads it, and every use is inside the
+        // worker's life (tasks run inside `run`).
+        unsafe { ptr.as_ref() }.filter(|engine| !engine.registry.is_forked_away())
     }
 
     /// A non-owning handle: dropping it does not shut the engine down.
@@ -116,7 +123,7 @@ impl Engine {
     pub fn shutdown_global() -> Result<()> {
         let own_worker = WorkerThread::current().map(|w| Arc::as_ptr(&w.registry));
         let taken = DEFAULT.with_lock(|state| {
-            if let Some(registry) = &state.registry {
+            if let Some(registry) = &state.value {
                 if own_worker == Some(Arc::as_ptr(registry)) || team::in_member_of(registry) {
                     return Err(EngineError::invalid(
                         "the default engine cannot be shut down from one of its own tasks \
@@ -125,7 +132,7 @@ impl Engine {
                 }
             }
             state.shut_down = true;
-            Ok(state.registry.take())
+            Ok(state.value.take())
         })?;
         if let Some(registry) = taken {
             registry.terminate_and_join();
@@ -138,7 +145,7 @@ impl Engine {
     /// use there) and after [`Engine::shutdown_global`]. A host that sizes the default
     /// engine through `TASKENGINE_WORKERS` learns from it whether that is still possible.
     pub fn global_workers_if_built() -> Option<usize> {
-        DEFAULT.with_lock(|state| state.registry.as_ref().map(|registry| registry.num_workers()))
+        DEFAULT.with_lock(|state| state.value.as_ref().map(|registry| registry.num_workers()))
     }
 
     /// True when the calling thread is one of this engine's workers (running one
@@ -446,6 +453,27 @@ impl Engine {
     }
 }
 
+thread_local! {
+    /// A non-owning handle to the engine of the worker running on this thread.
+    static WORKER_ENGINE: Cell<*const Engine> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Runs a worker's life (`run`) with a non-owning handle to its engine on its
+/// stack, so that resolving "the current engine" (a C `NULL` engine inside a task)
+/// is one thread-local read that touches no reference count.
+fn enter_worker(registry: &Arc<Registry>, run: &mut dyn FnMut()) {
+    struct Leave;
+    impl Drop for Leave {
+        fn drop(&mut self) {
+            WORKER_ENGINE.with(|e| e.set(std::ptr::null()));
+        }
+    }
+    let engine = Engine::handle(Arc::clone(registry));
+    WORKER_ENGINE.with(|e| e.set(&engine));
+    let _leave = Leave;
+    run();
+}
+
 impl Drop for Engine {
     /// Dropped from one of its own tasks, an engine cannot wait for its workers
     /// (they may be waiting on that task): it is shut down and its workers exit on
@@ -484,77 +512,23 @@ impl<T: Send + 'static> TaskExecutor<T> for Engine {
 
 // ---- the default engine ----
 
-struct DefaultState {
-    registry: Option<Arc<Registry>>,
-    shut_down: bool,
-    generation: u64,
-}
-
-/// A spin lock rather than a Mutex so that the fork handler can reset it: a child
-/// has one thread, so a lock held by another thread at fork time is stale.
-struct DefaultEngine {
-    locked: AtomicBool,
-    state: UnsafeCell<DefaultState>,
-}
-
-// SAFETY: `state` is only accessed inside `with_lock`, which holds `locked`.
-unsafe impl Sync for DefaultEngine {}
-
-static DEFAULT: DefaultEngine = DefaultEngine {
-    locked: AtomicBool::new(false),
-    state: UnsafeCell::new(DefaultState { registry: None, shut_down: false, generation: 0 }),
-};
-
-impl DefaultEngine {
-    fn with_lock<R>(&self, f: impl FnOnce(&mut DefaultState) -> R) -> R {
-        let generation = registry::fork_generation();
-        let backoff = crossbeam_utils::Backoff::new();
-        // Acquire/Release: the usual lock pairing for `state`.
-        while self.locked.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
-            backoff.snooze();
-        }
-        struct Unlock<'a>(&'a AtomicBool);
-        impl Drop for Unlock<'_> {
-            fn drop(&mut self) {
-                self.0.store(false, Ordering::Release);
-            }
-        }
-        let _unlock = Unlock(&self.locked);
-        // SAFETY: we hold the lock.
-        let state = unsafe { &mut *self.state.get() };
-        if state.generation != generation {
-            // A forked child: the parent's engine has no threads here. Leak it
-            // (its destructor would try to join threads that do not exist).
-            if let Some(old) = state.registry.take() {
-                std::mem::forget(old);
-            }
-            state.shut_down = false;
-            state.generation = generation;
-        }
-        f(state)
-    }
-}
-
-/// Called in the child right after `fork()` (one thread, async-signal context): a
-/// lock held by another parent thread at fork time would never be released.
-pub(crate) fn reset_default_lock_after_fork() {
-    DEFAULT.locked.store(false, Ordering::Release);
-}
+/// The default engine's registry: built on first use, rebuilt in a forked child.
+static DEFAULT: ProcessSlot<Arc<Registry>> = ProcessSlot::new(&fork::DEFAULT_ENGINE_LOCK);
 
 fn default_registry() -> Result<Arc<Registry>> {
     DEFAULT.with_lock(|state| {
         if state.shut_down {
             return Err(EngineError::Shutdown);
         }
-        if let Some(registry) = &state.registry {
+        if let Some(registry) = &state.value {
             return Ok(Arc::clone(registry));
         }
         let mut config = Config::default();
         if let Some(n) = std::env::var("TASKENGINE_WORKERS").ok().and_then(|v| v.trim().parse::<usize>().ok()) {
             config.workers = n;
         }
-        let registry = Registry::new(&config)?;
-        state.registry = Some(Arc::clone(&registry));
+        let registry = Registry::new(&config, enter_worker)?;
+        state.value = Some(Arc::clone(&registry));
         Ok(registry)
     })
 }
