@@ -2,9 +2,11 @@
 //! submissions, random-victim stealing, sleeping without lost wake-ups, and the
 //! structured APIs built on top (join, scope, groups, handles, parallel loops).
 //!
-//! Layout (after rayon-core): `registry` (pool, worker loop, stealing), `job`,
-//! `latch`, `sleep` (wake-up protocol, model-checked with loom), `join`, `scope`,
-//! `group`, `handle` (spawn, futures), `parallel`, `metrics`, `config`.
+//! Layout (after rayon-core): `registry` (workers, deques, injector, the worker
+//! loop, stealing), `job`, `latch`, `sleep` (wake-up protocol, model-checked with
+//! loom), `join`, `scope`, `group`, `handle/` (spawn, futures, `block_on`),
+//! `parallel`, `metrics`, `config`; `fork` (fork generations, the default engine's
+//! slot), `admission` (bounded queue), `stack` (stack floors of helping waits).
 
 mod admission;
 mod config;
