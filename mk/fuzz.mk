@@ -75,13 +75,14 @@ fuzz: $(C_SAN)/fuzz_api
 
 # ---- ThreadSanitizer ----
 
-# The engine's concurrency under TSan: the lib's unit tests, tests/engine.rs and
+# The engine's concurrency under TSan: the lib's unit tests, tests/engine_*.rs and
 # tests/group_reuse.rs
 # (the whole suite takes too long with a std rebuilt for TSan on two cores; the
 # fork test cannot run under TSan, and the counting global allocators see TSan's
 # own allocations). TSan's reports fail the run (halt_on_error); the only ones
 # suppressed are crossbeam's by-design races (tests/tsan.supp).
-TSAN_TESTS := --lib --test engine --test group_reuse --test group_slots --test team
+TSAN_TESTS := --lib --test engine_join --test engine_groups --test engine_scope --test engine_spawn \
+	--test engine_parallel --test engine_config --test engine_lifecycle --test group_reuse --test group_slots --test team
 test-tsan:
 	@if ! rustup component add rust-src --toolchain nightly > /dev/null 2>&1; then \
 		echo "skipped: ThreadSanitizer (cannot install rust-src for the nightly toolchain)"; exit 0; fi; \

@@ -14,6 +14,13 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+// The engine is built on POSIX threads and the dynamic linker: `pthread_atfork`
+// for fork safety, `mmap` for the allocators, `dlopen` for the OpenBLAS adapter.
+// Linux-only calls (`pthread_getattr_np`, `MAP_NORESERVE`, `madvise` advice) are
+// gated, with fallbacks, so other Unix systems (FreeBSD, macOS) build too.
+#[cfg(not(unix))]
+compile_error!("taskengine supports Unix targets only (it needs pthreads, mmap and dlopen)");
+
 pub mod alloc;
 pub mod engine;
 pub mod error;

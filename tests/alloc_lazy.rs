@@ -7,6 +7,7 @@ use taskengine::alloc::{BumpArena, FreeListAllocator};
 use taskengine::EngineError;
 
 /// The resident size of this process in bytes, as the kernel counts it.
+#[cfg(target_os = "linux")]
 fn resident_bytes() -> usize {
     let statm = std::fs::read_to_string("/proc/self/statm").expect("/proc/self/statm");
     let pages: usize = statm.split_whitespace().nth(1).and_then(|f| f.parse().ok()).expect("resident pages");
@@ -15,11 +16,14 @@ fn resident_bytes() -> usize {
     pages * usize::try_from(page).expect("a page size")
 }
 
+#[cfg(target_os = "linux")]
 const CAPACITY: usize = 4 << 30;
 /// Far below the capacity, and far above what a few 64 KiB blocks commit.
+#[cfg(target_os = "linux")]
 const LIMIT: usize = 64 << 20;
 
 /// Writes every byte of `n` blocks of 64 KiB from `alloc`.
+#[cfg(target_os = "linux")]
 fn touch_blocks(n: usize, mut alloc: impl FnMut() -> *mut u8) {
     for i in 0..n {
         let p = alloc();

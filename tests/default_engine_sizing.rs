@@ -1,6 +1,8 @@
 //! The default engine is sized to the CPUs the process may use (its affinity mask,
 //! as `taskset` or `mpirun --bind-to` set it), not to every CPU of the machine.
-//! Process-global, so it has its own test binary and a single test.
+//! Process-global, so it has its own test binary and a single test. Linux only:
+//! the mask is set and read with `sched_setaffinity`/`sched_getaffinity`.
+#![cfg(target_os = "linux")]
 
 mod common;
 

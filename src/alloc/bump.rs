@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use crossbeam_utils::CachePadded;
 
 use super::region::Region;
-use super::{align_up, check_align, Failure};
+use super::{align_up, check_align, AllocFailure};
 use crate::Result;
 
 /// A fixed-size arena that hands out memory by bumping an offset, from any number of
@@ -159,7 +159,7 @@ impl BumpArena {
             Ok(())
         } else {
             self.invalid_frees.fetch_add(1, Relaxed);
-            Err(Failure::Foreign.into())
+            Err(AllocFailure::Foreign.into())
         }
     }
 
@@ -232,7 +232,7 @@ impl BumpArena {
 
     /// The allocation core: no error values that allocate, no panics.
     #[inline]
-    fn try_alloc(&self, size: usize, align: usize) -> Result<NonNull<u8>, Failure> {
+    fn try_alloc(&self, size: usize, align: usize) -> Result<NonNull<u8>, AllocFailure> {
         check_align(align)?;
         let size = size.max(1);
         // Relaxed throughout: the offset only partitions the region among callers. The
@@ -243,7 +243,7 @@ impl BumpArena {
         loop {
             let Some((start, end)) = self.fit(cur, size, align) else {
                 self.failed.fetch_add(1, Relaxed);
-                return Err(Failure::Exhausted);
+                return Err(AllocFailure::Exhausted);
             };
             match self.hot.offset.compare_exchange_weak(cur, end, Relaxed, Relaxed) {
                 Ok(_) => {

@@ -61,7 +61,7 @@ use std::ptr::{self, NonNull};
 
 use super::region::Region;
 use super::spin::SpinLock;
-use super::{align_up, check_align, Failure};
+use super::{align_up, check_align, AllocFailure};
 use crate::{EngineError, Result};
 
 /// Block addresses and sizes are multiples of this; it is also the smallest alignment
@@ -319,7 +319,7 @@ impl FreeListAllocator {
             .map_err(|why| EngineError::invalid(format_args!("free-list integrity check failed: {why}")))
     }
 
-    fn try_alloc(&self, size: usize, align: usize) -> Result<NonNull<u8>, Failure> {
+    fn try_alloc(&self, size: usize, align: usize) -> Result<NonNull<u8>, AllocFailure> {
         check_align(align)?;
         let off = self.with_heap(|h| h.alloc(size, align))?;
         // SAFETY: `alloc` returns the payload offset of a block inside the region
@@ -327,7 +327,7 @@ impl FreeListAllocator {
         Ok(unsafe { self.region.base().add(off) })
     }
 
-    fn try_free(&self, ptr: *const u8) -> Result<(), Failure> {
+    fn try_free(&self, ptr: *const u8) -> Result<(), AllocFailure> {
         // Wrapping: a pointer below the base becomes a huge offset, rejected as foreign.
         let off = (ptr as usize).wrapping_sub(self.region.addr());
         self.with_heap(|h| h.free(off))
@@ -409,9 +409,9 @@ impl Ctx<'_> {
     }
 
     /// Reads and validates the header at `off`.
-    fn read(&self, off: usize) -> Result<Header, Failure> {
+    fn read(&self, off: usize) -> Result<Header, AllocFailure> {
         if !self.header_slot(off) {
-            return Err(Failure::Corrupted);
+            return Err(AllocFailure::Corrupted);
         }
         // SAFETY: `header_slot` puts `off .. off + HEADER` inside the block area, at a
         // 16-byte aligned address (the area starts 16-aligned). The region is initialised
@@ -425,17 +425,17 @@ impl Ctx<'_> {
         if sane {
             Ok(hd)
         } else {
-            Err(Failure::Corrupted)
+            Err(AllocFailure::Corrupted)
         }
     }
 
     /// Reads a free-list entry, checking that the list moves forward.
-    fn read_free(&self, off: usize) -> Result<Header, Failure> {
+    fn read_free(&self, off: usize) -> Result<Header, AllocFailure> {
         let hd = self.read(off)?;
         if hd.state == FREE && (hd.link == NIL || hd.link >= off + hd.size) {
             Ok(hd)
         } else {
-            Err(Failure::Corrupted)
+            Err(AllocFailure::Corrupted)
         }
     }
 
@@ -613,7 +613,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn alloc(&mut self, size: usize, align: usize) -> Result<usize, Failure> {
+    fn alloc(&mut self, size: usize, align: usize) -> Result<usize, AllocFailure> {
         let r = self.first_fit(size, align);
         if r.is_ok() {
             self.h.allocations += 1;
@@ -626,10 +626,10 @@ impl Ctx<'_> {
 
     /// Finds the first free block that fits and carves the allocation out of it;
     /// returns the payload offset. Changes nothing on failure.
-    fn first_fit(&mut self, size: usize, align: usize) -> Result<usize, Failure> {
-        let need = align_up(size.max(1), GRANULE).ok_or(Failure::Exhausted)?;
+    fn first_fit(&mut self, size: usize, align: usize) -> Result<usize, AllocFailure> {
+        let need = align_up(size.max(1), GRANULE).ok_or(AllocFailure::Exhausted)?;
         if need > self.h.free_bytes {
-            return Err(Failure::Exhausted);
+            return Err(AllocFailure::Exhausted);
         }
         let c = class(need);
         // The first block of at least `floor(c)` seen becomes the class's new hint: every
@@ -649,7 +649,7 @@ impl Ctx<'_> {
                     // when that one is relinked past it: check them in full first.
                     let blk = self.read_free(cur)?;
                     if blk.size != size {
-                        return Err(Failure::Corrupted);
+                        return Err(AllocFailure::Corrupted);
                     }
                     let prev = if hdr == cur { self.list_prev(cur, prev)? } else { None };
                     self.carve(prev, cur, blk, hdr, end);
@@ -663,22 +663,22 @@ impl Ctx<'_> {
         }
         // Nothing fits; nothing below the first block of `floor(c)` ever will.
         self.h.hint[c] = new_hint.unwrap_or(self.h.end);
-        Err(Failure::Exhausted)
+        Err(AllocFailure::Exhausted)
     }
 
     /// The free block before `off` in the list, with its size, checked in full.
     /// `walked` is the block the search stepped from, if any; otherwise the free map
     /// finds it.
-    fn list_prev(&self, off: usize, walked: Option<usize>) -> Result<Option<(usize, usize)>, Failure> {
+    fn list_prev(&self, off: usize, walked: Option<usize>) -> Result<Option<(usize, usize)>, AllocFailure> {
         let p = match walked {
             Some(p) => p,
             None if self.h.free_head == off => return Ok(None),
             // The list does not start here, so some free block lies below.
-            None => self.free_below(off).ok_or(Failure::Corrupted)?,
+            None => self.free_below(off).ok_or(AllocFailure::Corrupted)?,
         };
         match self.read_free(p)? {
             b if b.link == off => Ok(Some((p, b.size))),
-            _ => Err(Failure::Corrupted),
+            _ => Err(AllocFailure::Corrupted),
         }
     }
 
@@ -687,7 +687,7 @@ impl Ctx<'_> {
     /// checked in full. Walking stays safe because `off` is known to start a free block
     /// (found in the free map, or a link checked here), and links must point forward to a
     /// block the free map marks as free, so the walk ends and never leaves the blocks.
-    fn peek_free(&self, off: usize) -> Result<(usize, usize), Failure> {
+    fn peek_free(&self, off: usize) -> Result<(usize, usize), AllocFailure> {
         debug_assert!(self.header_slot(off) && self.is_free(off));
         // SAFETY: `off` starts a free block (see above), so a whole header lies there,
         // 16-byte aligned, in the region; we hold the lock.
@@ -696,7 +696,7 @@ impl Ctx<'_> {
         if link_ok {
             Ok((hd.size, hd.link))
         } else {
-            Err(Failure::Corrupted)
+            Err(AllocFailure::Corrupted)
         }
     }
 
@@ -745,7 +745,7 @@ impl Ctx<'_> {
         self.h.free_blocks = self.h.free_blocks + pieces - 1;
     }
 
-    fn free(&mut self, payload: usize) -> Result<(), Failure> {
+    fn free(&mut self, payload: usize) -> Result<(), AllocFailure> {
         let r = self.release(payload);
         if r.is_ok() {
             self.h.live -= 1;
@@ -758,16 +758,16 @@ impl Ctx<'_> {
     /// Frees the block whose payload is at `payload`, merging it with free neighbours.
     /// Every read and check happens before the first write, so a rejected free changes
     /// nothing.
-    fn release(&mut self, payload: usize) -> Result<(), Failure> {
+    fn release(&mut self, payload: usize) -> Result<(), AllocFailure> {
         if payload < self.h.start + HEADER || payload >= self.h.end {
-            return Err(Failure::Foreign);
+            return Err(AllocFailure::Foreign);
         }
         let Some(hdr) = self.live_header(payload) else {
             return Err(self.classify(payload));
         };
         let x = self.read(hdr)?;
         if x.state != USED {
-            return Err(Failure::Corrupted);
+            return Err(AllocFailure::Corrupted);
         }
         let x_end = hdr + x.size;
         // The nearest free block below is the list predecessor; its link (or the head)
@@ -776,7 +776,7 @@ impl Ctx<'_> {
             Some(p) => {
                 let b = self.read_free(p)?;
                 if p + b.size > hdr {
-                    return Err(Failure::Corrupted);
+                    return Err(AllocFailure::Corrupted);
                 }
                 Some((p, b.size, b.link))
             }
@@ -788,7 +788,7 @@ impl Ctx<'_> {
         } else if next == x_end {
             Some(self.read_free(next)?)
         } else {
-            return Err(Failure::Corrupted);
+            return Err(AllocFailure::Corrupted);
         };
         // Checked; now change things.
         self.set_live(hdr, false);
@@ -824,18 +824,18 @@ impl Ctx<'_> {
     }
 
     /// Says what a rejected in-range pointer points into, by walking the headers.
-    fn classify(&self, payload: usize) -> Failure {
+    fn classify(&self, payload: usize) -> AllocFailure {
         let mut b = self.h.start;
         while b < self.h.end {
             let Ok(hd) = self.read(b) else {
-                return Failure::Corrupted;
+                return AllocFailure::Corrupted;
             };
             if payload < b + hd.size {
-                return if hd.state == FREE { Failure::DoubleFree } else { Failure::Interior };
+                return if hd.state == FREE { AllocFailure::DoubleFree } else { AllocFailure::Interior };
             }
             b += hd.size;
         }
-        Failure::Foreign
+        AllocFailure::Foreign
     }
 
     fn stats(&self) -> FreeListStats {

@@ -45,7 +45,7 @@ pub const MAX_ALIGN: usize = 4096;
 /// allocator, and deadlock the free list's lock), so the cores report this `Copy` value
 /// and only the safe API turns it into an [`EngineError`] with a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Failure {
+pub(crate) enum AllocFailure {
     /// Alignment not a power of two, or above [`MAX_ALIGN`].
     BadAlign(usize),
     /// Not enough contiguous space (or a size whose arithmetic overflows).
@@ -60,20 +60,20 @@ pub(crate) enum Failure {
     Corrupted,
 }
 
-impl From<Failure> for EngineError {
-    fn from(f: Failure) -> Self {
+impl From<AllocFailure> for EngineError {
+    fn from(f: AllocFailure) -> Self {
         match f {
-            Failure::BadAlign(align) => {
+            AllocFailure::BadAlign(align) => {
                 EngineError::invalid(format_args!("alignment {align} is not a power of two between 1 and {MAX_ALIGN}"))
             }
-            Failure::Exhausted => EngineError::NoMemory,
-            Failure::Foreign => EngineError::invalid("pointer was not allocated by this allocator"),
-            Failure::Interior => EngineError::invalid(
+            AllocFailure::Exhausted => EngineError::NoMemory,
+            AllocFailure::Foreign => EngineError::invalid("pointer was not allocated by this allocator"),
+            AllocFailure::Interior => EngineError::invalid(
                 "pointer is not the start of a live allocation (interior pointer, or a stale \
                  pointer whose memory was reused)",
             ),
-            Failure::DoubleFree => EngineError::invalid("double free: the pointer's memory is already free"),
-            Failure::Corrupted => {
+            AllocFailure::DoubleFree => EngineError::invalid("double free: the pointer's memory is already free"),
+            AllocFailure::Corrupted => {
                 EngineError::invalid("allocator metadata is corrupted (a write outside an allocation's bounds?)")
             }
         }
@@ -82,11 +82,11 @@ impl From<Failure> for EngineError {
 
 /// Checks that `align` is a power of two no larger than [`MAX_ALIGN`].
 #[inline]
-pub(crate) fn check_align(align: usize) -> Result<(), Failure> {
+pub(crate) fn check_align(align: usize) -> Result<(), AllocFailure> {
     if align.is_power_of_two() && align <= MAX_ALIGN {
         Ok(())
     } else {
-        Err(Failure::BadAlign(align))
+        Err(AllocFailure::BadAlign(align))
     }
 }
 
@@ -117,14 +117,20 @@ mod tests {
             assert_eq!(check_align(1 << shift), Ok(()));
         }
         for bad in [0, 3, 12, 4095, 8192, usize::MAX] {
-            assert_eq!(check_align(bad), Err(Failure::BadAlign(bad)));
+            assert_eq!(check_align(bad), Err(AllocFailure::BadAlign(bad)));
         }
     }
 
     #[test]
     fn failures_map_to_the_right_error_kinds() {
-        assert_eq!(EngineError::from(Failure::Exhausted), EngineError::NoMemory);
-        for f in [Failure::BadAlign(3), Failure::Foreign, Failure::Interior, Failure::DoubleFree, Failure::Corrupted] {
+        assert_eq!(EngineError::from(AllocFailure::Exhausted), EngineError::NoMemory);
+        for f in [
+            AllocFailure::BadAlign(3),
+            AllocFailure::Foreign,
+            AllocFailure::Interior,
+            AllocFailure::DoubleFree,
+            AllocFailure::Corrupted,
+        ] {
             assert!(matches!(EngineError::from(f), EngineError::Invalid(_)), "{f:?}");
         }
     }

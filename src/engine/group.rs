@@ -11,7 +11,6 @@
 //! * a waiting worker runs its own group's tasks first, and an *isolated* wait runs
 //!   nothing else, so a task holding a lock cannot re-enter it through stealing.
 
-use std::any::Any;
 use std::cell::{Cell, UnsafeCell};
 use std::ffi::c_void;
 use std::mem::{ManuallyDrop, MaybeUninit};
@@ -29,8 +28,8 @@ use super::metrics::bump;
 use super::queue::BlockQueue;
 use super::registry::{Registry, Waitable, WorkerThread};
 use super::retry::RetryPolicy;
-use super::sync::std_lock as lock;
-use super::unwind;
+use super::sync::std_lock;
+use super::unwind::{self, TaskFailure};
 use super::Engine;
 use crate::error::{panic_message, EngineError, Result};
 
@@ -38,13 +37,7 @@ use crate::error::{panic_message, EngineError, Result};
 /// panics unwinds into `run_task`'s catch (a failed task) instead of aborting.
 pub(crate) type RawTaskFn = unsafe extern "C-unwind" fn(*mut c_void) -> i32;
 
-/// Why a task failed.
-pub(crate) enum Failure {
-    Error(EngineError),
-    Panic(Box<dyn Any + Send>),
-}
-
-type TaskResult = std::result::Result<(), Failure>;
+type TaskResult = std::result::Result<(), TaskFailure>;
 
 /// Closures up to this many words are stored in the task record itself; bigger
 /// ones are boxed there.
@@ -538,7 +531,9 @@ impl GroupInner {
                         crate::alloc::task_scope(|| unsafe { func(bytes.0.as_mut_ptr().cast()) })
                     }))
                 }
-                TaskBody::Closure(f) => unwind::halt_unwinding(|| f.run()).unwrap_or_else(|p| Err(Failure::Panic(p))),
+                TaskBody::Closure(f) => {
+                    unwind::halt_unwinding(|| f.run()).unwrap_or_else(|p| Err(TaskFailure::Panic(p)))
+                }
             };
             CURRENT_TASK.with(|c| c.set(running.outer));
             if let Err(failure) = outcome {
@@ -571,12 +566,12 @@ impl GroupInner {
         self.queue.pop()
     }
 
-    fn record_failure(&self, failure: Failure) {
-        let mut slot = lock(&self.failure);
+    fn record_failure(&self, failure: TaskFailure) {
+        let mut slot = std_lock(&self.failure);
         if slot.is_none() {
             *slot = Some(match failure {
-                Failure::Error(err) => err,
-                Failure::Panic(payload) => EngineError::Panic(panic_message(&*payload)),
+                TaskFailure::Error(err) => err,
+                TaskFailure::Panic(payload) => EngineError::Panic(panic_message(&*payload)),
             });
             self.failed.store(true, Release);
         }
@@ -765,7 +760,7 @@ impl GroupInner {
 
     pub(crate) fn result(&self) -> Result<()> {
         if self.failed.load(Acquire) {
-            if let Some(err) = &*lock(&self.failure) {
+            if let Some(err) = &*std_lock(&self.failure) {
                 return Err(err.clone());
             }
         }
@@ -780,8 +775,8 @@ impl GroupInner {
 fn raw_outcome(outcome: std::thread::Result<i32>) -> TaskResult {
     match outcome {
         Ok(0) => Ok(()),
-        Ok(code) => Err(Failure::Error(EngineError::TaskFailed { code, message: format!("task returned {code}") })),
-        Err(payload) => Err(Failure::Panic(payload)),
+        Ok(code) => Err(TaskFailure::Error(EngineError::TaskFailed { code, message: format!("task returned {code}") })),
+        Err(payload) => Err(TaskFailure::Panic(payload)),
     }
 }
 
@@ -908,14 +903,14 @@ impl TaskGroup {
 
     /// Spawns a task that can fail; its first error becomes the group's result.
     pub fn spawn_fallible<F: FnOnce() -> Result<()> + Send + 'static>(&self, f: F) -> Result<()> {
-        let body = TaskBody::closure(move || f().map_err(Failure::Error));
+        let body = TaskBody::closure(move || f().map_err(TaskFailure::Error));
         self.inner.spawn_task(body, true)
     }
 
     /// Like [`TaskGroup::spawn_fallible`], but fails with `QueueFull` instead of
     /// waiting for room (`f` is dropped unrun then).
     pub fn try_spawn_fallible<F: FnOnce() -> Result<()> + Send + 'static>(&self, f: F) -> Result<()> {
-        let body = TaskBody::closure(move || f().map_err(Failure::Error));
+        let body = TaskBody::closure(move || f().map_err(TaskFailure::Error));
         self.inner.spawn_task(body, false)
     }
 
@@ -1014,7 +1009,7 @@ impl TaskGroup {
 
     /// The first failure, if any task has failed so far.
     pub fn failure(&self) -> Option<EngineError> {
-        lock(&self.inner.failure).clone()
+        std_lock(&self.inner.failure).clone()
     }
 }
 
@@ -1058,10 +1053,10 @@ impl GroupRetry {
                 Err(payload) => EngineError::Panic(panic_message(&*payload)),
             };
             if matches!(err, EngineError::Cancelled | EngineError::Shutdown) {
-                return Err(Failure::Error(err));
+                return Err(TaskFailure::Error(err));
             }
             if self.attempts >= self.policy.max_attempts() || !self.policy.is_retryable(&err) {
-                return Err(Failure::Error(EngineError::Retried { attempts: self.attempts, last: Box::new(err) }));
+                return Err(TaskFailure::Error(EngineError::Retried { attempts: self.attempts, last: Box::new(err) }));
             }
             if self.group.cancelled.load(Relaxed) {
                 return Ok(());
@@ -1077,8 +1072,8 @@ impl GroupRetry {
             let respawn = Arc::new(Respawn(Mutex::new(Some(self))));
             if let Err(err) = group.registry.timer.wake_at(deadline, std::task::Waker::from(Arc::clone(&respawn))) {
                 // Not scheduled: end the retry here, and the hold with it.
-                drop(lock(&respawn.0).take());
-                group.record_failure(Failure::Error(err));
+                drop(std_lock(&respawn.0).take());
+                group.record_failure(TaskFailure::Error(err));
                 group.finish(1);
             }
             return Ok(());
@@ -1094,14 +1089,14 @@ impl std::task::Wake for Respawn {
         self.wake_by_ref()
     }
     fn wake_by_ref(self: &Arc<Self>) {
-        let Some(state) = lock(&self.0).take() else { return };
+        let Some(state) = std_lock(&self.0).take() else { return };
         let group = Arc::clone(&state.group);
         match group.spawn_task(TaskBody::closure(move || state.run()), true) {
             Ok(()) => {}
             Err(EngineError::Cancelled) => {
                 group.skipped.fetch_add(1, Relaxed);
             }
-            Err(err) => group.record_failure(Failure::Error(err)),
+            Err(err) => group.record_failure(TaskFailure::Error(err)),
         }
         // The hold taken before the backoff: the next attempt (if queued) now
         // keeps the group busy by itself.
@@ -1114,7 +1109,7 @@ impl Drop for Respawn {
     fn drop(&mut self) {
         let slot = self.0.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(state) = slot.take() {
-            state.group.record_failure(Failure::Error(EngineError::Shutdown));
+            state.group.record_failure(TaskFailure::Error(EngineError::Shutdown));
             state.group.finish(1);
         }
     }

@@ -143,7 +143,7 @@ impl<L: Latch, F: FnOnce(bool) -> R, R> Job for StackJob<L, F, R> {
         // SAFETY: the contract of `execute` says `this` is live and runs once; the
         // owner does not touch `func`/`result` until the latch is set.
         let func = unsafe { (*(*this).func.get()).take().expect("job executed twice") };
-        super::registry::WorkerThread::count_executed();
+        super::metrics::count_executed();
         let result = match unwind::halt_unwinding(|| func(true)) {
             Ok(v) => JobResult::Ok(v),
             Err(p) => JobResult::Panic(p),

@@ -12,7 +12,7 @@ use std::time::Instant;
 use super::job::Latch;
 use super::registry::{Registry, Waitable};
 use super::sleep::Sleep;
-use super::sync::{fence, lock, AtomicUsize, Condvar, Mutex};
+use super::sync::{fence, lock, wait, wait_timeout, AtomicUsize, Condvar, Mutex};
 
 const UNSET: usize = 0;
 // 1 is unused: a waiter goes from UNSET straight to SLEEPING under its slot lock.
@@ -115,10 +115,7 @@ impl LockLatch {
     pub(crate) fn wait(&self) {
         let mut done = lock(&self.done);
         while !*done {
-            done = match self.condvar.wait(done) {
-                Ok(g) => g,
-                Err(p) => p.into_inner(),
-            };
+            done = wait(&self.condvar, done);
         }
     }
 }
@@ -241,20 +238,14 @@ impl Event {
             }
             match deadline {
                 None => {
-                    guard = match self.condvar.wait(guard) {
-                        Ok(g) => g,
-                        Err(p) => p.into_inner(),
-                    }
+                    guard = wait(&self.condvar, guard);
                 }
                 Some(deadline) => {
                     let now = Instant::now();
                     if now >= deadline {
                         break is_done();
                     }
-                    guard = match self.condvar.wait_timeout(guard, deadline - now) {
-                        Ok((g, _)) => g,
-                        Err(p) => p.into_inner().0,
-                    };
+                    guard = wait_timeout(&self.condvar, guard, deadline - now);
                 }
             }
         };
@@ -267,7 +258,7 @@ impl Event {
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;
-    use crate::engine::sleep::IdleState;
+    use crate::engine::sleep::{IdleState, IdleWait};
     use crate::engine::sync::AtomicBool;
     use loom::sync::Arc;
     use std::sync::atomic::Ordering::{AcqRel, Acquire};
@@ -302,12 +293,14 @@ mod loom_tests {
                 let d = done.clone();
                 sleep.no_work_found(
                     &mut idle,
-                    0,
-                    0,
-                    false,
-                    None,
-                    &mut || event.register_worker(0, &|| d.load(Acquire)),
-                    &mut || event.unregister_worker(0),
+                    IdleWait {
+                        worker: 0,
+                        spin_budget: 0,
+                        general: false,
+                        deadline: None,
+                        register: &mut || event.register_worker(0, &|| d.load(Acquire)),
+                        unregister: &mut || event.unregister_worker(0),
+                    },
                 );
             }
             owner.join().unwrap();

@@ -132,3 +132,31 @@ pub struct EngineStats {
     /// with fewer, as `Config::min_workers` allowed). Always live.
     pub worker_shortfall: u64,
 }
+
+thread_local! {
+    /// The counters of the worker running on this thread, while its engine keeps
+    /// metrics; null elsewhere. Lets a job count itself without knowing the
+    /// registry (as rayon-core keeps `job.rs` free of it).
+    static WORKER_COUNTERS: std::cell::Cell<*const WorkerCounters> = const { std::cell::Cell::new(std::ptr::null()) };
+}
+
+/// Makes `counters` this thread's worker counters (null: none) and returns the
+/// previous ones.
+///
+/// # Safety
+/// Non-null `counters` must stay valid until they are replaced on this thread.
+pub(crate) unsafe fn set_worker_counters(counters: *const WorkerCounters) -> *const WorkerCounters {
+    WORKER_COUNTERS.with(|c| c.replace(counters))
+}
+
+/// Counts one unit of user work run on this thread, if it is a worker of an
+/// engine that keeps metrics.
+#[inline]
+pub(crate) fn count_executed() {
+    let ptr = WORKER_COUNTERS.with(std::cell::Cell::get);
+    // SAFETY: set by `set_worker_counters`, whose caller keeps the counters alive
+    // while they are set; only this thread reads the pointer.
+    if let Some(c) = unsafe { ptr.as_ref() } {
+        bump(&c.executed);
+    }
+}

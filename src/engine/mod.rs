@@ -2,11 +2,15 @@
 //! submissions, random-victim stealing, sleeping without lost wake-ups, and the
 //! structured APIs built on top (join, scope, groups, handles, parallel loops).
 //!
-//! Layout (after rayon-core): `registry` (pool, worker loop, stealing), `job`,
-//! `latch`, `sleep` (wake-up protocol, model-checked with loom), `join`, `scope`,
-//! `group`, `handle` (spawn, futures), `parallel`, `metrics`, `config`.
+//! Layout (after rayon-core): `registry` (workers, deques, injector, the worker
+//! loop, stealing), `job`, `latch`, `sleep` (wake-up protocol, model-checked with
+//! loom), `join`, `scope`, `group`, `handle/` (spawn, futures, `block_on`),
+//! `parallel`, `metrics`, `config`; `fork` (fork generations, the default engine's
+//! slot), `admission` (bounded queue), `stack` (stack floors of helping waits).
 
+mod admission;
 mod config;
+mod fork;
 mod group;
 mod handle;
 mod in_place;
@@ -21,16 +25,16 @@ mod registry;
 mod retry;
 mod scope;
 mod sleep;
+mod stack;
 pub(crate) mod sync;
 mod task;
 mod team;
 mod timer;
 mod unwind;
 
-use std::cell::UnsafeCell;
+use std::cell::Cell;
 use std::future::Future;
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 pub use config::{Config, ThreadHook, DEFAULT_SPIN_BUDGET, DEFAULT_TASK_POOL_CAPACITY, MAX_WORKERS, MIN_STACK_SIZE};
@@ -43,6 +47,7 @@ pub use scope::Scope;
 pub use task::{async_task, AsyncFnTask, BoxFuture, SyncTask, Task, TaskExecutor};
 pub use team::{TeamStats, IDLE_REAP as TEAM_IDLE_REAP, MAX_TEAM_MEMBERS};
 
+use fork::ProcessSlot;
 use registry::{Registry, WorkerThread};
 
 use crate::error::{EngineError, Result};
@@ -59,14 +64,36 @@ pub struct Engine {
 
 impl Engine {
     /// Starts an engine with `config.workers` threads.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskengine::{Config, Engine};
+    ///
+    /// let engine = Engine::new(Config::with_workers(3)).unwrap();
+    /// assert_eq!(engine.workers(), 3);
+    /// assert!(engine.is_alive());
+    /// ```
     pub fn new(config: Config) -> Result<Engine> {
-        Ok(Engine { registry: Registry::new(&config)?, owner: true })
+        Ok(Engine { registry: Registry::new(&config, enter_worker)?, owner: true })
     }
 
     /// A handle to the process-wide default engine, built on first use with
     /// `Config::default()` (or `TASKENGINE_WORKERS` workers when that variable is set).
     /// After `fork()` the child builds its own on first use. Fails with `Shutdown`
     /// after [`Engine::shutdown_global`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskengine::Engine;
+    ///
+    /// let a = Engine::global().unwrap();
+    /// let b = Engine::global().unwrap();
+    /// assert_eq!(Engine::global_workers_if_built(), Some(a.workers()));
+    /// assert_eq!(a.workers(), b.workers());
+    /// assert_eq!(a.join(|| 1 + 1, || 2 * 3), (2, 6));
+    /// ```
     pub fn global() -> Result<Engine> {
         Ok(Engine { registry: default_registry()?, owner: false })
     }
@@ -76,6 +103,21 @@ impl Engine {
     /// A task keeps its own engine until it returns: while a shut-down engine
     /// finishes its queued work, those tasks still get that engine here (work they
     /// fork or spawn from inside it still runs), never the default one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskengine::{Config, Engine};
+    ///
+    /// let engine = Engine::new(Config::with_workers(2)).unwrap();
+    /// // Inside a task: the engine running it (the default engine is not even built).
+    /// let own = engine.spawn(|| Engine::current().unwrap().is_own_worker()).unwrap().wait().unwrap();
+    /// assert!(own);
+    /// assert_eq!(Engine::global_workers_if_built(), None);
+    /// // Elsewhere: the default engine.
+    /// let current = Engine::current().unwrap();
+    /// assert_eq!(Engine::global_workers_if_built(), Some(current.workers()));
+    /// ```
     pub fn current() -> Result<Engine> {
         match Engine::current_worker_engine() {
             Some(engine) => Ok(Engine::handle(Arc::clone(&engine.registry))),
@@ -97,7 +139,11 @@ impl Engine {
     /// child forked from inside a task, whose worker does not exist).
     #[inline]
     pub(crate) fn current_worker_engine() -> Option<&'static Engine> {
-        WorkerThread::current().filter(|w| !w.registry.is_forked_away()).map(|w| &w.engine)
+        let ptr = WORKER_ENGINE.with(Cell::get);
+        // SAFETY: set by `enter_worker` to a handle on its stack and cleared before
+        // that frame ends; only this thread reads it, and every use is inside the
+        // worker's life (tasks run inside `run`).
+        unsafe { ptr.as_ref() }.filter(|engine| !engine.registry.is_forked_away())
     }
 
     /// A non-owning handle: dropping it does not shut the engine down.
@@ -113,10 +159,24 @@ impl Engine {
     /// the default engine: its workers may be waiting on that very task (the
     /// stolen half of a `join`), so waiting for them could never end. The same
     /// from a member of a team on the default engine.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskengine::{Engine, EngineError};
+    ///
+    /// let engine = Engine::global().unwrap();
+    /// assert_eq!(engine.join(|| 1, || 2), (1, 2));
+    /// Engine::shutdown_global().unwrap();
+    /// assert!(!engine.is_alive());
+    /// assert!(matches!(Engine::global(), Err(EngineError::Shutdown)));
+    /// assert_eq!(Engine::global_workers_if_built(), None);
+    /// Engine::shutdown_global().unwrap(); // again: nothing left to do
+    /// ```
     pub fn shutdown_global() -> Result<()> {
         let own_worker = WorkerThread::current().map(|w| Arc::as_ptr(&w.registry));
         let taken = DEFAULT.with_lock(|state| {
-            if let Some(registry) = &state.registry {
+            if let Some(registry) = &state.value {
                 if own_worker == Some(Arc::as_ptr(registry)) || team::in_member_of(registry) {
                     return Err(EngineError::invalid(
                         "the default engine cannot be shut down from one of its own tasks \
@@ -125,7 +185,7 @@ impl Engine {
                 }
             }
             state.shut_down = true;
-            Ok(state.registry.take())
+            Ok(state.value.take())
         })?;
         if let Some(registry) = taken {
             registry.terminate_and_join();
@@ -137,29 +197,85 @@ impl Engine {
     /// building it: `None` before its first use (in a forked child: before its first
     /// use there) and after [`Engine::shutdown_global`]. A host that sizes the default
     /// engine through `TASKENGINE_WORKERS` learns from it whether that is still possible.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskengine::Engine;
+    ///
+    /// assert_eq!(Engine::global_workers_if_built(), None); // not used yet in this process
+    /// let workers = Engine::global().unwrap().workers();
+    /// assert_eq!(Engine::global_workers_if_built(), Some(workers));
+    /// ```
     pub fn global_workers_if_built() -> Option<usize> {
-        DEFAULT.with_lock(|state| state.registry.as_ref().map(|registry| registry.num_workers()))
+        DEFAULT.with_lock(|state| state.value.as_ref().map(|registry| registry.num_workers()))
     }
 
     /// True when the calling thread is one of this engine's workers (running one
     /// of its tasks), or runs a member of one of its teams: such a caller cannot
     /// wait for the engine to shut down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskengine::{Config, Engine};
+    ///
+    /// let engine = Engine::new(Config::with_workers(2)).unwrap();
+    /// assert!(!engine.is_own_worker());
+    /// // A scope's body runs on one of the workers.
+    /// assert!(engine.scope(|_| engine.is_own_worker()));
+    /// ```
     pub fn is_own_worker(&self) -> bool {
         WorkerThread::current_of(&self.registry).is_some() || team::in_member_of(&self.registry)
     }
 
     /// Number of worker threads.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskengine::{Config, Engine};
+    ///
+    /// let engine = Engine::new(Config::with_workers(4)).unwrap();
+    /// assert_eq!(engine.workers(), 4);
+    /// assert_eq!(engine.stats().workers.len(), 4);
+    /// ```
     pub fn workers(&self) -> usize {
         self.registry.num_workers()
     }
 
     /// The index of the worker running this code (in whatever engine), or `None`
     /// on a thread that is not a worker.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskengine::{Config, Engine};
+    ///
+    /// let engine = Engine::new(Config::with_workers(3)).unwrap();
+    /// assert_eq!(Engine::current_worker_index(), None);
+    /// let index = engine.spawn(Engine::current_worker_index).unwrap().wait().unwrap();
+    /// assert!(index.is_some_and(|i| i < 3));
+    /// ```
     pub fn current_worker_index() -> Option<usize> {
         WorkerThread::current().map(|w| w.index)
     }
 
     /// False once the engine is shut down (or was inherited through `fork()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskengine::{Config, Engine, EngineError};
+    ///
+    /// let engine = Engine::new(Config::with_workers(1)).unwrap();
+    /// // A non-owning handle, taken inside a task, outlives the engine.
+    /// let handle = engine.spawn(|| Engine::current().unwrap()).unwrap().wait().unwrap();
+    /// assert!(handle.is_alive());
+    /// drop(engine);
+    /// assert!(!handle.is_alive());
+    /// assert!(matches!(handle.spawn(|| 1), Err(EngineError::Shutdown)));
+    /// ```
     pub fn is_alive(&self) -> bool {
         self.registry.is_alive()
     }
@@ -176,6 +292,23 @@ impl Engine {
     /// If the engine has been shut down, or the worker's stack is nearly used up
     /// (recursion through `join` too deep for its `stack_size`); see
     /// [`Engine::try_join`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskengine::{Config, Engine};
+    ///
+    /// fn fib(e: &Engine, n: u64) -> u64 {
+    ///     if n < 2 {
+    ///         return n;
+    ///     }
+    ///     let (a, b) = e.join(|| fib(e, n - 1), || fib(e, n - 2));
+    ///     a + b
+    /// }
+    ///
+    /// let engine = Engine::new(Config::with_workers(2)).unwrap();
+    /// assert_eq!(fib(&engine, 20), 6765);
+    /// ```
     #[inline]
     pub fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
     where
@@ -193,6 +326,18 @@ impl Engine {
     /// [`Engine::join`] that reports a shut-down engine as `Err(Shutdown)`, and a
     /// fork refused near the end of the worker's stack as `Err(StackExhausted)`
     /// (neither closure has run then).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskengine::{Config, Engine, EngineError};
+    ///
+    /// let engine = Engine::new(Config::with_workers(2)).unwrap();
+    /// assert_eq!(engine.try_join(|| "a", || 2), Ok(("a", 2)));
+    /// let handle = engine.spawn(|| Engine::current().unwrap()).unwrap().wait().unwrap();
+    /// drop(engine);
+    /// assert_eq!(handle.try_join(|| 1, || 2), Err(EngineError::Shutdown));
+    /// ```
     #[inline]
     pub fn try_join<A, B, RA, RB>(&self, a: A, b: B) -> Result<(RA, RB)>
     where
@@ -209,6 +354,22 @@ impl Engine {
     ///
     /// # Panics
     /// If the engine has been shut down; see [`Engine::try_scope`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskengine::{Config, Engine};
+    ///
+    /// let engine = Engine::new(Config::with_workers(2)).unwrap();
+    /// let data: Vec<u64> = (1..=1000).collect();
+    /// let mut halves = [0u64; 2];
+    /// engine.scope(|s| {
+    ///     let (lo, hi) = halves.split_at_mut(1);
+    ///     s.spawn(|_| lo[0] = data[..500].iter().sum());
+    ///     s.spawn(|_| hi[0] = data[500..].iter().sum());
+    /// });
+    /// assert_eq!(halves[0] + halves[1], 1000 * 1001 / 2);
+    /// ```
     pub fn scope<'scope, OP, R>(&self, op: OP) -> R
     where
         OP: FnOnce(&Scope<'scope>) -> R + Send,
@@ -221,6 +382,18 @@ impl Engine {
     }
 
     /// [`Engine::scope`] that reports a shut-down engine as `Err(Shutdown)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskengine::{Config, Engine, EngineError};
+    ///
+    /// let engine = Engine::new(Config::with_workers(2)).unwrap();
+    /// assert_eq!(engine.try_scope(|_| 42), Ok(42));
+    /// let handle = engine.spawn(|| Engine::current().unwrap()).unwrap().wait().unwrap();
+    /// drop(engine);
+    /// assert_eq!(handle.try_scope(|_| 42), Err(EngineError::Shutdown));
+    /// ```
     #[inline]
     pub fn try_scope<'scope, OP, R>(&self, op: OP) -> Result<R>
     where
@@ -232,6 +405,17 @@ impl Engine {
 
     /// Runs `f` on the pool and returns a handle to its result. From outside the
     /// pool with a bounded queue, waits for room.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskengine::{Config, Engine};
+    ///
+    /// let engine = Engine::new(Config::with_workers(2)).unwrap();
+    /// let handles: Vec<_> = (0..10u64).map(|i| engine.spawn(move || i * i).unwrap()).collect();
+    /// let squares: Vec<u64> = handles.into_iter().map(|h| h.wait().unwrap()).collect();
+    /// assert_eq!(squares, (0..10u64).map(|i| i * i).collect::<Vec<_>>());
+    /// ```
     pub fn spawn<F, T>(&self, f: F) -> Result<TaskHandle<T>>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -241,6 +425,29 @@ impl Engine {
     }
 
     /// [`Engine::spawn`] that fails with `QueueFull` instead of waiting for room.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use taskengine::{Config, Engine, EngineError};
+    ///
+    /// let engine = Engine::new(Config { queue_capacity: 1, ..Config::with_workers(1) }).unwrap();
+    /// let (started_tx, started) = mpsc::channel();
+    /// let (release, gate) = mpsc::channel::<()>();
+    /// let busy = engine
+    ///     .spawn(move || {
+    ///         started_tx.send(()).unwrap();
+    ///         gate.recv().unwrap()
+    ///     })
+    ///     .unwrap();
+    /// started.recv().unwrap(); // the only worker is busy; the task gave its slot back
+    /// let queued = engine.try_spawn(|| 7).unwrap(); // takes the only slot
+    /// assert!(matches!(engine.try_spawn(|| 8), Err(EngineError::QueueFull)));
+    /// release.send(()).unwrap();
+    /// busy.wait().unwrap();
+    /// assert_eq!(queued.wait(), Ok(7));
+    /// ```
     pub fn try_spawn<F, T>(&self, f: F) -> Result<TaskHandle<T>>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -250,6 +457,17 @@ impl Engine {
     }
 
     /// Runs an async task on the pool; its waker re-queues it on the workers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskengine::{Config, Engine};
+    ///
+    /// let engine = Engine::new(Config::with_workers(2)).unwrap();
+    /// let inner = engine.spawn(|| 20).unwrap();
+    /// let outer = engine.spawn_future(async move { inner.await.unwrap() + 1 }).unwrap();
+    /// assert_eq!(outer.wait(), Ok(21));
+    /// ```
     pub fn spawn_future<Fut>(&self, future: Fut) -> Result<TaskHandle<Fut::Output>>
     where
         Fut: Future + Send + 'static,
@@ -263,6 +481,23 @@ impl Engine {
     /// ([`SyncTask`], any `Fn() -> Result<T>` closure) runs like [`Engine::spawn`]:
     /// in a pooled record, no future boxed. An async one is polled on the workers
     /// and holds none of them while it waits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskengine::{Config, Engine, SyncTask};
+    ///
+    /// struct Square(u64);
+    /// impl SyncTask for Square {
+    ///     type Output = u64;
+    ///     fn run(&self) -> taskengine::Result<u64> {
+    ///         Ok(self.0 * self.0)
+    ///     }
+    /// }
+    ///
+    /// let engine = Engine::new(Config::with_workers(2)).unwrap();
+    /// assert_eq!(engine.execute(Square(12)).unwrap().wait(), Ok(144));
+    /// ```
     pub fn execute<K: Task + 'static>(&self, task: K) -> Result<TaskHandle<K::Output>> {
         if task.is_sync() {
             handle::spawn(&self.registry, move || task.run_sync(), true)
@@ -275,6 +510,22 @@ impl Engine {
     /// the handle gives the first success, or `Retried { attempts, last }`. A
     /// backoff holds no worker: the task waits on the engine's timer. A task
     /// waiting out a backoff when the engine shuts down ends with `Shutdown`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskengine::{Config, Engine, EngineError, RetryPolicy};
+    ///
+    /// let engine = Engine::new(Config::with_workers(2)).unwrap();
+    /// let always = || -> taskengine::Result<u32> { Err(EngineError::TaskFailed { code: 7, message: "no".into() }) };
+    /// match engine.spawn_with_retry(always, RetryPolicy::new(3)).unwrap().wait() {
+    ///     Err(EngineError::Retried { attempts, last }) => {
+    ///         assert_eq!(attempts, 3);
+    ///         assert!(matches!(*last, EngineError::TaskFailed { code: 7, .. }));
+    ///     }
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// ```
     pub fn spawn_with_retry<K: Task + 'static>(&self, task: K, policy: RetryPolicy) -> Result<TaskHandle<K::Output>> {
         let none: Option<Arc<dyn Task<Output = K::Output>>> = None;
         handle::spawn_future(&self.registry, retry::run_with_retry(Arc::clone(&self.registry), task, policy, none))
@@ -283,6 +534,18 @@ impl Engine {
     /// [`Engine::spawn_with_retry`] that runs `fallback` for the result once the
     /// attempts are spent (or a failure is not retryable; not after `Cancelled`
     /// or `Shutdown`). The fallback's own failure is the handle's error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskengine::{Config, Engine, EngineError, RetryPolicy};
+    ///
+    /// let engine = Engine::new(Config::with_workers(2)).unwrap();
+    /// let failing = || -> taskengine::Result<&'static str> { Err(EngineError::TaskFailed { code: 1, message: "down".into() }) };
+    /// let cached = || -> taskengine::Result<&'static str> { Ok("cached") };
+    /// let handle = engine.spawn_with_fallback(failing, RetryPolicy::new(2), cached).unwrap();
+    /// assert_eq!(handle.wait(), Ok("cached"));
+    /// ```
     pub fn spawn_with_fallback<K, F>(&self, task: K, policy: RetryPolicy, fallback: F) -> Result<TaskHandle<K::Output>>
     where
         K: Task + 'static,
@@ -296,12 +559,44 @@ impl Engine {
 
     /// Why some workers could not be started, when the engine runs with fewer
     /// than asked for ([`Config::min_workers`]); see [`EngineStats::worker_shortfall`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskengine::{Config, Engine};
+    ///
+    /// let engine = Engine::new(Config::with_workers(2)).unwrap();
+    /// // Every worker started: nothing to report.
+    /// assert!(engine.start_failure().is_none());
+    /// assert_eq!(engine.stats().worker_shortfall, 0);
+    /// ```
     pub fn start_failure(&self) -> Option<&EngineError> {
         self.registry.start_failure.as_ref()
     }
 
     /// Calls `body` on disjoint pieces covering `range`, in parallel. `grain` is the
     /// largest piece (0 = adaptive). A panic in `body` is re-raised here.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use taskengine::{Config, Engine, EngineError};
+    ///
+    /// let engine = Engine::new(Config::with_workers(2)).unwrap();
+    /// let hits: Vec<AtomicU64> = (0..1000).map(|_| AtomicU64::new(0)).collect();
+    /// engine
+    ///     .parallel_for(0..1000, 0, |piece| {
+    ///         for i in piece {
+    ///             hits[i].fetch_add(1, Ordering::Relaxed);
+    ///         }
+    ///     })
+    ///     .unwrap();
+    /// assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 1));
+    /// #[allow(clippy::reversed_empty_ranges)]
+    /// let backwards = engine.parallel_for(5..1, 0, |_| {});
+    /// assert!(matches!(backwards, Err(EngineError::Invalid(_))));
+    /// ```
     pub fn parallel_for<F>(&self, range: Range<usize>, grain: usize, body: F) -> Result<()>
     where
         F: Fn(Range<usize>) + Sync + Send,
@@ -312,6 +607,23 @@ impl Engine {
 
     /// [`Engine::parallel_for`] whose body can fail: returns the first error and
     /// skips pieces not yet started.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskengine::{Config, Engine, EngineError};
+    ///
+    /// let engine = Engine::new(Config::with_workers(2)).unwrap();
+    /// let result = engine.try_parallel_for(0..100, 10, |piece| {
+    ///     if piece.contains(&42) {
+    ///         Err(EngineError::TaskFailed { code: 42, message: "found 42".into() })
+    ///     } else {
+    ///         Ok(())
+    ///     }
+    /// });
+    /// assert!(matches!(result, Err(EngineError::TaskFailed { code: 42, .. })));
+    /// assert_eq!(engine.try_parallel_for(0..100, 10, |_| Ok(())), Ok(()));
+    /// ```
     pub fn try_parallel_for<F>(&self, range: Range<usize>, grain: usize, body: F) -> Result<()>
     where
         F: Fn(Range<usize>) -> Result<()> + Sync + Send,
@@ -322,6 +634,17 @@ impl Engine {
 
     /// Maps pieces of `range` to values and combines them with `reduce` (which
     /// should be associative; `identity()` is the result for an empty range).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskengine::{Config, Engine};
+    ///
+    /// let engine = Engine::new(Config::with_workers(2)).unwrap();
+    /// let sum = engine.parallel_reduce(0..1_000_001, 0, || 0u64, |r| r.map(|i| i as u64).sum(), |a, b| a + b).unwrap();
+    /// assert_eq!(sum, 1_000_000 * 1_000_001 / 2);
+    /// assert_eq!(engine.parallel_reduce(0..0, 0, || 7u64, |_| 0, |a, b| a + b), Ok(7));
+    /// ```
     pub fn parallel_reduce<T, ID, M, R>(
         &self,
         range: Range<usize>,
@@ -342,6 +665,27 @@ impl Engine {
 
     /// [`Engine::parallel_reduce`] whose steps can fail: returns the first error,
     /// and once any step has failed no piece is split or started any more.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskengine::{Config, Engine, EngineError};
+    ///
+    /// let engine = Engine::new(Config::with_workers(2)).unwrap();
+    /// // Counts the elements in a u8, failing when they do not fit.
+    /// let overflow = || EngineError::TaskFailed { code: 1, message: "u8 overflow".into() };
+    /// let count = |n: usize| {
+    ///     engine.try_parallel_reduce(
+    ///         0..n,
+    ///         0,
+    ///         || Ok(0u8),
+    ///         |r| u8::try_from(r.len()).map_err(|_| overflow()),
+    ///         |a, b| a.checked_add(b).ok_or_else(overflow),
+    ///     )
+    /// };
+    /// assert_eq!(count(255), Ok(255));
+    /// assert!(matches!(count(256), Err(EngineError::TaskFailed { code: 1, .. })));
+    /// ```
     pub fn try_parallel_reduce<T, ID, M, R>(
         &self,
         range: Range<usize>,
@@ -362,6 +706,22 @@ impl Engine {
 
     /// [`Engine::parallel_reduce_deterministic`] whose steps can fail, stopping as
     /// [`Engine::try_parallel_reduce`] does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskengine::{Config, Engine};
+    ///
+    /// let sum = |workers| {
+    ///     Engine::new(Config::with_workers(workers))
+    ///         .unwrap()
+    ///         .try_parallel_reduce_deterministic(0..100_000, 0, || Ok(0.0f64), |r| Ok(r.map(|i| 0.1 * i as f64).sum::<f64>()), |a, b| Ok(a + b))
+    ///         .unwrap()
+    /// };
+    /// let (one, three) = (sum(1), sum(3));
+    /// assert_eq!(one.to_bits(), three.to_bits());
+    /// assert!((one - 0.1 * (99_999.0 * 100_000.0 / 2.0)).abs() < 1e-3);
+    /// ```
     pub fn try_parallel_reduce_deterministic<T, ID, M, R>(
         &self,
         range: Range<usize>,
@@ -383,6 +743,23 @@ impl Engine {
     /// [`Engine::parallel_reduce`] on a fixed grid (pieces of `grain`, or 256 equal
     /// pieces when 0) combined in a fixed tree: the result is bitwise the same for
     /// any number of workers, even when `reduce` is not associative (float sums).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskengine::{Config, Engine};
+    ///
+    /// let sum = |workers| {
+    ///     Engine::new(Config::with_workers(workers))
+    ///         .unwrap()
+    ///         .parallel_reduce_deterministic(0..100_000, 0, || 0.0f64, |r| r.map(|i| 0.1 * i as f64).sum::<f64>(), |a, b| a + b)
+    ///         .unwrap()
+    /// };
+    /// let (one, three) = (sum(1), sum(3));
+    /// // Bitwise equal, whatever the number of workers.
+    /// assert_eq!(one.to_bits(), three.to_bits());
+    /// assert!((one - 0.1 * (99_999.0 * 100_000.0 / 2.0)).abs() < 1e-3);
+    /// ```
     pub fn parallel_reduce_deterministic<T, ID, M, R>(
         &self,
         range: Range<usize>,
@@ -422,6 +799,28 @@ impl Engine {
     /// # Panics
     /// Re-raises the first member's panic, after every member has returned (a
     /// member's error that came first is returned instead).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Barrier;
+    /// use taskengine::{Config, Engine};
+    ///
+    /// let engine = Engine::new(Config::with_workers(1)).unwrap();
+    /// // Four members meet at a barrier: they run at the same time, even on one worker.
+    /// let barrier = Barrier::new(4);
+    /// let sum = AtomicUsize::new(0);
+    /// engine
+    ///     .team(4, |member, members| {
+    ///         assert_eq!(members, 4);
+    ///         sum.fetch_add(member, Ordering::SeqCst);
+    ///         barrier.wait();
+    ///         Ok(())
+    ///     })
+    ///     .unwrap();
+    /// assert_eq!(sum.load(Ordering::SeqCst), 1 + 2 + 3);
+    /// ```
     pub fn team<F>(&self, members: usize, f: F) -> Result<()>
     where
         F: Fn(usize, usize) -> Result<()> + Sync,
@@ -430,20 +829,86 @@ impl Engine {
     }
 
     /// The counters of this engine's team threads.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskengine::{Config, Engine};
+    ///
+    /// let engine = Engine::new(Config::with_workers(1)).unwrap();
+    /// assert_eq!(engine.team_stats().runs, 0);
+    /// engine.team(3, |_, _| Ok(())).unwrap();
+    /// let stats = engine.team_stats();
+    /// assert_eq!(stats.runs, 1);
+    /// // The caller ran member 0; members 1 and 2 each had a thread of their own.
+    /// assert_eq!(stats.threads_started, 2);
+    /// ```
     pub fn team_stats(&self) -> TeamStats {
         self.registry.teams().stats(self.registry.is_forked_away())
     }
 
     /// A snapshot of the engine's counters.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskengine::{Config, Engine};
+    ///
+    /// let engine = Engine::new(Config::with_workers(2)).unwrap();
+    /// let handles: Vec<_> = (0..100).map(|i| engine.spawn(move || i).unwrap()).collect();
+    /// for handle in handles {
+    ///     handle.wait().unwrap();
+    /// }
+    /// let stats = engine.stats();
+    /// assert!(stats.metrics_enabled);
+    /// assert_eq!((stats.submitted, stats.completed), (100, 100));
+    /// assert_eq!(stats.workers.len(), 2);
+    /// ```
     pub fn stats(&self) -> EngineStats {
         self.registry.stats()
     }
 
     /// Shuts the engine down now (as dropping it does): queued work finishes and
     /// every worker is joined before this returns.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskengine::{Config, Engine, EngineError};
+    ///
+    /// let engine = Engine::new(Config::with_workers(2)).unwrap();
+    /// let handle = engine.spawn(|| Engine::current().unwrap()).unwrap().wait().unwrap();
+    /// let queued = engine.spawn(|| 5).unwrap();
+    /// engine.shutdown(); // queued work finishes first
+    /// assert!(queued.is_finished());
+    /// assert_eq!(queued.wait(), Ok(5));
+    /// assert!(!handle.is_alive());
+    /// assert!(matches!(handle.spawn(|| 0), Err(EngineError::Shutdown)));
+    /// ```
     pub fn shutdown(self) {
         drop(self)
     }
+}
+
+thread_local! {
+    /// A non-owning handle to the engine of the worker running on this thread.
+    static WORKER_ENGINE: Cell<*const Engine> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Runs a worker's life (`run`) with a non-owning handle to its engine on its
+/// stack, so that resolving "the current engine" (a C `NULL` engine inside a task)
+/// is one thread-local read that touches no reference count.
+fn enter_worker(registry: &Arc<Registry>, run: &mut dyn FnMut()) {
+    struct Leave;
+    impl Drop for Leave {
+        fn drop(&mut self) {
+            WORKER_ENGINE.with(|e| e.set(std::ptr::null()));
+        }
+    }
+    let engine = Engine::handle(Arc::clone(registry));
+    WORKER_ENGINE.with(|e| e.set(&engine));
+    let _leave = Leave;
+    run();
 }
 
 impl Drop for Engine {
@@ -484,77 +949,23 @@ impl<T: Send + 'static> TaskExecutor<T> for Engine {
 
 // ---- the default engine ----
 
-struct DefaultState {
-    registry: Option<Arc<Registry>>,
-    shut_down: bool,
-    generation: u64,
-}
-
-/// A spin lock rather than a Mutex so that the fork handler can reset it: a child
-/// has one thread, so a lock held by another thread at fork time is stale.
-struct DefaultEngine {
-    locked: AtomicBool,
-    state: UnsafeCell<DefaultState>,
-}
-
-// SAFETY: `state` is only accessed inside `with_lock`, which holds `locked`.
-unsafe impl Sync for DefaultEngine {}
-
-static DEFAULT: DefaultEngine = DefaultEngine {
-    locked: AtomicBool::new(false),
-    state: UnsafeCell::new(DefaultState { registry: None, shut_down: false, generation: 0 }),
-};
-
-impl DefaultEngine {
-    fn with_lock<R>(&self, f: impl FnOnce(&mut DefaultState) -> R) -> R {
-        let generation = registry::fork_generation();
-        let backoff = crossbeam_utils::Backoff::new();
-        // Acquire/Release: the usual lock pairing for `state`.
-        while self.locked.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
-            backoff.snooze();
-        }
-        struct Unlock<'a>(&'a AtomicBool);
-        impl Drop for Unlock<'_> {
-            fn drop(&mut self) {
-                self.0.store(false, Ordering::Release);
-            }
-        }
-        let _unlock = Unlock(&self.locked);
-        // SAFETY: we hold the lock.
-        let state = unsafe { &mut *self.state.get() };
-        if state.generation != generation {
-            // A forked child: the parent's engine has no threads here. Leak it
-            // (its destructor would try to join threads that do not exist).
-            if let Some(old) = state.registry.take() {
-                std::mem::forget(old);
-            }
-            state.shut_down = false;
-            state.generation = generation;
-        }
-        f(state)
-    }
-}
-
-/// Called in the child right after `fork()` (one thread, async-signal context): a
-/// lock held by another parent thread at fork time would never be released.
-pub(crate) fn reset_default_lock_after_fork() {
-    DEFAULT.locked.store(false, Ordering::Release);
-}
+/// The default engine's registry: built on first use, rebuilt in a forked child.
+static DEFAULT: ProcessSlot<Arc<Registry>> = ProcessSlot::new(&fork::DEFAULT_ENGINE_LOCK);
 
 fn default_registry() -> Result<Arc<Registry>> {
     DEFAULT.with_lock(|state| {
         if state.shut_down {
             return Err(EngineError::Shutdown);
         }
-        if let Some(registry) = &state.registry {
+        if let Some(registry) = &state.value {
             return Ok(Arc::clone(registry));
         }
         let mut config = Config::default();
         if let Some(n) = std::env::var("TASKENGINE_WORKERS").ok().and_then(|v| v.trim().parse::<usize>().ok()) {
             config.workers = n;
         }
-        let registry = Registry::new(&config)?;
-        state.registry = Some(Arc::clone(&registry));
+        let registry = Registry::new(&config, enter_worker)?;
+        state.value = Some(Arc::clone(&registry));
         Ok(registry)
     })
 }

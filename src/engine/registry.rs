@@ -1,28 +1,27 @@
 //! The registry: an engine's shared state, its worker threads and their main loop.
 
 use std::cell::Cell;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, SeqCst};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
-use std::sync::{Arc, Condvar, Mutex, Once};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicUsize};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crossbeam_deque::{Steal, Stealer, Worker};
 
+use super::admission::Admission;
 use super::config::{Config, ThreadHook};
+use super::fork::fork_generation;
 use super::job::{JobRef, StackJob};
 use super::latch::{CoreLatch, LockLatch};
 use super::metrics::{bump, EngineStats, Metrics};
 use super::pool::Pool;
 use super::queue::{BlockPool, BlockQueue, BLOCK_CAP};
-use super::sleep::{IdleState, Sleep, Slept};
+use super::sleep::{IdleState, IdleWait, Sleep, Slept};
+use super::stack::StackLimits;
 use super::unwind;
 use crate::error::{EngineError, Result};
 
-/// Bumped in every child after `fork()`: registries from an older generation belong
-/// to the parent, whose threads do not exist here.
-static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
-static ATFORK: Once = Once::new();
 static NEXT_REGISTRY_ID: AtomicUsize = AtomicUsize::new(1);
 
 /// Most extra jobs a worker moves from the injector to its deque at once.
@@ -31,23 +30,6 @@ const MAX_INJECTOR_BATCH: usize = 32;
 /// Victims a spinning worker probes per search; only the last search before it
 /// sleeps looks at every deque. Keeps idle spinning O(1) in the worker count.
 const SPIN_PROBES: usize = 16;
-
-extern "C" fn after_fork_in_child() {
-    // Async-signal-safe: atomic stores only.
-    FORK_GENERATION.fetch_add(1, SeqCst);
-    super::reset_default_lock_after_fork();
-}
-
-pub(crate) fn fork_generation() -> u64 {
-    ATFORK.call_once(|| {
-        // SAFETY: registering a plain extern "C" function with no captured state;
-        // pthread_atfork only stores the pointer.
-        unsafe {
-            libc::pthread_atfork(None, None, Some(after_fork_in_child));
-        }
-    });
-    FORK_GENERATION.load(Acquire)
-}
 
 /// Something a worker can wait for while it keeps busy.
 pub(crate) trait Waitable {
@@ -81,11 +63,8 @@ pub(crate) struct Registry {
     /// do not exit while this is non-zero, so a push that passed the check is run.
     submitters: AtomicUsize,
     threads: Mutex<Vec<JoinHandle<()>>>,
-    queue_capacity: usize,
-    /// Tasks submitted from outside that have not started.
-    external_pending: AtomicUsize,
-    room_waiters: AtomicUsize,
-    room: (Mutex<()>, Condvar),
+    /// Slots of a bounded engine's queue for outside submissions.
+    admission: Admission,
     on_thread_start: Option<ThreadHook>,
     on_thread_stop: Option<ThreadHook>,
     /// Scratch memory the kernels keep between calls (`kernels::scratch`).
@@ -139,21 +118,19 @@ pub(crate) struct WorkerThread {
     deque: Worker<JobRef>,
     pub(crate) index: usize,
     pub(crate) registry: Arc<Registry>,
-    /// A non-owning handle to this worker's engine, so that resolving "the current
-    /// engine" (a C `NULL` engine inside a task) is a thread-local read that
-    /// touches no reference count.
-    pub(crate) engine: super::Engine,
     rng: Cell<u64>,
-    /// Stack address below which this worker stops taking unrelated work while it
-    /// waits, so nested helping cannot overflow the stack (oneTBB's rule: keep half).
-    steal_floor: usize,
-    /// Stack address below which a fork (`join`) is refused with `StackExhausted`
-    /// instead of recursing into a stack overflow.
-    fork_floor: usize,
+    /// Below its floors this worker stops taking unrelated work while it waits, so
+    /// nested helping cannot overflow the stack, and refuses a fork (`join`) with
+    /// `StackExhausted` instead of recursing into a stack overflow.
+    stack: StackLimits,
 }
 
+/// Runs a worker's whole life (the closure) inside the per-thread context the
+/// layer above keeps for it (the engine handle `Engine::current` gives a task).
+pub(crate) type WorkerEntry = fn(&Arc<Registry>, &mut dyn FnMut());
+
 impl Registry {
-    pub(crate) fn new(config: &Config) -> Result<Arc<Registry>> {
+    pub(crate) fn new(config: &Config, entry: WorkerEntry) -> Result<Arc<Registry>> {
         let workers = config.resolved_workers();
         if workers > super::config::MAX_WORKERS {
             return Err(EngineError::invalid(format!(
@@ -184,7 +161,7 @@ impl Registry {
             let stack_size = config.stack_size;
             let body = move || {
                 if let Ok(Some((registry, deque))) = rx.recv() {
-                    worker_main(registry, index, deque, stack_size);
+                    worker_main(registry, index, deque, stack_size, entry);
                 }
             };
             match spawn_thread(builder, index, body) {
@@ -230,10 +207,7 @@ impl Registry {
             terminating: AtomicBool::new(false),
             submitters: AtomicUsize::new(0),
             threads: Mutex::new(threads),
-            queue_capacity: config.queue_capacity,
-            external_pending: AtomicUsize::new(0),
-            room_waiters: AtomicUsize::new(0),
-            room: (Mutex::new(()), Condvar::new()),
+            admission: Admission::new(config.queue_capacity),
             on_thread_start: config.on_thread_start.clone(),
             on_thread_stop: config.on_thread_stop.clone(),
             started: (Mutex::new(0), Condvar::new()),
@@ -256,7 +230,7 @@ impl Registry {
         let (count, cond) = &self.started;
         let mut started = super::sync::std_lock(count);
         while *started < workers {
-            started = cond.wait(started).unwrap_or_else(std::sync::PoisonError::into_inner);
+            started = super::sync::std_wait(cond, started);
         }
     }
 
@@ -334,32 +308,9 @@ impl Registry {
     /// and returns true: the task must give the slot back with `release_external`
     /// when it starts. Unbounded engines keep no count (no shared counter to bounce).
     pub(crate) fn reserve_external(&self, block: bool) -> Result<bool> {
-        if self.queue_capacity == 0 {
-            self.count_external_submitted();
-            return Ok(false);
-        }
-        loop {
-            let pending = self.external_pending.load(Relaxed);
-            if pending < self.queue_capacity {
-                if self.external_pending.compare_exchange_weak(pending, pending + 1, AcqRel, Relaxed).is_ok() {
-                    self.count_external_submitted();
-                    return Ok(true);
-                }
-                continue;
-            }
-            if !block {
-                return Err(EngineError::QueueFull);
-            }
-            self.check_alive()?;
-            let guard = super::sync::std_lock(&self.room.0);
-            self.room_waiters.fetch_add(1, SeqCst);
-            std::sync::atomic::fence(SeqCst);
-            // Re-check after announcing ourselves (pairs with `release_external`).
-            if self.external_pending.load(SeqCst) >= self.queue_capacity && self.is_alive() {
-                let _ = self.room.1.wait_timeout(guard, Duration::from_millis(100));
-            }
-            self.room_waiters.fetch_sub(1, SeqCst);
-        }
+        let holds_slot = self.admission.reserve(block, &|| self.is_alive())?;
+        self.count_external_submitted();
+        Ok(holds_slot)
     }
 
     fn count_external_submitted(&self) {
@@ -399,12 +350,7 @@ impl Registry {
 
     /// An outside task started (or was dropped): make room for the next one.
     pub(crate) fn release_external(&self) {
-        self.external_pending.fetch_sub(1, SeqCst);
-        std::sync::atomic::fence(SeqCst);
-        if self.room_waiters.load(SeqCst) > 0 {
-            let _guard = super::sync::std_lock(&self.room.0);
-            self.room.1.notify_all();
-        }
+        self.admission.release();
     }
 
     /// Runs `op` on a worker of this registry: directly if we are one, otherwise by
@@ -466,10 +412,7 @@ impl Registry {
         // A shut-down engine keeps no scratch memory.
         self.kernel_scratch.close();
         self.sleep.wake_all();
-        {
-            let _guard = super::sync::std_lock(&self.room.0);
-            self.room.1.notify_all();
-        }
+        self.admission.wake_all();
         // Retries waiting out a backoff end now (with `Shutdown`); the thread is
         // joined by `terminate_and_join` when it can, else it exits on its own.
         if let Some(thread) = self.timer.stop() {
@@ -501,88 +444,53 @@ impl Registry {
     }
 }
 
-fn worker_main(registry: Arc<Registry>, index: usize, deque: Worker<JobRef>, stack_size: usize) {
-    let limits = stack_limits(stack_size);
+fn worker_main(registry: Arc<Registry>, index: usize, deque: Worker<JobRef>, stack_size: usize, entry: WorkerEntry) {
+    let stack = StackLimits::of_current_thread(stack_size);
     let worker = WorkerThread {
         deque,
         index,
         rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03)),
-        steal_floor: limits.steal,
-        fork_floor: limits.fork,
-        engine: super::Engine::handle(Arc::clone(&registry)),
+        stack,
         registry,
     };
     WORKER_THREAD.with(|t| t.set(&worker));
-    // A thread's first steal registers it with crossbeam's epoch collector, which
-    // allocates: do it now, so that it is part of start-up (a fork right after
-    // `new` cannot catch us in the allocator). Registering without pinning: a
-    // thread's first pin walks every registered thread, which for thousands of
-    // workers starting together is quadratic.
-    let _ = crossbeam_epoch::is_pinned();
-    // Before the user's hook, as Rayon does: a hook that waits for the engine
-    // being built must not deadlock its construction.
-    worker.registry.mark_started();
-    if let Some(hook) = &worker.registry.on_thread_start {
-        // A failing hook must not take the worker down with it.
-        let _ = unwind::halt_unwinding(|| hook(index));
-    }
-    {
-        let abort_guard = unwind::AbortIfPanic;
-        worker.main_loop();
-        std::mem::forget(abort_guard);
-    }
-    if let Some(hook) = &worker.registry.on_thread_stop {
-        let _ = unwind::halt_unwinding(|| hook(index));
-    }
+    let counters = worker.counters().map_or(std::ptr::null(), |c| c as *const _);
+    // SAFETY: the counters belong to the registry `worker` holds, and are unset
+    // below, before `worker` goes.
+    unsafe { super::metrics::set_worker_counters(counters) };
+    entry(&worker.registry, &mut || worker.run());
+    // SAFETY: unsetting.
+    unsafe { super::metrics::set_worker_counters(std::ptr::null()) };
     WORKER_THREAD.with(|t| t.set(std::ptr::null()));
 }
 
-/// Where this worker's stack limits lie: below `steal` it takes on no unrelated
-/// work while it waits (oneTBB's rule: keep half); below `fork` it refuses to fork
-/// any deeper, keeping a reserve for the caller's own frames between forks.
-struct StackLimits {
-    steal: usize,
-    fork: usize,
-}
-
-/// Stack left below the fork floor: an eighth of the stack, at least 64 KiB,
-/// for whatever the caller runs between two forks.
-fn fork_reserve(size: usize) -> usize {
-    (size / 8).max(64 * 1024).min(size / 2)
-}
-
-fn stack_limits(configured_size: usize) -> StackLimits {
-    let here = approximate_stack_pointer();
-    // SAFETY: pthread_getattr_np fills `attr` for the calling thread; we destroy it
-    // after reading.
-    unsafe {
-        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
-        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) == 0 {
-            let mut addr: *mut libc::c_void = std::ptr::null_mut();
-            let mut size: libc::size_t = 0;
-            let ok = libc::pthread_attr_getstack(&attr, &mut addr, &mut size) == 0;
-            libc::pthread_attr_destroy(&mut attr);
-            if ok && size > 0 {
-                // The stack grows down from addr + size.
-                let low = addr as usize;
-                return StackLimits { steal: low + size / 2, fork: low + fork_reserve(size) };
-            }
+impl WorkerThread {
+    /// Start-up, the user's hooks around the main loop, until shutdown.
+    fn run(&self) {
+        let index = self.index;
+        // A thread's first steal registers it with crossbeam's epoch collector, which
+        // allocates: do it now, so that it is part of start-up (a fork right after
+        // `new` cannot catch us in the allocator). Registering without pinning: a
+        // thread's first pin walks every registered thread, which for thousands of
+        // workers starting together is quadratic.
+        let _ = crossbeam_epoch::is_pinned();
+        // Before the user's hook, as Rayon does: a hook that waits for the engine
+        // being built must not deadlock its construction.
+        self.registry.mark_started();
+        if let Some(hook) = &self.registry.on_thread_start {
+            // A failing hook must not take the worker down with it.
+            let _ = unwind::halt_unwinding(|| hook(index));
+        }
+        {
+            let abort_guard = unwind::AbortIfPanic;
+            self.main_loop();
+            std::mem::forget(abort_guard);
+        }
+        if let Some(hook) = &self.registry.on_thread_stop {
+            let _ = unwind::halt_unwinding(|| hook(index));
         }
     }
-    // Unknown bounds: assume the stack we asked for (Rust's 2 MiB by default)
-    // starts about here.
-    let size = if configured_size == 0 { 2 << 20 } else { configured_size };
-    let low = here.saturating_sub(size);
-    StackLimits { steal: low + size / 2, fork: low + fork_reserve(size) }
-}
 
-#[inline(always)]
-fn approximate_stack_pointer() -> usize {
-    let marker = 0u8;
-    std::ptr::addr_of!(marker) as usize
-}
-
-impl WorkerThread {
     /// The worker running on this thread, if any (of any registry).
     #[inline]
     pub(crate) fn current() -> Option<&'static WorkerThread> {
@@ -630,7 +538,7 @@ impl WorkerThread {
     /// True while this worker has stack enough to fork deeper (`join`).
     #[inline]
     pub(crate) fn can_fork_deeper(&self) -> bool {
-        approximate_stack_pointer() > self.fork_floor
+        self.stack.can_fork_deeper()
     }
 
     /// The error for a fork refused by [`WorkerThread::can_fork_deeper`].
@@ -649,7 +557,7 @@ impl WorkerThread {
     /// True while this worker has enough stack left to take on unrelated work.
     #[inline]
     pub(crate) fn can_take_unrelated_work(&self) -> bool {
-        approximate_stack_pointer() > self.steal_floor
+        self.stack.can_take_unrelated_work()
     }
 
     fn next_random(&self) -> u64 {
@@ -764,13 +672,6 @@ impl WorkerThread {
         }
     }
 
-    /// Counts one unit of user work run on this thread, if it is a worker.
-    pub(crate) fn count_executed() {
-        if let Some(c) = WorkerThread::current().and_then(WorkerThread::counters) {
-            bump(&c.executed);
-        }
-    }
-
     #[inline]
     pub(crate) fn execute(&self, job: JobRef) {
         // SAFETY: every JobRef in our queues is executed exactly once, by whoever
@@ -803,12 +704,14 @@ impl WorkerThread {
             }
             let slept = registry.sleep.no_work_found(
                 &mut idle,
-                self.index,
-                registry.spin_budget,
-                true,
-                None,
-                &mut || self.counted_register(registry.terminating.load(SeqCst)),
-                &mut || {},
+                IdleWait {
+                    worker: self.index,
+                    spin_budget: registry.spin_budget,
+                    general: true,
+                    deadline: None,
+                    register: &mut || self.counted_register(registry.terminating.load(SeqCst)),
+                    unregister: &mut || {},
+                },
             );
             self.count_wake(slept);
         }
@@ -890,12 +793,14 @@ impl WorkerThread {
             let index = self.index;
             let slept = registry.sleep.no_work_found(
                 &mut idle,
-                index,
-                registry.spin_budget,
-                helping,
-                deadline,
-                &mut || self.counted_register(target.register(index)),
-                &mut || target.unregister(index),
+                IdleWait {
+                    worker: index,
+                    spin_budget: registry.spin_budget,
+                    general: helping,
+                    deadline,
+                    register: &mut || self.counted_register(target.register(index)),
+                    unregister: &mut || target.unregister(index),
+                },
             );
             self.count_wake(slept);
         }

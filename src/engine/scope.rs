@@ -83,7 +83,7 @@ where
         // SAFETY: the scope outlives every job it spawned: run_scope does not return
         // before `pending` reaches zero, which needs this job's decrement below.
         let scope = unsafe { &*scope };
-        WorkerThread::count_executed();
+        super::metrics::count_executed();
         if let Err(payload) = unwind::halt_unwinding(|| func(scope)) {
             scope.record_panic(payload);
         }
@@ -115,7 +115,7 @@ where
         let SlotJob { scope, func } = unsafe { ptr::read(this.cast::<Self>()) };
         // SAFETY: the scope outlives every job it spawned (see ScopeJob).
         let scope = unsafe { &*scope };
-        WorkerThread::count_executed();
+        super::metrics::count_executed();
         if let Err(payload) = unwind::halt_unwinding(|| func(scope)) {
             scope.record_panic(payload);
         }

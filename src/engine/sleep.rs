@@ -33,7 +33,7 @@ use std::time::Instant;
 
 use crossbeam_utils::CachePadded;
 
-use super::sync::{fence, lock, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex};
+use super::sync::{fence, lock, wait, wait_timeout, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex};
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 
 /// One worker's sleeping place.
@@ -43,6 +43,24 @@ struct Sleeper {
     /// Set (under `blocked`'s lock) while this worker sleeps as a general sleeper,
     /// i.e. counted in `Sleep::sleeping` and wakeable by any new job.
     general: AtomicBool,
+}
+
+/// How an idle worker waits: the arguments of [`Sleep::no_work_found`].
+pub(crate) struct IdleWait<'a> {
+    /// The worker's index: its sleeping place.
+    pub(crate) worker: usize,
+    /// Rounds to spin before getting sleepy.
+    pub(crate) spin_budget: u32,
+    /// A general sleeper: announces itself sleepy first, and any new job wakes it.
+    /// Otherwise only a wake of this worker by index (or the deadline) does.
+    pub(crate) general: bool,
+    /// Sleep no longer than this.
+    pub(crate) deadline: Option<Instant>,
+    /// Runs after this worker is marked blocked and before it waits: announces the
+    /// wait to whoever will end it and returns true if the wait is already over.
+    pub(crate) register: &'a mut dyn FnMut() -> bool,
+    /// Undoes `register`'s announcement after the sleep.
+    pub(crate) unregister: &'a mut dyn FnMut(),
 }
 
 /// The state of one idle period of one worker.
@@ -100,22 +118,10 @@ impl Sleep {
         }
     }
 
-    /// Called after a search found nothing. Spins, then gets sleepy, then sleeps.
-    ///
-    /// `register` runs after this worker is marked blocked and before it waits: it
-    /// announces the wait to whoever will end it and returns true if the wait is
-    /// already over. `unregister` undoes the announcement after the sleep.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn no_work_found(
-        &self,
-        idle: &mut IdleState,
-        worker: usize,
-        spin_budget: u32,
-        general: bool,
-        deadline: Option<Instant>,
-        register: &mut dyn FnMut() -> bool,
-        unregister: &mut dyn FnMut(),
-    ) -> Slept {
+    /// Called after a search found nothing. Spins, then gets sleepy, then sleeps,
+    /// as `wait` says.
+    pub(crate) fn no_work_found(&self, idle: &mut IdleState, wait: IdleWait<'_>) -> Slept {
+        let IdleWait { worker, spin_budget, general, deadline, register, unregister } = wait;
         if idle.rounds < spin_budget {
             // Short exponential pause, then give the core away.
             if idle.rounds < 10 {
@@ -183,10 +189,7 @@ impl Sleep {
         while *blocked {
             match deadline {
                 None => {
-                    blocked = match slot.condvar.wait(blocked) {
-                        Ok(g) => g,
-                        Err(p) => p.into_inner(),
-                    }
+                    blocked = wait(&slot.condvar, blocked);
                 }
                 Some(deadline) => {
                     let now = Instant::now();
@@ -284,17 +287,6 @@ impl Sleep {
     }
 }
 
-fn wait_timeout<'a>(
-    cv: &Condvar,
-    guard: super::sync::MutexGuard<'a, bool>,
-    dur: std::time::Duration,
-) -> super::sync::MutexGuard<'a, bool> {
-    match cv.wait_timeout(guard, dur) {
-        Ok((g, _)) => g,
-        Err(p) => p.into_inner().0,
-    }
-}
-
 #[cfg(all(test, loom))]
 mod tests {
     use super::*;
@@ -324,7 +316,17 @@ mod tests {
             });
             let mut idle = IdleState::new();
             while !job.load(Relaxed) {
-                sleep.no_work_found(&mut idle, 0, 0, true, None, &mut || false, &mut || {});
+                sleep.no_work_found(
+                    &mut idle,
+                    IdleWait {
+                        worker: 0,
+                        spin_budget: 0,
+                        general: true,
+                        deadline: None,
+                        register: &mut || false,
+                        unregister: &mut || {},
+                    },
+                );
             }
             publisher.join().unwrap();
         });
@@ -352,7 +354,17 @@ mod tests {
                             s.wake_all();
                             return;
                         }
-                        s.no_work_found(&mut idle, worker, 0, true, None, &mut || t.load(SeqCst), &mut || {});
+                        s.no_work_found(
+                            &mut idle,
+                            IdleWait {
+                                worker: worker,
+                                spin_budget: 0,
+                                general: true,
+                                deadline: None,
+                                register: &mut || t.load(SeqCst),
+                                unregister: &mut || {},
+                            },
+                        );
                     }
                 }));
             }
@@ -379,7 +391,17 @@ mod tests {
             let mut idle = IdleState::new();
             while !done.load(SeqCst) {
                 let d = done.clone();
-                sleep.no_work_found(&mut idle, 0, 0, false, None, &mut || d.load(SeqCst), &mut || {});
+                sleep.no_work_found(
+                    &mut idle,
+                    IdleWait {
+                        worker: 0,
+                        spin_budget: 0,
+                        general: false,
+                        deadline: None,
+                        register: &mut || d.load(SeqCst),
+                        unregister: &mut || {},
+                    },
+                );
             }
             setter.join().unwrap();
         });
@@ -402,9 +424,17 @@ mod tests {
             let mut idle = IdleState::new();
             while !latch.probe() {
                 let l = latch.clone();
-                sleep.no_work_found(&mut idle, 0, 0, false, None, &mut || l.register_sleep(), &mut || {
-                    latch.unregister_sleep()
-                });
+                sleep.no_work_found(
+                    &mut idle,
+                    IdleWait {
+                        worker: 0,
+                        spin_budget: 0,
+                        general: false,
+                        deadline: None,
+                        register: &mut || l.register_sleep(),
+                        unregister: &mut || latch.unregister_sleep(),
+                    },
+                );
             }
             thief.join().unwrap();
         });

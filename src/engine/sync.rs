@@ -63,19 +63,47 @@ impl<T> UnsafeCell<T> {
 #[cfg(not(loom))]
 pub(crate) use std::sync::{Condvar, Mutex, MutexGuard};
 
+use std::time::Duration;
+
 /// Locks without poisoning: a panic elsewhere must not wedge the scheduler, and no
 /// state guarded by these mutexes is left half-updated by a panic (they guard flags).
+///
+/// `lock`, `wait` and `wait_timeout` take this module's (loom-capable) types;
+/// the `std_` ones take std's, for the parts that loom does not model. Outside
+/// loom both are std's; under loom the compiler keeps them apart.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(g) => g,
-        Err(poisoned) => poisoned.into_inner(),
-    }
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// [`lock`] for std's Mutex, used by the parts that loom does not model.
+/// Waits on `cv`, ignoring poison as [`lock`] does.
+pub(crate) fn wait<'a, T>(cv: &Condvar, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+    cv.wait(guard).unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Waits on `cv` for at most `dur`, ignoring poison as [`lock`] does. Whether it
+/// timed out is left to the caller's own condition and clock.
+pub(crate) fn wait_timeout<'a, T>(cv: &Condvar, guard: MutexGuard<'a, T>, dur: Duration) -> MutexGuard<'a, T> {
+    cv.wait_timeout(guard, dur).unwrap_or_else(|poisoned| poisoned.into_inner()).0
+}
+
+/// [`lock`] for std's Mutex.
 pub(crate) fn std_lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(g) => g,
-        Err(poisoned) => poisoned.into_inner(),
-    }
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// [`wait`] for std's Condvar.
+pub(crate) fn std_wait<'a, T>(
+    cv: &std::sync::Condvar,
+    guard: std::sync::MutexGuard<'a, T>,
+) -> std::sync::MutexGuard<'a, T> {
+    cv.wait(guard).unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// [`wait_timeout`] for std's Condvar.
+pub(crate) fn std_wait_timeout<'a, T>(
+    cv: &std::sync::Condvar,
+    guard: std::sync::MutexGuard<'a, T>,
+    dur: Duration,
+) -> std::sync::MutexGuard<'a, T> {
+    cv.wait_timeout(guard, dur).unwrap_or_else(std::sync::PoisonError::into_inner).0
 }

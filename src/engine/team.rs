@@ -19,7 +19,6 @@
 //! from a task), else the team's engine. Work a member submits from a team thread
 //! is an outside submission: it waits for a free worker like any other.
 
-use std::any::Any;
 use std::cell::Cell;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize};
@@ -30,7 +29,7 @@ use std::time::{Duration, Instant};
 use crossbeam_utils::Backoff;
 
 use super::sync::std_lock;
-use super::unwind;
+use super::unwind::{self, TaskFailure};
 use super::Engine;
 use crate::error::{EngineError, Result};
 
@@ -80,28 +79,22 @@ pub struct TeamStats {
     pub threads_parked: u64,
 }
 
-/// Why a member failed.
-enum Failure {
-    Error(EngineError),
-    Panic(Box<dyn Any + Send>),
-}
-
 /// What the members of one run share; lives on the caller's stack until every
 /// member has returned.
 struct TeamCore {
     /// Calls the user's closure (type-erased) and catches its panic.
-    call: unsafe fn(*const (), usize, usize) -> Option<Failure>,
+    call: unsafe fn(*const (), usize, usize) -> Option<TaskFailure>,
     data: *const (),
     members: usize,
     engine: *const Engine,
     /// Members 1.. not yet finished.
     remaining: AtomicUsize,
     caller: Thread,
-    failure: Mutex<Option<Failure>>,
+    failure: Mutex<Option<TaskFailure>>,
 }
 
 impl TeamCore {
-    fn record(&self, failure: Failure) {
+    fn record(&self, failure: TaskFailure) {
         let mut first = std_lock(&self.failure);
         if first.is_none() {
             *first = Some(failure);
@@ -113,7 +106,7 @@ impl TeamCore {
 ///
 /// # Safety
 /// `core` must be live for the whole call (the caller waits for every member).
-unsafe fn run_member(core: *const TeamCore, member: usize) -> Option<Failure> {
+unsafe fn run_member(core: *const TeamCore, member: usize) -> Option<TaskFailure> {
     // SAFETY: live for this call (the function's contract).
     let core = unsafe { &*core };
     let previous = TEAM_ENGINE.with(|t| t.replace(core.engine));
@@ -127,7 +120,7 @@ unsafe fn run_member(core: *const TeamCore, member: usize) -> Option<Failure> {
 ///
 /// # Safety
 /// `data` must point to a live `F`.
-unsafe fn call_member<F>(data: *const (), member: usize, members: usize) -> Option<Failure>
+unsafe fn call_member<F>(data: *const (), member: usize, members: usize) -> Option<TaskFailure>
 where
     F: Fn(usize, usize) -> Result<()> + Sync,
 {
@@ -135,8 +128,8 @@ where
     let f = unsafe { &*data.cast::<F>() };
     match unwind::halt_unwinding(|| f(member, members)) {
         Ok(Ok(())) => None,
-        Ok(Err(err)) => Some(Failure::Error(err)),
-        Err(payload) => Some(Failure::Panic(payload)),
+        Ok(Err(err)) => Some(TaskFailure::Error(err)),
+        Err(payload) => Some(TaskFailure::Panic(payload)),
     }
 }
 
@@ -405,7 +398,7 @@ fn team_thread_main(shared: Arc<Shared>, slot: Arc<Slot>, id: u64) {
 ///
 /// # Safety
 /// `core` must be live until the decrement; it is not touched afterwards.
-unsafe fn finish_member(core: *const TeamCore, failure: Option<Failure>) {
+unsafe fn finish_member(core: *const TeamCore, failure: Option<TaskFailure>) {
     // SAFETY: live until our decrement (the function's contract).
     let core = unsafe { &*core };
     if let Some(failure) = failure {
@@ -524,7 +517,7 @@ where
     }
     match core.failure.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
         None => Ok(()),
-        Some(Failure::Error(err)) => Err(err),
-        Some(Failure::Panic(payload)) => unwind::resume_unwinding(payload),
+        Some(TaskFailure::Error(err)) => Err(err),
+        Some(TaskFailure::Panic(payload)) => unwind::resume_unwinding(payload),
     }
 }

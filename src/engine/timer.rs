@@ -16,7 +16,7 @@ use std::task::{Context, Poll, Waker};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::sync::std_lock as lock;
+use super::sync::{std_lock, std_wait, std_wait_timeout};
 use crate::error::{EngineError, Result};
 
 struct Entry {
@@ -72,7 +72,7 @@ impl Timer {
     /// Wakes `waker` once `deadline` has passed (or the timer stops). Fails with
     /// `Shutdown` once stopped, and with `ThreadPool` when its thread cannot start.
     pub(crate) fn wake_at(&self, deadline: Instant, waker: Waker) -> Result<()> {
-        let mut state = lock(&self.shared.state);
+        let mut state = std_lock(&self.shared.state);
         if state.stopped {
             return Err(EngineError::Shutdown);
         }
@@ -96,14 +96,14 @@ impl Timer {
     }
 
     pub(crate) fn is_stopped(&self) -> bool {
-        lock(&self.shared.state).stopped
+        std_lock(&self.shared.state).stopped
     }
 
     /// Stops the timer and wakes every pending entry (their sleeps end with
     /// `Shutdown`). Returns the thread, for the caller to join when it may.
     pub(crate) fn stop(&self) -> Option<JoinHandle<()>> {
         let (entries, thread) = {
-            let mut state = lock(&self.shared.state);
+            let mut state = std_lock(&self.shared.state);
             state.stopped = true;
             (std::mem::take(&mut state.entries), state.thread.take())
         };
@@ -116,7 +116,7 @@ impl Timer {
 }
 
 fn run(shared: &Shared) {
-    let mut state = lock(&shared.state);
+    let mut state = std_lock(&shared.state);
     loop {
         if state.stopped {
             return;
@@ -131,15 +131,15 @@ fn run(shared: &Shared) {
             // of its own (and a bounded engine's queue may make it wait).
             drop(state);
             due.into_iter().for_each(Waker::wake);
-            state = lock(&shared.state);
+            state = std_lock(&shared.state);
             continue;
         }
         state = match state.entries.peek().map(|e| e.deadline) {
             Some(deadline) => {
                 let wait = deadline.saturating_duration_since(now);
-                shared.cond.wait_timeout(state, wait).unwrap_or_else(std::sync::PoisonError::into_inner).0
+                std_wait_timeout(&shared.cond, state, wait)
             }
-            None => shared.cond.wait(state).unwrap_or_else(std::sync::PoisonError::into_inner),
+            None => std_wait(&shared.cond, state),
         };
     }
 }
@@ -195,16 +195,16 @@ mod tests {
         struct Push(Arc<Mutex<Vec<u32>>>, u32);
         impl std::task::Wake for Push {
             fn wake(self: Arc<Self>) {
-                lock(&self.0).push(self.1);
+                std_lock(&self.0).push(self.1);
             }
         }
         let now = Instant::now();
         timer.wake_at(now + Duration::from_millis(40), Waker::from(Arc::new(Push(Arc::clone(&order), 2)))).unwrap();
         timer.wake_at(now + Duration::from_millis(10), Waker::from(Arc::new(Push(Arc::clone(&order), 1)))).unwrap();
-        while lock(&order).len() < 2 {
+        while std_lock(&order).len() < 2 {
             std::thread::sleep(Duration::from_millis(5));
         }
-        assert_eq!(*lock(&order), [1, 2]);
+        assert_eq!(*std_lock(&order), [1, 2]);
         if let Some(t) = timer.stop() {
             t.join().unwrap();
         }
@@ -215,7 +215,7 @@ mod tests {
         let timer = Arc::new(Timer::new("te-test-timer".into()));
         let t2 = Arc::clone(&timer);
         let sleeper = std::thread::spawn(move || block_on(Sleep::new(&t2, Duration::from_secs(3600))));
-        while lock(&timer.shared.state).entries.is_empty() {
+        while std_lock(&timer.shared.state).entries.is_empty() {
             std::thread::sleep(Duration::from_millis(1));
         }
         if let Some(t) = timer.stop() {

@@ -4,6 +4,15 @@
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 
+use crate::error::EngineError;
+
+/// Why a task (a group's task, a team member) failed: its own error, or a panic
+/// whose payload is kept so that it can be re-raised or described.
+pub(crate) enum TaskFailure {
+    Error(EngineError),
+    Panic(Box<dyn Any + Send>),
+}
+
 /// Runs `f`, turning a panic into `Err(payload)`.
 pub(crate) fn halt_unwinding<F, R>(f: F) -> Result<R, Box<dyn Any + Send>>
 where

@@ -204,7 +204,8 @@ pub(crate) fn parse_max_threads(config: &str) -> Option<usize> {
 }
 
 /// The paths of every shared object loaded (the main program, which has no
-/// name here, is covered by RTLD_DEFAULT).
+/// name here, is covered by RTLD_DEFAULT). ELF systems: `dl_iterate_phdr`.
+#[cfg(not(target_vendor = "apple"))]
 fn loaded_objects() -> Vec<String> {
     unsafe extern "C" fn each(info: *mut libc::dl_phdr_info, _size: libc::size_t, data: *mut c_void) -> c_int {
         // SAFETY: dl_iterate_phdr passes a valid info, and `data` is the Vec below.
@@ -222,6 +223,35 @@ fn loaded_objects() -> Vec<String> {
     // SAFETY: `each` only reads the info and pushes to `paths`, which outlives the call.
     unsafe { libc::dl_iterate_phdr(Some(each), &mut paths as *mut Vec<String> as *mut c_void) };
     paths
+}
+
+/// The paths of every image dyld has loaded (the main program's too: a build
+/// found twice is the same load address, counted once).
+#[cfg(target_vendor = "apple")]
+fn loaded_objects() -> Vec<String> {
+    // SAFETY: dyld's own count; an image unloaded meanwhile gives a NULL name below.
+    let count = unsafe { dyld::_dyld_image_count() };
+    (0..count)
+        .filter_map(|index| {
+            // SAFETY: any index is allowed; NULL when out of range.
+            let name = unsafe { dyld::_dyld_get_image_name(index) };
+            // SAFETY: a NUL-terminated name owned by dyld.
+            (!name.is_null()).then(|| unsafe { CStr::from_ptr(name) }.to_string_lossy().into_owned())
+        })
+        .filter(|name| !name.is_empty())
+        .collect()
+}
+
+/// `<mach-o/dyld.h>`, declared here: the `libc` crate deprecates its copies.
+/// cbindgen:ignore
+#[cfg(target_vendor = "apple")]
+mod dyld {
+    use std::ffi::c_char;
+
+    extern "C" {
+        pub(super) fn _dyld_image_count() -> u32;
+        pub(super) fn _dyld_get_image_name(image_index: u32) -> *const c_char;
+    }
 }
 
 #[cfg(test)]

@@ -50,8 +50,9 @@ use std::cell::RefCell;
 use std::ffi::{c_int, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, Once, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Once};
 
+use crate::engine::sync::{std_lock, std_wait};
 use crate::error::{EngineError, Result};
 use crate::Engine;
 
@@ -125,10 +126,10 @@ static STATE: Mutex<State> = Mutex::new(State {
 /// Signalled when slots are given back, a call ends, or the budget changes.
 static CHANGED: Condvar = Condvar::new();
 
-fn lock() -> MutexGuard<'static, State> {
+fn lock_state() -> MutexGuard<'static, State> {
     // Nothing in a critical section can panic half-way; a poisoned lock's state
     // is consistent.
-    STATE.lock().unwrap_or_else(PoisonError::into_inner)
+    std_lock(&STATE)
 }
 
 /// Makes every OpenBLAS build loaded in the process (0.3.27 or later) run its
@@ -148,7 +149,7 @@ pub fn attach(engine: Option<&Engine>) -> Result<usize> {
     };
     let found = discover::find()?;
     let target = Arc::new(Target { engine: engine.map(|e| Engine::handle(Arc::clone(e.registry()))), workers });
-    let mut st = lock();
+    let mut st = lock_state();
     st.limit = found.iter().map(|l| l.max_threads).min().unwrap_or(1);
     st.high_first = found.iter().any(|l| !l.openmp);
     st.target = Some(target);
@@ -168,13 +169,13 @@ pub fn attach(engine: Option<&Engine>) -> Result<usize> {
 /// and returns once the calls running on the engine have finished. Does
 /// nothing when not attached. Must not be called from inside a BLAS call.
 pub fn detach() {
-    let mut st = lock();
+    let mut st = lock_state();
     for lib in &st.libraries {
         lib.set_callback(None);
     }
     st.target = None;
     while st.in_flight > 0 {
-        st = CHANGED.wait(st).unwrap_or_else(PoisonError::into_inner);
+        st = std_wait(&CHANGED, st);
     }
     let libraries = std::mem::take(&mut st.libraries);
     drop(st);
@@ -183,7 +184,7 @@ pub fn detach() {
 
 /// The builds attached (empty when detached).
 pub fn libraries() -> Vec<OpenBlasLibrary> {
-    lock()
+    lock_state()
         .libraries
         .iter()
         .map(|l| OpenBlasLibrary {
@@ -199,14 +200,14 @@ pub fn libraries() -> Vec<OpenBlasLibrary> {
 /// all calls (0: the attached engine's worker count, the default). A single
 /// call with more jobs than that still runs, alone.
 pub fn set_max_threads(n: usize) {
-    lock().max_threads = n;
+    lock_state().max_threads = n;
     CHANGED.notify_all();
 }
 
 /// The budget in force: what `set_max_threads` set, else the attached engine's
 /// worker count, else (detached) the default engine's, without starting it.
 pub fn max_threads() -> usize {
-    let st = lock();
+    let st = lock_state();
     if st.max_threads > 0 || st.target.is_some() {
         return st.budget();
     }
@@ -229,21 +230,21 @@ struct Lease {
 impl Lease {
     /// Waits until `need` numbers fit the budget, and takes them.
     fn acquire(need: usize) -> Lease {
-        let mut st = lock();
+        let mut st = lock_state();
         loop {
             let (budget, limit, high_first) = (st.budget(), st.limit, st.high_first);
             if let Some(taken) = st.slots.try_take(need, budget, limit, high_first) {
                 st.in_flight += 1;
                 return Lease { taken, target: st.target.clone() };
             }
-            st = CHANGED.wait(st).unwrap_or_else(PoisonError::into_inner);
+            st = std_wait(&CHANGED, st);
         }
     }
 }
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        let mut st = lock();
+        let mut st = lock_state();
         st.slots.give_back(&self.taken);
         st.in_flight -= 1;
         CHANGED.notify_all();
@@ -352,7 +353,7 @@ thread_local! {
 /// not have) are forgotten.
 fn install_fork_handlers() {
     extern "C" fn prepare() {
-        let guard = lock();
+        let guard = lock_state();
         let _ = FORK_GUARD.try_with(|g| *g.borrow_mut() = Some(guard));
     }
     extern "C" fn parent() {
@@ -410,7 +411,7 @@ mod tests {
     #[test]
     fn stress_jobs_meet_with_distinct_numbers_within_the_budget() {
         {
-            let mut st = lock();
+            let mut st = lock_state();
             st.limit = LIMIT;
             st.max_threads = BUDGET;
         }
@@ -448,7 +449,7 @@ mod tests {
         let _ = done.send(());
         assert_eq!(BAD.load(Ordering::SeqCst), 0, "a thread_num was shared or out of range");
         assert!(PEAK.load(Ordering::SeqCst) <= BUDGET, "more jobs at once than the budget");
-        let mut st = lock();
+        let mut st = lock_state();
         assert_eq!(st.in_flight, 0);
         st.max_threads = 0;
     }

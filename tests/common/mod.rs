@@ -4,6 +4,22 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
+use taskengine::{Config, Engine};
+
+/// An engine of its own with `workers` threads.
+pub fn engine(workers: usize) -> Engine {
+    Engine::new(Config::with_workers(workers)).unwrap()
+}
+
+/// Fibonacci by fork-join on `e`, for a workload of many tiny joins.
+pub fn fib(e: &Engine, n: u64) -> u64 {
+    if n < 2 {
+        return n;
+    }
+    let (a, b) = e.join(|| fib(e, n - 1), || fib(e, n - 2));
+    a + b
+}
+
 /// Runs `f` on its own thread and aborts the whole test process if it has not
 /// finished within `secs`: a deadlock fails fast instead of hanging CI.
 pub fn watchdog<F, R>(secs: u64, name: &str, f: F) -> R
