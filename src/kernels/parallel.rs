@@ -155,68 +155,24 @@ pub(crate) fn par_sum_f64_tuned(engine: &Engine, data: &[f64], t: Tuning) -> Res
     array::sum_f64(&flat)
 }
 
-macro_rules! par_extremum {
-    ($(#[$doc:meta])* $name:ident, $tuned:ident, $t:ty, $serial:path) => {
-        $(#[$doc])*
-        pub fn $name(engine: &Engine, data: &[$t]) -> Result<$t> {
-            $tuned(engine, data, REDUCE)
-        }
-
-        pub(crate) fn $tuned(engine: &Engine, data: &[$t], t: Tuning) -> Result<$t> {
-            alive(engine)?;
-            if data.len() < t.serial_below {
-                return $serial(data);
-            }
-            // Every chunk is non-empty; the kernel itself combines the chunk
-            // results, so NaN and signed-zero rules stay in one place.
-            let best = map_chunks(engine, data.len(), t.chunk, |r| $serial(&data[r]))?;
-            let best = best.into_iter().collect::<Result<Vec<$t>>>()?;
-            $serial(&best)
-        }
-    };
+/// A minimum or maximum on the engine: `serial` on every chunk, then on the
+/// chunk results. Every chunk is non-empty, and the kernel itself combines the
+/// chunk results, so NaN and signed-zero rules stay in one place. The
+/// `par_min_*`/`par_max_*` forms are made beside the serial ones (`array.rs`).
+pub(crate) fn par_extremum<T: Copy + Send + Sync>(
+    engine: &Engine,
+    data: &[T],
+    t: Tuning,
+    serial: fn(&[T]) -> Result<T>,
+) -> Result<T> {
+    alive(engine)?;
+    if data.len() < t.serial_below {
+        return serial(data);
+    }
+    let best = map_chunks(engine, data.len(), t.chunk, |r| serial(&data[r]))?;
+    let best = best.into_iter().collect::<Result<Vec<T>>>()?;
+    serial(&best)
 }
-
-par_extremum!(
-    /// [`min_i64`](super::min_i64) on the engine.
-    par_min_i64, par_min_i64_tuned, i64, array::min_i64
-);
-par_extremum!(
-    /// [`max_i64`](super::max_i64) on the engine.
-    par_max_i64, par_max_i64_tuned, i64, array::max_i64
-);
-par_extremum!(
-    /// [`min_f64`](super::min_f64) on the engine (same NaN and signed-zero rules).
-    par_min_f64, par_min_f64_tuned, f64, array::min_f64
-);
-par_extremum!(
-    /// [`max_f64`](super::max_f64) on the engine (same NaN and signed-zero rules).
-    par_max_f64, par_max_f64_tuned, f64, array::max_f64
-);
-
-par_extremum!(
-    /// [`min_i32`](super::min_i32) on the engine.
-    par_min_i32, par_min_i32_tuned, i32, array::min_i32
-);
-par_extremum!(
-    /// [`max_i32`](super::max_i32) on the engine.
-    par_max_i32, par_max_i32_tuned, i32, array::max_i32
-);
-par_extremum!(
-    /// [`min_u32`](super::min_u32) on the engine.
-    par_min_u32, par_min_u32_tuned, u32, array::min_u32
-);
-par_extremum!(
-    /// [`max_u32`](super::max_u32) on the engine.
-    par_max_u32, par_max_u32_tuned, u32, array::max_u32
-);
-par_extremum!(
-    /// [`min_f32`](super::min_f32) on the engine (same NaN and signed-zero rules).
-    par_min_f32, par_min_f32_tuned, f32, array::min_f32
-);
-par_extremum!(
-    /// [`max_f32`](super::max_f32) on the engine (same NaN and signed-zero rules).
-    par_max_f32, par_max_f32_tuned, f32, array::max_f32
-);
 
 /// [`sum_i32`](super::sum_i32) on the engine; the same result for any worker count.
 pub fn par_sum_i32(engine: &Engine, data: &[i32]) -> Result<i64> {
@@ -431,8 +387,8 @@ mod tests {
                 let exact: i128 = v.iter().map(|&x| i128::from(x)).sum();
                 let want = i64::try_from(exact).map_err(|_| EngineError::Overflow);
                 assert_eq!(par_sum_i64_tuned(&e, &v, TINY), want, "len {len}");
-                assert_eq!(par_min_i64_tuned(&e, &v, TINY), array::min_i64(&v));
-                assert_eq!(par_max_i64_tuned(&e, &v, TINY), array::max_i64(&v));
+                assert_eq!(par_extremum(&e, &v, TINY, array::min_i64), array::min_i64(&v));
+                assert_eq!(par_extremum(&e, &v, TINY, array::max_i64), array::max_i64(&v));
             }
         }
     }
