@@ -27,6 +27,7 @@
 //! serially on the calling thread.
 
 mod array;
+pub mod catalog;
 mod math;
 mod mem;
 mod parallel;
