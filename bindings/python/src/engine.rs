@@ -93,7 +93,8 @@ enum Backing {
 /// A pool of worker threads that runs kernels and Python callables.
 ///
 /// ``Engine(workers=None, queue_capacity=0, work_stealing=True, metrics=True,
-/// spin=None, thread_name_prefix=None, stack_size=0, task_pool_capacity=None)``
+/// spin=None, thread_name_prefix=None, stack_size=0, task_pool_capacity=None,
+/// min_workers=0, *, spin_budget=None)``
 ///
 /// - ``workers``: how many threads; ``None`` (the default) starts one per CPU.
 ///   Must be at least 1 (``0`` is refused: write ``None`` for one per CPU).
@@ -102,8 +103,10 @@ enum Backing {
 ///   ``spawn`` waits for room.
 /// - ``work_stealing``: idle workers take work queued on busy ones (default on).
 /// - ``metrics``: keep the counters that ``stats()`` reports (default on).
-/// - ``spin``: search rounds an idle worker spins before it sleeps (``None``:
-///   ``Engine.DEFAULT_SPIN``).
+/// - ``spin_budget``: search rounds an idle worker spins before it sleeps
+///   (``None``: ``Engine.DEFAULT_SPIN_BUDGET``), named as in ``te_config`` and
+///   Rust's ``Config``. ``spin`` is its old name, deprecated (a
+///   ``DeprecationWarning``) but still accepted.
 /// - ``thread_name_prefix``: workers are named ``{prefix}-{index}`` (``None``:
 ///   ``"taskengine"``).
 /// - ``stack_size``: bytes of stack per worker (``0``: the platform default).
@@ -189,7 +192,8 @@ impl PyEngine {
     /// Starts an engine (see the class documentation for the parameters).
     #[new]
     #[pyo3(signature = (workers=None, queue_capacity=0, work_stealing=true, metrics=true, spin=None,
-                        thread_name_prefix=None, stack_size=0, task_pool_capacity=None, min_workers=0))]
+                        thread_name_prefix=None, stack_size=0, task_pool_capacity=None, min_workers=0, *,
+                        spin_budget=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -202,8 +206,24 @@ impl PyEngine {
         stack_size: i64,
         task_pool_capacity: Option<i64>,
         min_workers: i64,
+        spin_budget: Option<i64>,
     ) -> PyResult<PyEngine> {
         guard(py, || {
+            let spin_budget = match (spin, spin_budget) {
+                (Some(_), Some(_)) => {
+                    return Err(new_err(
+                        py,
+                        Kind::InvalidArgument,
+                        "give spin_budget only (spin is its deprecated old name)",
+                    ))
+                }
+                (Some(old), None) => {
+                    let warning = py.get_type::<pyo3::exceptions::PyDeprecationWarning>();
+                    PyErr::warn(py, &warning, c"Engine(spin=...) is deprecated: write spin_budget=...", 1)?;
+                    Some(old)
+                }
+                (None, new) => new,
+            };
             let mut config = Config {
                 workers: match workers {
                     None => 0,
@@ -223,9 +243,10 @@ impl PyEngine {
                 min_workers: non_negative(py, "min_workers", min_workers)?,
                 ..Config::default()
             };
-            if let Some(spin) = spin {
-                config.spin_budget = u32::try_from(spin)
-                    .map_err(|_| new_err(py, Kind::InvalidArgument, format!("spin must be in 0..2**32, got {spin}")))?;
+            if let Some(spin) = spin_budget {
+                config.spin_budget = u32::try_from(spin).map_err(|_| {
+                    new_err(py, Kind::InvalidArgument, format!("spin_budget must be in 0..2**32, got {spin}"))
+                })?;
             }
             if let Some(prefix) = thread_name_prefix {
                 config.thread_name_prefix = prefix;
@@ -518,6 +539,10 @@ impl PyEngine {
 
     /// The default spin budget (search rounds before an idle worker sleeps).
     #[classattr]
+    const DEFAULT_SPIN_BUDGET: u32 = DEFAULT_SPIN_BUDGET;
+
+    /// ``DEFAULT_SPIN_BUDGET`` under its old name (kept for old code).
+    #[classattr]
     const DEFAULT_SPIN: u32 = DEFAULT_SPIN_BUDGET;
 }
 
@@ -585,34 +610,20 @@ fn shut_down(py: Python<'_>, engine: Arc<Engine>) -> PyResult<()> {
     Ok(())
 }
 
-const WORKER_KEYS: [&str; 6] = ["executed", "stolen", "steal_attempts", "injector_pops", "sleeps", "wakes"];
-
+/// The dict of `Engine.stats()`: its keys are the Rust counters' names
+/// (`EngineStats::counters`), plus `workers`, `metrics_enabled` and `per_worker`.
 fn stats_dict<'py>(py: Python<'py>, workers: usize, stats: &EngineStats) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
     dict.set_item("workers", workers)?;
     dict.set_item("metrics_enabled", stats.metrics_enabled)?;
-    for (key, value) in [
-        ("submitted", stats.submitted),
-        ("completed", stats.completed),
-        ("pending", stats.pending),
-        ("queued_jobs", stats.queued_jobs),
-        ("executed", stats.executed),
-        ("stolen", stats.stolen),
-        ("steal_attempts", stats.steal_attempts),
-        ("injector_pops", stats.injector_pops),
-        ("sleeps", stats.sleeps),
-        ("wakes", stats.wakes),
-        ("worker_shortfall", stats.worker_shortfall),
-    ] {
+    for (key, value) in stats.counters() {
         dict.set_item(key, value)?;
     }
     let per_worker = PyList::empty(py);
     for w in &stats.workers {
         let entry = PyDict::new(py);
-        for (key, value) in
-            WORKER_KEYS.iter().zip([w.executed, w.stolen, w.steal_attempts, w.injector_pops, w.sleeps, w.wakes])
-        {
-            entry.set_item(*key, value)?;
+        for (key, value) in w.counters() {
+            entry.set_item(key, value)?;
         }
         per_worker.append(entry)?;
     }

@@ -129,6 +129,24 @@ mod _native {
         guard(py, || Ok(taskengine::openblas::max_threads()))
     }
 
+    /// ``Config::default()`` of the Rust engine, by the names of ``Engine``'s
+    /// parameters: the defaults its signature must agree with (a test checks).
+    #[pyfunction]
+    fn _config_defaults(py: Python<'_>) -> PyResult<Bound<'_, pyo3::types::PyDict>> {
+        let d = taskengine::Config::default();
+        let dict = pyo3::types::PyDict::new(py);
+        dict.set_item("workers", d.workers)?;
+        dict.set_item("queue_capacity", d.queue_capacity)?;
+        dict.set_item("work_stealing", d.work_stealing)?;
+        dict.set_item("metrics", d.metrics)?;
+        dict.set_item("spin_budget", d.spin_budget)?;
+        dict.set_item("thread_name_prefix", d.thread_name_prefix)?;
+        dict.set_item("stack_size", d.stack_size)?;
+        dict.set_item("task_pool_capacity", d.task_pool_capacity)?;
+        dict.set_item("min_workers", d.min_workers)?;
+        Ok(dict)
+    }
+
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
         super::errors::install_panic_hook();

@@ -49,12 +49,14 @@ __all__ = [
     "_openblas_max_threads",
     "_context_engine",
     "_context",
+    "_config_defaults",
 ]
 
 __version__: Final[str]
 
 @final
 class Engine:
+    DEFAULT_SPIN_BUDGET: Final[int]
     DEFAULT_SPIN: Final[int]
     def __new__(
         cls,
@@ -67,6 +69,8 @@ class Engine:
         stack_size: int = 0,
         task_pool_capacity: int | None = None,
         min_workers: int = 0,
+        *,
+        spin_budget: int | None = None,
     ) -> Engine: ...
     @property
     def workers(self) -> int: ...
@@ -160,3 +164,4 @@ def _openblas_detach() -> None: ...
 def _openblas_libraries() -> list[dict[str, Any]]: ...
 def _openblas_set_max_threads(n: int, /) -> None: ...
 def _openblas_max_threads() -> int: ...
+def _config_defaults() -> dict[str, Any]: ...
