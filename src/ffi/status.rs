@@ -184,7 +184,9 @@ mod tests {
         assert_eq!(name(14), "TE_ERR_THREAD_POOL");
         assert_eq!(name(15), "TE_ERR_MEMORY");
         assert_eq!(name(16), "TE_ERR_FFI");
-        assert_eq!(name(17), "TE_UNKNOWN_STATUS");
+        assert_eq!(name(17), "TE_ERR_NOT_FOUND");
+        assert_eq!(name(18), "TE_ERR_UNSUPPORTED");
+        assert_eq!(name(19), "TE_UNKNOWN_STATUS");
         assert_eq!(name(99), "TE_UNKNOWN_STATUS");
         assert_eq!(name(-5), "TE_UNKNOWN_STATUS");
     }
