@@ -12,7 +12,9 @@
 // Failures are thrown as taskengine::Error (a std::runtime_error) carrying the
 // te_status. An exception thrown by your callable is caught before it can reach
 // the library and rethrown, as it was, from join(), parallel_for(), wait().
-// Handles are move-only; raw() gives the C handle for calls this wrapper lacks.
+// Handles (Engine, TaskGroup, Arena) are move-only; raw() gives the C handle for
+// calls this wrapper lacks, release() hands it over to C code, and
+// Class::adopt(handle) takes ownership of one made by C code.
 // Functions without an Engine use the default engine (the current worker's engine
 // inside a task).
 
@@ -34,6 +36,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -114,10 +117,64 @@ struct ArenaDeleter {
   void operator()(te_arena *arena) const noexcept { te_arena_free(arena); }
 };
 
+// Frees a group and the wrapper's exception slot kept in its user data (a
+// group adopted by a TaskGroup must have no other user data).
+struct GroupDeleter {
+  void operator()(te_group *group) const noexcept {
+    void *slot = te_group_user_data(group);
+    te_group_free(group);
+    delete static_cast<FirstException *>(slot);
+  }
+};
+
+// Owns one C handle for a wrapper class (as wasmtime's C++ API does), and gives
+// every wrapper the same three doors: raw() uses the handle, release() hands it
+// to C code (the wrapper then owns nothing and the caller frees it), and
+// Derived::adopt(handle) takes ownership of a handle made by C code.
+template <class Derived, class T, class Deleter>
+class Owner {
+ public:
+  // The C handle, still owned by this object (NULL after a move or release()).
+  T *raw() const noexcept { return ptr_.get(); }
+
+  // Gives the handle up, unfreed: free it with its _free function.
+  T *release() noexcept { return ptr_.release(); }
+
+  // A wrapper owning `handle` (from the _new function or a release()); it frees
+  // it when destroyed. NULL gives an empty wrapper.
+  static Derived adopt(T *handle) noexcept { return Derived(Adopt{}, handle); }
+
+ protected:
+  struct Adopt {};
+  Owner() noexcept = default;
+  explicit Owner(T *handle) noexcept : ptr_(handle) {}
+  // Frees the handle held (if any) and holds `handle`.
+  void own(T *handle = nullptr) noexcept { ptr_.reset(handle); }
+  // Frees the handle held (if any) and takes over `other`'s.
+  void own(Owner &&other) noexcept { ptr_ = std::move(other.ptr_); }
+
+ private:
+  std::unique_ptr<T, Deleter> ptr_;
+};
+
 // Thread hooks kept alive as long as the engine that calls them.
 struct Hooks {
   std::function<void(std::uint32_t)> on_start;
   std::function<void(std::uint32_t)> on_stop;
+
+  // For an engine handed to C code (Engine::release), which may call them until
+  // the process ends: kept reachable, never freed. No allocation can fail here
+  // (the list grows in a noexcept caller): if one does, the hooks are leaked.
+  static void keep_forever(std::unique_ptr<Hooks> hooks) noexcept {
+    static std::mutex lock;
+    static auto *kept = new std::vector<Hooks *>();
+    std::lock_guard<std::mutex> guard(lock);
+    try {
+      kept->push_back(hooks.get());
+    } catch (...) {
+    }
+    static_cast<void>(hooks.release());
+  }
 
   // A hook has nobody to report to: its exceptions are swallowed.
   static void start(void *self, std::uint32_t index) noexcept {
@@ -333,7 +390,9 @@ T parallel_reduce(te_engine *engine, bool deterministic, std::size_t begin, std:
   }
 }
 
-// The kernels' C entry points, picked by element type.
+// The kernels' C entry points, picked by element type: the one list of the
+// element types the C++ kernels take (one line each). Every kernel method below
+// is a template over it; a type without a line here does not compile.
 inline te_status k_sum(te_engine *e, const std::int64_t *d, std::size_t n, std::int64_t *o) { return te_sum_i64(e, d, n, o); }
 inline te_status k_sum(te_engine *e, const double *d, std::size_t n, double *o) { return te_sum_f64(e, d, n, o); }
 inline te_status k_max(te_engine *e, const std::int64_t *d, std::size_t n, std::int64_t *o) { return te_max_i64(e, d, n, o); }
@@ -368,27 +427,32 @@ template <> struct SumOf<std::uint32_t> { using type = std::uint64_t; };
 template <> struct SumOf<float> { using type = double; };
 
 template <class T>
-typename SumOf<T>::type sum(te_engine *engine, const T *data, std::size_t len) {
-  typename SumOf<T>::type out{};
+using SumType = typename SumOf<T>::type;
+
+// Each exists only for the element types of the table above (the defaulted
+// template argument fails otherwise, so overload resolution skips it).
+template <class T, class = decltype(k_sum(nullptr, static_cast<const T *>(nullptr), 0, static_cast<SumType<T> *>(nullptr)))>
+SumType<T> sum(te_engine *engine, const T *data, std::size_t len) {
+  SumType<T> out{};
   check(k_sum(engine, data, len, &out));
   return out;
 }
 
-template <class T>
+template <class T, class = decltype(k_max(nullptr, static_cast<const T *>(nullptr), 0, static_cast<T *>(nullptr)))>
 T max(te_engine *engine, const T *data, std::size_t len) {
   T out{};
   check(k_max(engine, data, len, &out));
   return out;
 }
 
-template <class T>
+template <class T, class = decltype(k_min(nullptr, static_cast<const T *>(nullptr), 0, static_cast<T *>(nullptr)))>
 T min(te_engine *engine, const T *data, std::size_t len) {
   T out{};
   check(k_min(engine, data, len, &out));
   return out;
 }
 
-template <class T>
+template <class T, class = decltype(k_sort(nullptr, static_cast<T *>(nullptr), 0))>
 void sort(te_engine *engine, T *data, std::size_t len) {
   check(k_sort(engine, data, len));
 }
@@ -509,37 +573,46 @@ class EngineOps {
   }
 
   // ---- kernels, split across this engine's workers for large inputs ----
+  // Each takes a pointer and a length, or any contiguous range (std::vector,
+  // std::array, std::span, ...), of the element types of detail::k_sum & co.
 
-  // Sum: int64 exact (Error TE_ERR_OVERFLOW if it does not fit), double compensated.
-  std::int64_t sum(const std::int64_t *data, std::size_t len) { return detail::sum(self(), data, len); }
-  double sum(const double *data, std::size_t len) { return detail::sum(self(), data, len); }
-  // Extrema: Error TE_ERR_INVALID for an empty array; doubles ignore NaNs.
-  std::int64_t max(const std::int64_t *data, std::size_t len) { return detail::max(self(), data, len); }
-  double max(const double *data, std::size_t len) { return detail::max(self(), data, len); }
-  std::int64_t min(const std::int64_t *data, std::size_t len) { return detail::min(self(), data, len); }
-  double min(const double *data, std::size_t len) { return detail::min(self(), data, len); }
-  // Ascending, in place (doubles: NaNs last).
-  void sort(std::int64_t *data, std::size_t len) { detail::sort(self(), data, len); }
-  void sort(std::uint64_t *data, std::size_t len) { detail::sort(self(), data, len); }
-  void sort(double *data, std::size_t len) { detail::sort(self(), data, len); }
-  // 32-bit items: sums exact in 64 bits (int32 -> int64, uint32 -> uint64) and
-  // compensated for float (summed and returned in double); extrema as above.
-  std::int64_t sum(const std::int32_t *data, std::size_t len) { return detail::sum(self(), data, len); }
-  std::uint64_t sum(const std::uint32_t *data, std::size_t len) { return detail::sum(self(), data, len); }
-  double sum(const float *data, std::size_t len) { return detail::sum(self(), data, len); }
-  std::int32_t max(const std::int32_t *data, std::size_t len) { return detail::max(self(), data, len); }
-  std::uint32_t max(const std::uint32_t *data, std::size_t len) { return detail::max(self(), data, len); }
-  float max(const float *data, std::size_t len) { return detail::max(self(), data, len); }
-  std::int32_t min(const std::int32_t *data, std::size_t len) { return detail::min(self(), data, len); }
-  std::uint32_t min(const std::uint32_t *data, std::size_t len) { return detail::min(self(), data, len); }
-  float min(const float *data, std::size_t len) { return detail::min(self(), data, len); }
-  void sort(std::int32_t *data, std::size_t len) { detail::sort(self(), data, len); }
-  void sort(std::uint32_t *data, std::size_t len) { detail::sort(self(), data, len); }
-  void sort(float *data, std::size_t len) { detail::sort(self(), data, len); }
-  void sort(std::int16_t *data, std::size_t len) { detail::sort(self(), data, len); }
-  void sort(std::uint16_t *data, std::size_t len) { detail::sort(self(), data, len); }
-  void sort(std::int8_t *data, std::size_t len) { detail::sort(self(), data, len); }
-  void sort(std::uint8_t *data, std::size_t len) { detail::sort(self(), data, len); }
+  // Sum: int64 exact (Error TE_ERR_OVERFLOW if it does not fit), double
+  // compensated; int32 and uint32 exact in 64 bits (int64_t, uint64_t), float
+  // compensated and returned in double.
+  template <class T>
+  auto sum(const T *data, std::size_t len) -> decltype(detail::sum(nullptr, data, len)) {
+    return detail::sum(self(), data, len);
+  }
+  // Extrema: Error TE_ERR_INVALID for an empty array; floats ignore NaNs.
+  template <class T>
+  auto max(const T *data, std::size_t len) -> decltype(detail::max(nullptr, data, len)) {
+    return detail::max(self(), data, len);
+  }
+  template <class T>
+  auto min(const T *data, std::size_t len) -> decltype(detail::min(nullptr, data, len)) {
+    return detail::min(self(), data, len);
+  }
+  // Ascending, in place (floats: NaNs last).
+  template <class T>
+  auto sort(T *data, std::size_t len) -> decltype(detail::sort(nullptr, data, len)) {
+    detail::sort(self(), data, len);
+  }
+  template <class R>
+  auto sum(const R &range) -> decltype(detail::sum(nullptr, std::data(range), std::size(range))) {
+    return detail::sum(self(), std::data(range), std::size(range));
+  }
+  template <class R>
+  auto max(const R &range) -> decltype(detail::max(nullptr, std::data(range), std::size(range))) {
+    return detail::max(self(), std::data(range), std::size(range));
+  }
+  template <class R>
+  auto min(const R &range) -> decltype(detail::min(nullptr, std::data(range), std::size(range))) {
+    return detail::min(self(), std::data(range), std::size(range));
+  }
+  template <class R>
+  auto sort(R &&range) -> decltype(detail::sort(nullptr, std::data(range), std::size(range))) {
+    detail::sort(self(), std::data(range), std::size(range));
+  }
   // Scratch memory the engine keeps between sorts: unmap it now, or cap it
   // (0 keeps none; default 256 MiB).
   void trim_scratch() { detail::check(te_engine_trim_scratch(self())); }
@@ -552,23 +625,6 @@ class EngineOps {
   // memmove (overlap allowed) and memcmp's sign (-1, 0, 1).
   void mem_copy(void *dst, const void *src, std::size_t len) { detail::check(te_mem_copy(self(), dst, src, len)); }
   int mem_compare(const void *a, const void *b, std::size_t len) { return detail::mem_compare(self(), a, b, len); }
-#ifdef TASKENGINE_HAS_SPAN
-  std::int64_t sum(std::span<const std::int64_t> v) { return sum(v.data(), v.size()); }
-  double sum(std::span<const double> v) { return sum(v.data(), v.size()); }
-  std::int64_t max(std::span<const std::int64_t> v) { return max(v.data(), v.size()); }
-  double max(std::span<const double> v) { return max(v.data(), v.size()); }
-  std::int64_t min(std::span<const std::int64_t> v) { return min(v.data(), v.size()); }
-  double min(std::span<const double> v) { return min(v.data(), v.size()); }
-  void sort(std::span<std::int64_t> v) { sort(v.data(), v.size()); }
-  void sort(std::span<std::uint64_t> v) { sort(v.data(), v.size()); }
-  void sort(std::span<double> v) { sort(v.data(), v.size()); }
-  std::int64_t sum(std::span<const std::int32_t> v) { return sum(v.data(), v.size()); }
-  std::uint64_t sum(std::span<const std::uint32_t> v) { return sum(v.data(), v.size()); }
-  double sum(std::span<const float> v) { return sum(v.data(), v.size()); }
-  void sort(std::span<std::int32_t> v) { sort(v.data(), v.size()); }
-  void sort(std::span<std::uint32_t> v) { sort(v.data(), v.size()); }
-  void sort(std::span<float> v) { sort(v.data(), v.size()); }
-#endif
 
  private:
   te_engine *self() const noexcept { return static_cast<const Derived *>(this)->raw(); }
@@ -578,7 +634,18 @@ class EngineOps {
 
 // An engine that owns its worker threads: the destructor lets queued work finish
 // and joins every worker.
-class Engine : public detail::EngineOps<Engine> {
+namespace detail {
+// An engine's thread hooks, a base of Engine listed before its handle so that
+// they are destroyed after it: the workers' stop hooks run while it shuts down.
+class EngineHooks {
+ protected:
+  std::unique_ptr<Hooks> hooks_;
+};
+}  // namespace detail
+
+class Engine : private detail::EngineHooks,
+               public detail::EngineOps<Engine>,
+               public detail::Owner<Engine, te_engine, detail::EngineDeleter> {
  public:
   // One worker per CPU.
   Engine() : Engine(Config()) {}
@@ -594,29 +661,31 @@ class Engine : public detail::EngineOps<Engine> {
     }
     te_engine *engine = nullptr;
     detail::check(te_engine_new(&cfg, &engine));
-    engine_.reset(engine);
+    own(engine);
   }
 
   Engine(Engine &&) noexcept = default;
   Engine &operator=(Engine &&other) noexcept {
     if (this != &other) {
-      engine_.reset();  // joins our workers while their stop hooks still exist
+      own();  // joins our workers while their stop hooks still exist
       hooks_ = std::move(other.hooks_);
-      engine_ = std::move(other.engine_);
+      own(std::move(other));
     }
     return *this;
   }
   Engine(const Engine &) = delete;
   Engine &operator=(const Engine &) = delete;
 
-  // The C handle, still owned by this object.
-  te_engine *raw() const noexcept { return engine_.get(); }
+  // Gives the handle up (see detail::Owner). Thread hooks set through Config are
+  // kept for the rest of the process, since the engine calls them until freed.
+  te_engine *release() noexcept {
+    if (hooks_) detail::Hooks::keep_forever(std::move(hooks_));
+    return Owner::release();
+  }
 
  private:
-  // Declared before engine_ so that it is destroyed after it: the workers'
-  // stop hooks still use it while the engine shuts down.
-  std::unique_ptr<detail::Hooks> hooks_;
-  std::unique_ptr<te_engine, detail::EngineDeleter> engine_;
+  friend class detail::Owner<Engine, te_engine, detail::EngineDeleter>;
+  Engine(Adopt, te_engine *handle) noexcept : Owner(handle) {}
 };
 
 // A non-owning reference to an engine (an Engine, a te_engine * from C, or NULL:
@@ -642,7 +711,7 @@ class EngineRef : public detail::EngineOps<EngineRef> {
 // callables (up to TE_INLINE_TASK_BYTES - 8 bytes, e.g. a lambda capturing a few
 // references) are stored in the task itself, and the exception slot is only
 // allocated when a task throws.
-class TaskGroup {
+class TaskGroup : public detail::Owner<TaskGroup, te_group, detail::GroupDeleter> {
  public:
   // On the default engine (the current worker's engine inside a task).
   TaskGroup() : TaskGroup(static_cast<te_engine *>(nullptr)) {}
@@ -651,16 +720,14 @@ class TaskGroup {
   explicit TaskGroup(te_engine *engine) {
     te_group *group = nullptr;
     detail::check(te_group_new(engine, &group));
-    group_.reset(group);
+    own(group);
   }
 
-  TaskGroup(TaskGroup &&other) noexcept : group_(std::move(other.group_)), waited_(other.waited_) {
-    other.waited_ = true;
-  }
+  TaskGroup(TaskGroup &&other) noexcept : Owner(std::move(other)), waited_(other.waited_) { other.waited_ = true; }
   TaskGroup &operator=(TaskGroup &&other) noexcept {
     if (this != &other) {
       settle();
-      group_ = std::move(other.group_);
+      own(std::move(other));
       waited_ = other.waited_;
       other.waited_ = true;
     }
@@ -672,7 +739,13 @@ class TaskGroup {
   TaskGroup(const TaskGroup &) = delete;
   TaskGroup &operator=(const TaskGroup &) = delete;
 
-  te_group *raw() const noexcept { return group_.get(); }
+  // Gives the handle up (see detail::Owner) without waiting for its tasks. The
+  // group's user data, if a task threw, is the wrapper's exception slot: adopt()
+  // the handle again to have it freed, else it is left allocated.
+  te_group *release() noexcept {
+    waited_ = true;
+    return Owner::release();
+  }
 
   // Adds f() (a copy or move of it) as a task. Throws Error (TE_ERR_CANCELLED,
   // TE_ERR_SHUTDOWN) if it cannot be added; waits for room in a bounded queue.
@@ -853,40 +926,33 @@ class TaskGroup {
   // group and the exception slot, if one was made.
   // The destructor's wait, skipped when wait() has already seen every task.
   void settle() noexcept {
-    if (group_ && !waited_) te_group_wait(group_.get());
+    if (raw() && !waited_) te_group_wait(raw());
   }
 
-  struct Deleter {
-    void operator()(te_group *group) const noexcept {
-      void *slot = te_group_user_data(group);
-      te_group_free(group);
-      delete static_cast<detail::FirstException *>(slot);
-    }
-  };
+  // An adopted group may have tasks running: the destructor waits for them.
+  friend class detail::Owner<TaskGroup, te_group, detail::GroupDeleter>;
+  TaskGroup(Adopt, te_group *handle) noexcept : Owner(handle), waited_(handle == nullptr) {}
 
-  std::unique_ptr<te_group, Deleter> group_;
   bool waited_ = true;  // no task spawned since the last completed wait
 };
 
 // An allocator over one fixed region (see te_arena_new): a lock-free bump arena
 // whose memory returns all at once on reset(), or a free list whose free() gives
 // blocks back. alloc() and free() may be called from several threads at once.
-class Arena {
+class Arena : public detail::Owner<Arena, te_arena, detail::ArenaDeleter> {
  public:
   enum class Kind : std::uint32_t { Bump = TE_ARENA_BUMP, FreeList = TE_ARENA_FREE_LIST };
 
   Arena(Kind kind, std::size_t capacity) {
     te_arena *arena = nullptr;
     detail::check(te_arena_new(static_cast<std::uint32_t>(kind), capacity, &arena));
-    arena_.reset(arena);
+    own(arena);
   }
 
   Arena(Arena &&) noexcept = default;
   Arena &operator=(Arena &&) noexcept = default;
   Arena(const Arena &) = delete;
   Arena &operator=(const Arena &) = delete;
-
-  te_arena *raw() const noexcept { return arena_.get(); }
 
   // Uninitialised memory; throws Error(TE_ERR_NO_MEMORY) when the region is full.
   void *alloc(std::size_t size, std::size_t align = alignof(std::max_align_t)) {
@@ -905,36 +971,31 @@ class Arena {
   }
 
  private:
-  std::unique_ptr<te_arena, detail::ArenaDeleter> arena_;
+  friend class detail::Owner<Arena, te_arena, detail::ArenaDeleter>;
+  Arena(Adopt, te_arena *handle) noexcept : Owner(handle) {}
 };
 
-// ---- kernels on the default engine (see the Engine methods of the same names) ----
+// ---- kernels on the default engine (the current worker's engine inside a
+// task): the Engine methods of the same names, on EngineRef() ----
 
-inline std::int64_t sum(const std::int64_t *data, std::size_t len) { return detail::sum(nullptr, data, len); }
-inline double sum(const double *data, std::size_t len) { return detail::sum(nullptr, data, len); }
-inline std::int64_t max(const std::int64_t *data, std::size_t len) { return detail::max(nullptr, data, len); }
-inline double max(const double *data, std::size_t len) { return detail::max(nullptr, data, len); }
-inline std::int64_t min(const std::int64_t *data, std::size_t len) { return detail::min(nullptr, data, len); }
-inline double min(const double *data, std::size_t len) { return detail::min(nullptr, data, len); }
-inline void sort(std::int64_t *data, std::size_t len) { detail::sort(nullptr, data, len); }
-inline void sort(std::uint64_t *data, std::size_t len) { detail::sort(nullptr, data, len); }
-inline void sort(double *data, std::size_t len) { detail::sort(nullptr, data, len); }
-inline std::int64_t sum(const std::int32_t *data, std::size_t len) { return detail::sum(nullptr, data, len); }
-inline std::uint64_t sum(const std::uint32_t *data, std::size_t len) { return detail::sum(nullptr, data, len); }
-inline double sum(const float *data, std::size_t len) { return detail::sum(nullptr, data, len); }
-inline std::int32_t max(const std::int32_t *data, std::size_t len) { return detail::max(nullptr, data, len); }
-inline std::uint32_t max(const std::uint32_t *data, std::size_t len) { return detail::max(nullptr, data, len); }
-inline float max(const float *data, std::size_t len) { return detail::max(nullptr, data, len); }
-inline std::int32_t min(const std::int32_t *data, std::size_t len) { return detail::min(nullptr, data, len); }
-inline std::uint32_t min(const std::uint32_t *data, std::size_t len) { return detail::min(nullptr, data, len); }
-inline float min(const float *data, std::size_t len) { return detail::min(nullptr, data, len); }
-inline void sort(std::int32_t *data, std::size_t len) { detail::sort(nullptr, data, len); }
-inline void sort(std::uint32_t *data, std::size_t len) { detail::sort(nullptr, data, len); }
-inline void sort(float *data, std::size_t len) { detail::sort(nullptr, data, len); }
-inline void sort(std::int16_t *data, std::size_t len) { detail::sort(nullptr, data, len); }
-inline void sort(std::uint16_t *data, std::size_t len) { detail::sort(nullptr, data, len); }
-inline void sort(std::int8_t *data, std::size_t len) { detail::sort(nullptr, data, len); }
-inline void sort(std::uint8_t *data, std::size_t len) { detail::sort(nullptr, data, len); }
+template <class... A>
+auto sum(A &&...args) -> decltype(EngineRef().sum(std::forward<A>(args)...)) {
+  return EngineRef().sum(std::forward<A>(args)...);
+}
+template <class... A>
+auto max(A &&...args) -> decltype(EngineRef().max(std::forward<A>(args)...)) {
+  return EngineRef().max(std::forward<A>(args)...);
+}
+template <class... A>
+auto min(A &&...args) -> decltype(EngineRef().min(std::forward<A>(args)...)) {
+  return EngineRef().min(std::forward<A>(args)...);
+}
+template <class... A>
+auto sort(A &&...args) -> decltype(EngineRef().sort(std::forward<A>(args)...)) {
+  return EngineRef().sort(std::forward<A>(args)...);
+}
+inline void mem_copy(void *dst, const void *src, std::size_t len) { EngineRef().mem_copy(dst, src, len); }
+inline int mem_compare(const void *a, const void *b, std::size_t len) { return EngineRef().mem_compare(a, b, len); }
 
 // Scratch memory for the running task (a TaskGroup task, a parallel_for body,
 // either side of a join): `count` uninitialised T's, 64-byte aligned, from the
@@ -949,25 +1010,6 @@ T *task_scratch(std::size_t count) {
   detail::check(te_task_scratch_alloc(count * sizeof(T), &p));
   return static_cast<T *>(p);
 }
-inline void mem_copy(void *dst, const void *src, std::size_t len) { detail::check(te_mem_copy(nullptr, dst, src, len)); }
-inline int mem_compare(const void *a, const void *b, std::size_t len) { return detail::mem_compare(nullptr, a, b, len); }
-#ifdef TASKENGINE_HAS_SPAN
-inline std::int64_t sum(std::span<const std::int64_t> v) { return sum(v.data(), v.size()); }
-inline double sum(std::span<const double> v) { return sum(v.data(), v.size()); }
-inline std::int64_t max(std::span<const std::int64_t> v) { return max(v.data(), v.size()); }
-inline double max(std::span<const double> v) { return max(v.data(), v.size()); }
-inline std::int64_t min(std::span<const std::int64_t> v) { return min(v.data(), v.size()); }
-inline double min(std::span<const double> v) { return min(v.data(), v.size()); }
-inline void sort(std::span<std::int64_t> v) { sort(v.data(), v.size()); }
-inline void sort(std::span<std::uint64_t> v) { sort(v.data(), v.size()); }
-inline void sort(std::span<double> v) { sort(v.data(), v.size()); }
-inline std::int64_t sum(std::span<const std::int32_t> v) { return sum(v.data(), v.size()); }
-inline std::uint64_t sum(std::span<const std::uint32_t> v) { return sum(v.data(), v.size()); }
-inline double sum(std::span<const float> v) { return sum(v.data(), v.size()); }
-inline void sort(std::span<std::int32_t> v) { sort(v.data(), v.size()); }
-inline void sort(std::span<std::uint32_t> v) { sort(v.data(), v.size()); }
-inline void sort(std::span<float> v) { sort(v.data(), v.size()); }
-#endif
 
 // Math: Error(TE_ERR_OVERFLOW) when the result does not fit.
 inline std::uint64_t factorial(std::uint32_t n) {

@@ -116,15 +116,27 @@ impl fmt::Debug for Config {
 
 /// Builds a [`Config`] from `key: value` pairs; keys left out keep their defaults.
 ///
-/// Keys: `workers`, `queue_size`, `enable_work_stealing`, `enable_metrics`, `spin`,
-/// `thread_name_prefix`, `stack_size`, `task_pool`, `min_workers`.
+/// Keys: [`Config`]'s field names (`workers`, `queue_capacity`, `work_stealing`,
+/// `metrics`, `spin_budget`, `thread_name_prefix`, `stack_size`,
+/// `task_pool_capacity`, `min_workers`).
 ///
 /// ```
-/// let cfg = taskengine::engine_config! { workers: 2, queue_size: 64, enable_metrics: false };
+/// let cfg = taskengine::engine_config! { workers: 2, queue_capacity: 64, metrics: false };
 /// assert_eq!(cfg.workers, 2);
 /// assert_eq!(cfg.queue_capacity, 64);
 /// assert!(!cfg.metrics);
 /// assert!(cfg.work_stealing);
+/// ```
+///
+/// Deprecated: the macro's first spellings, still accepted for old code:
+/// `queue_size` (`queue_capacity`), `enable_work_stealing` (`work_stealing`),
+/// `enable_metrics` (`metrics`), `spin` (`spin_budget`) and `task_pool`
+/// (`task_pool_capacity`).
+///
+/// ```
+/// let old = taskengine::engine_config! { queue_size: 8, enable_work_stealing: false, spin: 1, task_pool: 0 };
+/// let new = taskengine::engine_config! { queue_capacity: 8, work_stealing: false, spin_budget: 1, task_pool_capacity: 0 };
+/// assert_eq!(format!("{old:?}"), format!("{new:?}"));
 /// ```
 ///
 /// An unknown key does not compile:
@@ -138,6 +150,22 @@ macro_rules! engine_config {
     (@set $cfg:ident, workers: $v:expr $(, $($rest:tt)*)?) => {
         $cfg.workers = $v; $crate::engine_config!(@set $cfg $(, $($rest)*)?);
     };
+    (@set $cfg:ident, queue_capacity: $v:expr $(, $($rest:tt)*)?) => {
+        $cfg.queue_capacity = $v; $crate::engine_config!(@set $cfg $(, $($rest)*)?);
+    };
+    (@set $cfg:ident, work_stealing: $v:expr $(, $($rest:tt)*)?) => {
+        $cfg.work_stealing = $v; $crate::engine_config!(@set $cfg $(, $($rest)*)?);
+    };
+    (@set $cfg:ident, metrics: $v:expr $(, $($rest:tt)*)?) => {
+        $cfg.metrics = $v; $crate::engine_config!(@set $cfg $(, $($rest)*)?);
+    };
+    (@set $cfg:ident, spin_budget: $v:expr $(, $($rest:tt)*)?) => {
+        $cfg.spin_budget = $v; $crate::engine_config!(@set $cfg $(, $($rest)*)?);
+    };
+    (@set $cfg:ident, task_pool_capacity: $v:expr $(, $($rest:tt)*)?) => {
+        $cfg.task_pool_capacity = $v; $crate::engine_config!(@set $cfg $(, $($rest)*)?);
+    };
+    // Deprecated spellings (see the documentation above).
     (@set $cfg:ident, queue_size: $v:expr $(, $($rest:tt)*)?) => {
         $cfg.queue_capacity = $v; $crate::engine_config!(@set $cfg $(, $($rest)*)?);
     };
@@ -180,7 +208,7 @@ mod tests {
 
     #[test]
     fn macro_sets_only_named_keys() {
-        let cfg = crate::engine_config! { spin: 3, enable_work_stealing: false, thread_name_prefix: "x", task_pool: 0 };
+        let cfg = crate::engine_config! { spin_budget: 3, work_stealing: false, thread_name_prefix: "x", task_pool_capacity: 0 };
         assert_eq!(cfg.spin_budget, 3);
         assert_eq!(cfg.task_pool_capacity, 0);
         assert!(!cfg.work_stealing);

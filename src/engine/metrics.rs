@@ -160,3 +160,40 @@ pub(crate) fn count_executed() {
         bump(&c.executed);
     }
 }
+
+impl WorkerStats {
+    /// The counters by name: the one list the bindings build on (the Python dict
+    /// takes its keys from it; the C struct `te_worker_stats` is checked against
+    /// it by `tests/one_source.rs`).
+    pub fn counters(&self) -> [(&'static str, u64); 6] {
+        [
+            ("executed", self.executed),
+            ("stolen", self.stolen),
+            ("steal_attempts", self.steal_attempts),
+            ("injector_pops", self.injector_pops),
+            ("sleeps", self.sleeps),
+            ("wakes", self.wakes),
+        ]
+    }
+}
+
+impl EngineStats {
+    /// The engine-wide counters by name, as [`WorkerStats::counters`] (the C
+    /// struct `te_stats` has all but `worker_shortfall`, which came after it and
+    /// would change its size).
+    pub fn counters(&self) -> [(&'static str, u64); 11] {
+        [
+            ("submitted", self.submitted),
+            ("completed", self.completed),
+            ("pending", self.pending),
+            ("queued_jobs", self.queued_jobs),
+            ("executed", self.executed),
+            ("stolen", self.stolen),
+            ("steal_attempts", self.steal_attempts),
+            ("injector_pops", self.injector_pops),
+            ("sleeps", self.sleeps),
+            ("wakes", self.wakes),
+            ("worker_shortfall", self.worker_shortfall),
+        ]
+    }
+}

@@ -4,7 +4,6 @@ use std::ffi::{c_char, c_void, CStr};
 use std::mem::size_of;
 use std::sync::Arc;
 
-use crate::engine::{DEFAULT_SPIN_BUDGET, DEFAULT_TASK_POOL_CAPACITY};
 use crate::error::{EngineError, Result};
 use crate::Config;
 
@@ -76,20 +75,23 @@ pub unsafe extern "C" fn te_config_init(cfg: *mut te_config) {
         if cfg.is_null() || !cfg.is_aligned() {
             return;
         }
+        // The defaults are Config's (one definition); NULL and no hooks stand
+        // for its default name prefix and hooks.
+        let d = Config::default();
         let defaults = te_config {
             size: size_of::<te_config>() as u32,
-            workers: 0,
-            queue_capacity: 0,
-            work_stealing: true,
-            metrics: true,
-            stack_size: 0,
+            workers: u32::try_from(d.workers).unwrap_or(0),
+            queue_capacity: d.queue_capacity,
+            work_stealing: d.work_stealing,
+            metrics: d.metrics,
+            stack_size: d.stack_size,
             thread_name_prefix: std::ptr::null(),
             on_thread_start: None,
             on_thread_stop: None,
             hook_arg: std::ptr::null_mut(),
-            spin_budget: DEFAULT_SPIN_BUDGET,
-            task_pool_capacity: DEFAULT_TASK_POOL_CAPACITY,
-            min_workers: 0,
+            spin_budget: d.spin_budget,
+            task_pool_capacity: d.task_pool_capacity,
+            min_workers: u32::try_from(d.min_workers).unwrap_or(0),
         };
         // SAFETY: non-NULL and aligned (checked); writable by the caller's contract.
         unsafe { cfg.write(defaults) }
@@ -223,6 +225,7 @@ pub(crate) unsafe fn config_from_c(cfg: *const te_config) -> Result<Config> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::{DEFAULT_SPIN_BUDGET, DEFAULT_TASK_POOL_CAPACITY};
 
     fn init() -> te_config {
         let mut cfg = std::mem::MaybeUninit::<te_config>::uninit();

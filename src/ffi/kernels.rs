@@ -1,6 +1,9 @@
 //! The bundled kernels through the C ABI: each array and memory kernel in a
 //! parallel form (with an `engine` argument, NULL = the current/default engine)
 //! and a `_serial` form (on the calling thread), plus math, hashing and text.
+//! The element types of each array kernel are listed once, in
+//! [`crate::kernels::catalog`]; a test checks this surface, the header, the C++
+//! wrapper and the Python binding against that list.
 
 use std::ffi::{c_char, c_void};
 
@@ -21,16 +24,18 @@ unsafe fn bytes<'a>(p: *const c_void, len: usize) -> Result<&'a [u8]> {
     unsafe { slice(p.cast::<u8>(), len) }
 }
 
-/// A reduction on the engine: checks, resolves the engine, writes the result.
+/// A reduction on the engine: checks, resolves the engine, writes the result
+/// (whose type may differ from the items': a sum of `i32`s is an `i64`).
 ///
 /// # Safety
-/// As the exports below.
-unsafe fn reduce_on<T>(
+/// As the exports (`engine` NULL or live, `data` NULL or `len` readable
+/// elements, `out` NULL or writable).
+pub(super) unsafe fn reduce_on<T, R>(
     engine: *mut te_engine,
     data: *const T,
     len: usize,
-    out: *mut T,
-    kernel: fn(&Engine, &[T]) -> Result<T>,
+    out: *mut R,
+    kernel: fn(&Engine, &[T]) -> Result<R>,
 ) -> te_status {
     status(|| {
         // SAFETY: forwarded contract.
@@ -45,8 +50,13 @@ unsafe fn reduce_on<T>(
 /// A reduction on the calling thread.
 ///
 /// # Safety
-/// As the exports below.
-unsafe fn reduce_here<T>(data: *const T, len: usize, out: *mut T, kernel: fn(&[T]) -> Result<T>) -> te_status {
+/// As [`reduce_on`], without the engine.
+pub(super) unsafe fn reduce_here<T, R>(
+    data: *const T,
+    len: usize,
+    out: *mut R,
+    kernel: fn(&[T]) -> Result<R>,
+) -> te_status {
     status(|| {
         // SAFETY: forwarded contract.
         let (data, out) = unsafe { (slice(data, len)?, Out::new(out)?) };
@@ -231,8 +241,9 @@ pub unsafe extern "C" fn te_min_f64_serial(data: *const f64, len: usize, out: *m
 /// A sort on the engine.
 ///
 /// # Safety
-/// As the exports below.
-unsafe fn sort_on<T>(
+/// As the exports (`engine` NULL or live, `data` NULL or `len` elements nobody
+/// else uses during the call).
+pub(super) unsafe fn sort_on<T>(
     engine: *mut te_engine,
     data: *mut T,
     len: usize,
@@ -250,8 +261,8 @@ unsafe fn sort_on<T>(
 /// A sort on the calling thread.
 ///
 /// # Safety
-/// As the exports below.
-unsafe fn sort_here<T>(data: *mut T, len: usize, kernel: fn(&mut [T]) -> Result<()>) -> te_status {
+/// As [`sort_on`], without the engine.
+pub(super) unsafe fn sort_here<T>(data: *mut T, len: usize, kernel: fn(&mut [T]) -> Result<()>) -> te_status {
     status(|| {
         // SAFETY: forwarded contract.
         let data = unsafe { slice_mut(data, len) }?;

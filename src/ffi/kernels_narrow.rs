@@ -1,79 +1,12 @@
 //! The kernels for 32-bit and narrower items through the C ABI, in the style of
 //! `kernels.rs`: a parallel form (with an `engine` argument, NULL = the
-//! current/default engine) and a `_serial` form of each.
+//! current/default engine) and a `_serial` form of each, through the helpers
+//! there.
 
-use super::boundary::status;
 use super::engine::te_engine;
-use super::ptr::{engine_arg, slice, slice_mut, Out};
+use super::kernels::{reduce_here, reduce_on, sort_here, sort_on};
 use super::status::te_status;
-use crate::error::Result;
 use crate::kernels;
-use crate::Engine;
-
-/// A reduction on the engine whose result type may differ from the items'.
-///
-/// # Safety
-/// As the exports below.
-unsafe fn reduce_on<T, R>(
-    engine: *mut te_engine,
-    data: *const T,
-    len: usize,
-    out: *mut R,
-    kernel: fn(&Engine, &[T]) -> Result<R>,
-) -> te_status {
-    status(|| {
-        // SAFETY: forwarded contract.
-        let (data, out) = unsafe { (slice(data, len)?, Out::new(out)?) };
-        // SAFETY: NULL or live (caller's contract).
-        let engine = unsafe { engine_arg(engine) }?;
-        out.write(kernel(&engine, data)?);
-        Ok(())
-    })
-}
-
-/// A reduction on the calling thread.
-///
-/// # Safety
-/// As the exports below.
-unsafe fn reduce_here<T, R>(data: *const T, len: usize, out: *mut R, kernel: fn(&[T]) -> Result<R>) -> te_status {
-    status(|| {
-        // SAFETY: forwarded contract.
-        let (data, out) = unsafe { (slice(data, len)?, Out::new(out)?) };
-        out.write(kernel(data)?);
-        Ok(())
-    })
-}
-
-/// A sort on the engine.
-///
-/// # Safety
-/// As the exports below.
-unsafe fn sort_on<T>(
-    engine: *mut te_engine,
-    data: *mut T,
-    len: usize,
-    kernel: fn(&Engine, &mut [T]) -> Result<()>,
-) -> te_status {
-    status(|| {
-        // SAFETY: forwarded contract.
-        let data = unsafe { slice_mut(data, len) }?;
-        // SAFETY: NULL or live (caller's contract).
-        let engine = unsafe { engine_arg(engine) }?;
-        kernel(&engine, data)
-    })
-}
-
-/// A sort on the calling thread.
-///
-/// # Safety
-/// As the exports below.
-unsafe fn sort_here<T>(data: *mut T, len: usize, kernel: fn(&mut [T]) -> Result<()>) -> te_status {
-    status(|| {
-        // SAFETY: forwarded contract.
-        let data = unsafe { slice_mut(data, len) }?;
-        kernel(data)
-    })
-}
 
 /// Writes the exact sum of `data[0..len)`, as an int64_t, to `*out` (the same
 /// for any number of workers). The sum of an empty array is 0. TE_ERR_OVERFLOW

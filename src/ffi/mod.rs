@@ -53,20 +53,10 @@ pub use group::{
     te_group_is_cancelled, te_group_new, te_group_pending, te_group_skipped, te_group_spawn,
     te_group_spawn_with_cleanup, te_group_try_spawn, te_group_wait, te_group_wait_isolated, te_group_wait_timeout,
 };
-pub use kernels::{
-    te_ascii_upper, te_factorial, te_fibonacci, te_gcd, te_hash_fnv1a64, te_isqrt, te_lcm, te_max_f64,
-    te_max_f64_serial, te_max_i64, te_max_i64_serial, te_mem_compare, te_mem_compare_serial, te_mem_copy,
-    te_mem_copy_serial, te_min_f64, te_min_f64_serial, te_min_i64, te_min_i64_serial, te_sort_f64, te_sort_f64_serial,
-    te_sort_i64, te_sort_i64_serial, te_sort_u64, te_sort_u64_serial, te_sqrt, te_sum_f64, te_sum_f64_serial,
-    te_sum_i64, te_sum_i64_serial, te_utf8_reverse, te_utf8_upper,
-};
-pub use kernels_narrow::{
-    te_max_f32, te_max_f32_serial, te_max_i32, te_max_i32_serial, te_max_u32, te_max_u32_serial, te_min_f32,
-    te_min_f32_serial, te_min_i32, te_min_i32_serial, te_min_u32, te_min_u32_serial, te_sort_f32, te_sort_f32_serial,
-    te_sort_i16, te_sort_i16_serial, te_sort_i32, te_sort_i32_serial, te_sort_i8, te_sort_i8_serial, te_sort_u16,
-    te_sort_u16_serial, te_sort_u32, te_sort_u32_serial, te_sort_u8, te_sort_u8_serial, te_sum_f32, te_sum_f32_serial,
-    te_sum_i32, te_sum_i32_serial, te_sum_u32, te_sum_u32_serial,
-};
+// Every kernel export, whatever its element type (nothing else in these two
+// files is `pub`).
+pub use kernels::*;
+pub use kernels_narrow::*;
 pub use last_error::te_last_error_message;
 pub use retry::te_group_spawn_retry;
 pub use scratch::{

@@ -1,7 +1,7 @@
 //! Sums and minimum/maximum of arrays (`csrc/te_array.h`).
 
-use super::{check, raw};
-use crate::Result;
+use super::{check, parallel, raw};
+use crate::{Engine, Result};
 
 /// The exact sum. [`crate::EngineError::Overflow`] iff the true sum does not fit in
 /// `i64`; the empty sum is 0.
@@ -47,8 +47,11 @@ pub(crate) fn sum_f64_parts(data: &[f64]) -> Option<[f64; 2]> {
     (st == raw::OK).then_some([s, c])
 }
 
+/// A minimum or maximum: the serial form over the C kernel and its parallel
+/// form on an engine (the same result; see `parallel::par_extremum`), from one
+/// line per kernel.
 macro_rules! extremum {
-    ($(#[$doc:meta])* $name:ident, $t:ty, $raw:ident) => {
+    ($(#[$doc:meta])* $name:ident, $par:ident, $t:ty, $raw:ident) => {
         $(#[$doc])*
         pub fn $name(data: &[$t]) -> Result<$t> {
             let mut out = <$t>::default();
@@ -57,28 +60,34 @@ macro_rules! extremum {
             let st = unsafe { raw::$raw(data.as_ptr(), data.len(), &mut out) };
             check(st, concat!(stringify!($name), " of an empty array"), 0).map(|()| out)
         }
+
+        #[doc = concat!("[`", stringify!($name), "`] on the engine, in parallel for large inputs (the same")]
+        /// result, NaN and signed-zero rules included).
+        pub fn $par(engine: &Engine, data: &[$t]) -> Result<$t> {
+            parallel::par_extremum(engine, data, parallel::REDUCE, $name)
+        }
     };
 }
 
 extremum!(
     /// The smallest element; [`crate::EngineError::Invalid`] when `data` is empty.
-    min_i64, i64, te_k_min_i64
+    min_i64, par_min_i64, i64, te_k_min_i64
 );
 extremum!(
     /// The largest element; [`crate::EngineError::Invalid`] when `data` is empty.
-    max_i64, i64, te_k_max_i64
+    max_i64, par_max_i64, i64, te_k_max_i64
 );
 extremum!(
     /// The smallest element in `-inf < … < -0.0 < +0.0 < … < +inf` order,
     /// ignoring NaNs unless every element is NaN (then the first element);
     /// [`crate::EngineError::Invalid`] when `data` is empty.
-    min_f64, f64, te_k_min_f64
+    min_f64, par_min_f64, f64, te_k_min_f64
 );
 extremum!(
     /// The largest element in `-inf < … < -0.0 < +0.0 < … < +inf` order,
     /// ignoring NaNs unless every element is NaN (then the first element);
     /// [`crate::EngineError::Invalid`] when `data` is empty.
-    max_f64, f64, te_k_max_f64
+    max_f64, par_max_f64, f64, te_k_max_f64
 );
 
 /// The exact sum of `i32`s as an `i64`: [`crate::EngineError::Overflow`] iff it
@@ -122,29 +131,29 @@ pub(crate) fn sum_f32_parts(data: &[f32]) -> [f64; 2] {
 
 extremum!(
     /// The smallest element; [`crate::EngineError::Invalid`] when `data` is empty.
-    min_i32, i32, te_k_min_i32
+    min_i32, par_min_i32, i32, te_k_min_i32
 );
 extremum!(
     /// The largest element; [`crate::EngineError::Invalid`] when `data` is empty.
-    max_i32, i32, te_k_max_i32
+    max_i32, par_max_i32, i32, te_k_max_i32
 );
 extremum!(
     /// The smallest element; [`crate::EngineError::Invalid`] when `data` is empty.
-    min_u32, u32, te_k_min_u32
+    min_u32, par_min_u32, u32, te_k_min_u32
 );
 extremum!(
     /// The largest element; [`crate::EngineError::Invalid`] when `data` is empty.
-    max_u32, u32, te_k_max_u32
+    max_u32, par_max_u32, u32, te_k_max_u32
 );
 extremum!(
     /// The smallest element, with the NaN and signed-zero rules of [`min_f64`];
     /// [`crate::EngineError::Invalid`] when `data` is empty.
-    min_f32, f32, te_k_min_f32
+    min_f32, par_min_f32, f32, te_k_min_f32
 );
 extremum!(
     /// The largest element, with the NaN and signed-zero rules of [`max_f64`];
     /// [`crate::EngineError::Invalid`] when `data` is empty.
-    max_f32, f32, te_k_max_f32
+    max_f32, par_max_f32, f32, te_k_max_f32
 );
 
 #[cfg(test)]

@@ -27,6 +27,7 @@
 //! serially on the calling thread.
 
 mod array;
+pub mod catalog;
 mod math;
 mod mem;
 mod parallel;
@@ -40,17 +41,15 @@ mod raw;
 
 pub use array::{max_f32, max_i32, max_u32, min_f32, min_i32, min_u32, sum_f32, sum_i32, sum_u32};
 pub use array::{max_f64, max_i64, min_f64, min_i64, sum_f64, sum_i64};
+pub use array::{par_max_f32, par_max_i32, par_max_u32, par_min_f32, par_min_i32, par_min_u32};
+pub use array::{par_max_f64, par_max_i64, par_min_f64, par_min_i64};
 pub use math::{factorial, fibonacci, gcd, isqrt, lcm, sqrt};
 pub use mem::{compare, compare_raw, copy, copy_raw, copy_within};
-pub use parallel::{
-    par_compare, par_copy, par_copy_raw, par_copy_within, par_max_f64, par_max_i64, par_min_f64, par_min_i64,
-    par_sort_f64, par_sort_i64, par_sort_u64, par_sum_f64, par_sum_i64,
-};
-pub use parallel::{
-    par_max_f32, par_max_i32, par_max_u32, par_min_f32, par_min_i32, par_min_u32, par_sort_f32, par_sort_i16,
-    par_sort_i32, par_sort_i8, par_sort_u16, par_sort_u32, par_sort_u8, par_sum_f32, par_sum_i32, par_sum_u32,
-};
+pub use parallel::{par_compare, par_copy, par_copy_raw, par_copy_within};
+pub use parallel::{par_sum_f32, par_sum_f64, par_sum_i32, par_sum_i64, par_sum_u32};
 pub use scratch::DEFAULT_SCRATCH_LIMIT;
+pub use sort::{par_sort_f32, par_sort_i16, par_sort_i32, par_sort_i8, par_sort_u16, par_sort_u32, par_sort_u8};
+pub use sort::{par_sort_f64, par_sort_i64, par_sort_u64};
 pub use sort::{sort_f32, sort_i16, sort_i32, sort_i8, sort_u16, sort_u32, sort_u8};
 pub use sort::{sort_f64, sort_i64, sort_u64};
 pub use task::{MathArg, MathOperation, MathTask, MathValue};

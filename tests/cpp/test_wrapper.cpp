@@ -530,6 +530,8 @@ void test_engine_ref() {
 
 void test_group_retry() { failures += retry_tests(); }
 void test_team() { failures += team_test_failures(); }
+int ownership_test_failures();
+void test_ownership() { failures += ownership_test_failures(); }
 
 // The 32-bit and narrower overloads, against std::sort / std::accumulate.
 void test_narrow_kernels() {
@@ -632,6 +634,7 @@ int main() {
   RUN(test_team);
   RUN(test_narrow_kernels);
   RUN(test_task_scratch);
+  RUN(test_ownership);
   taskengine::shutdown_default_engine();
   if (failures) std::fprintf(stderr, "%d check(s) failed\n", failures);
   return failures ? 1 : 0;

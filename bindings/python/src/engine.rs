@@ -1,4 +1,6 @@
-//! `taskengine.Engine`: an engine of one's own, or a handle to the default one.
+//! `taskengine.Engine`: an engine of one's own, a handle to the default one, or
+//! the handle of the calling context whose bound methods are the module-level
+//! functions (`taskengine.sum is taskengine._native._context.sum`'s twin).
 
 use std::cell::RefCell;
 use std::ops::Deref;
@@ -72,7 +74,7 @@ fn lease_of(py: Python<'_>, slot: &Slot) -> PyResult<Lease> {
 /// to the default behaviour). For `Executor` threads.
 pub(crate) fn bind_thread(engine: Option<&PyEngine>) {
     let slot = engine.and_then(|e| match &e.backing {
-        Backing::Default => None,
+        Backing::Default | Backing::Context => None,
         Backing::Owned(slot) => Some(Arc::clone(slot)),
     });
     THREAD_ENGINE.with(|bound| *bound.borrow_mut() = slot);
@@ -81,6 +83,9 @@ pub(crate) fn bind_thread(engine: Option<&PyEngine>) {
 enum Backing {
     /// The process-wide default engine (never closed from Python).
     Default,
+    /// Whatever engine the calling context has (see [`Lease::implicit`]): the
+    /// handle behind the module-level functions.
+    Context,
     /// An engine this object owns.
     Owned(Slot),
 }
@@ -88,7 +93,8 @@ enum Backing {
 /// A pool of worker threads that runs kernels and Python callables.
 ///
 /// ``Engine(workers=None, queue_capacity=0, work_stealing=True, metrics=True,
-/// spin=None, thread_name_prefix=None, stack_size=0, task_pool_capacity=None)``
+/// spin=None, thread_name_prefix=None, stack_size=0, task_pool_capacity=None,
+/// min_workers=0, *, spin_budget=None)``
 ///
 /// - ``workers``: how many threads; ``None`` (the default) starts one per CPU.
 ///   Must be at least 1 (``0`` is refused: write ``None`` for one per CPU).
@@ -97,8 +103,10 @@ enum Backing {
 ///   ``spawn`` waits for room.
 /// - ``work_stealing``: idle workers take work queued on busy ones (default on).
 /// - ``metrics``: keep the counters that ``stats()`` reports (default on).
-/// - ``spin``: search rounds an idle worker spins before it sleeps (``None``:
-///   ``Engine.DEFAULT_SPIN``).
+/// - ``spin_budget``: search rounds an idle worker spins before it sleeps
+///   (``None``: ``Engine.DEFAULT_SPIN_BUDGET``), named as in ``te_config`` and
+///   Rust's ``Config``. ``spin`` is its old name, deprecated (a
+///   ``DeprecationWarning``) but still accepted.
 /// - ``thread_name_prefix``: workers are named ``{prefix}-{index}`` (``None``:
 ///   ``"taskengine"``).
 /// - ``stack_size``: bytes of stack per worker (``0``: the platform default).
@@ -107,6 +115,14 @@ enum Backing {
 ///
 /// Leaving a ``with`` block (or ``close()``) lets queued work finish and joins
 /// every worker thread. Bad values raise ``InvalidArgumentError`` (a ``ValueError``).
+///
+/// ``default_engine()`` is a handle to the process-wide default engine, and the
+/// module-level functions (``taskengine.sum``, ``spawn``, ...) are the methods of
+/// one more handle, ``taskengine._native._context``: the engine of the calling
+/// context (inside a task or an ``Executor`` call that one's, else the default
+/// engine). A kernel call small enough to run on the calling thread uses no
+/// engine, whichever handle it is made through: it never builds or starts the
+/// default engine (an engine of one's own that was closed still raises).
 #[pyclass(module = "taskengine", name = "Engine", frozen)]
 pub(crate) struct PyEngine {
     backing: Backing,
@@ -119,11 +135,50 @@ impl PyEngine {
         PyEngine { backing: Backing::Default, workers: 0 }
     }
 
+    /// The handle whose bound methods are the module-level functions.
+    pub(crate) fn context_handle() -> PyEngine {
+        PyEngine { backing: Backing::Context, workers: 0 }
+    }
+
+    /// The methods the module offers as functions of its own (bound to the
+    /// context handle): the one list of them.
+    pub(crate) const MODULE_FUNCTIONS: [&'static str; 16] = [
+        "spawn",
+        "spawn_retry",
+        "team",
+        "sum",
+        "max",
+        "min",
+        "sort",
+        "sorted",
+        "factorial",
+        "fibonacci",
+        "gcd",
+        "lcm",
+        "isqrt",
+        "fnv1a64",
+        "reverse",
+        "upper",
+    ];
+
     /// The engine to run on, or `EngineShutdownError` once it is closed.
     pub(crate) fn lease(&self, py: Python<'_>) -> PyResult<Lease> {
         match &self.backing {
             Backing::Default => Lease::global(py),
+            Backing::Context => Lease::implicit(py),
             Backing::Owned(slot) => lease_of(py, slot),
+        }
+    }
+
+    /// The engine for a kernel call, only when it is `big` enough to use one: a
+    /// small call runs on the calling thread and never builds the default engine,
+    /// whichever handle it comes through. An engine of one's own is checked either
+    /// way, so a closed one raises for every call.
+    pub(crate) fn kernel_lease(&self, py: Python<'_>, big: bool) -> PyResult<Option<Lease>> {
+        match &self.backing {
+            Backing::Owned(slot) => lease_of(py, slot).map(|lease| big.then_some(lease)),
+            _ if !big => Ok(None),
+            _ => self.lease(py).map(Some),
         }
     }
 }
@@ -137,7 +192,8 @@ impl PyEngine {
     /// Starts an engine (see the class documentation for the parameters).
     #[new]
     #[pyo3(signature = (workers=None, queue_capacity=0, work_stealing=true, metrics=true, spin=None,
-                        thread_name_prefix=None, stack_size=0, task_pool_capacity=None, min_workers=0))]
+                        thread_name_prefix=None, stack_size=0, task_pool_capacity=None, min_workers=0, *,
+                        spin_budget=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -150,8 +206,24 @@ impl PyEngine {
         stack_size: i64,
         task_pool_capacity: Option<i64>,
         min_workers: i64,
+        spin_budget: Option<i64>,
     ) -> PyResult<PyEngine> {
         guard(py, || {
+            let spin_budget = match (spin, spin_budget) {
+                (Some(_), Some(_)) => {
+                    return Err(new_err(
+                        py,
+                        Kind::InvalidArgument,
+                        "give spin_budget only (spin is its deprecated old name)",
+                    ))
+                }
+                (Some(old), None) => {
+                    let warning = py.get_type::<pyo3::exceptions::PyDeprecationWarning>();
+                    PyErr::warn(py, &warning, c"Engine(spin=...) is deprecated: write spin_budget=...", 1)?;
+                    Some(old)
+                }
+                (None, new) => new,
+            };
             let mut config = Config {
                 workers: match workers {
                     None => 0,
@@ -171,9 +243,10 @@ impl PyEngine {
                 min_workers: non_negative(py, "min_workers", min_workers)?,
                 ..Config::default()
             };
-            if let Some(spin) = spin {
-                config.spin_budget = u32::try_from(spin)
-                    .map_err(|_| new_err(py, Kind::InvalidArgument, format!("spin must be in 0..2**32, got {spin}")))?;
+            if let Some(spin) = spin_budget {
+                config.spin_budget = u32::try_from(spin).map_err(|_| {
+                    new_err(py, Kind::InvalidArgument, format!("spin_budget must be in 0..2**32, got {spin}"))
+                })?;
             }
             if let Some(prefix) = thread_name_prefix {
                 config.thread_name_prefix = prefix;
@@ -191,7 +264,7 @@ impl PyEngine {
     #[getter]
     fn workers(&self, py: Python<'_>) -> PyResult<usize> {
         match &self.backing {
-            Backing::Default => Ok(Lease::global(py)?.workers()),
+            Backing::Default | Backing::Context => Ok(self.lease(py)?.workers()),
             Backing::Owned(_) => Ok(self.workers),
         }
     }
@@ -200,7 +273,7 @@ impl PyEngine {
     #[getter]
     fn closed(&self) -> bool {
         match &self.backing {
-            Backing::Default => false,
+            Backing::Default | Backing::Context => false,
             Backing::Owned(slot) => slot.read().unwrap_or_else(PoisonError::into_inner).is_none(),
         }
     }
@@ -217,7 +290,8 @@ impl PyEngine {
 
     /// Shuts the engine down: queued work finishes and every worker thread is
     /// joined before this returns. Later calls raise ``EngineShutdownError``.
-    /// Safe to call twice; does nothing on the default engine's handle.
+    /// Safe to call twice; does nothing on the default engine's handle (or the
+    /// module's).
     fn close(&self, py: Python<'_>) -> PyResult<()> {
         guard(py, || {
             let Backing::Owned(slot) = &self.backing else { return Ok(()) };
@@ -232,7 +306,9 @@ impl PyEngine {
     }
 
     /// Runs ``func(*args, **kwargs)`` on a worker (taking the GIL for the call) and
-    /// returns a ``Task`` to wait on.
+    /// returns a ``Task`` to wait on. The module-level ``spawn`` runs it on the
+    /// calling context's engine (inside a task or an ``Executor`` call: that one's,
+    /// else the default engine).
     #[pyo3(signature = (func, /, *args, **kwargs))]
     fn spawn(
         &self,
@@ -279,38 +355,44 @@ impl PyEngine {
     // ---- the kernels, on this engine (see the module-level functions) ----
 
     /// The sum of a buffer of int64, uint64, float64, int32, uint32 or float32
-    /// (exact for integers, compensated for floats).
+    /// (numpy array, array.array, memoryview, ...). Integers are summed exactly,
+    /// int32 into int64 and uint32 into uint64 (``ArithmeticOverflowError`` when
+    /// the sum does not fit); floats with compensation, float32 in float64 (a
+    /// Python float, not rounded to float32).
     #[pyo3(signature = (data, /))]
     fn sum(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        guard(py, || kernels::sum(py, On::Engine(self), data))
+        guard(py, || kernels::sum(py, On(self), data))
     }
 
     /// The largest item of a non-empty buffer of int64, uint64, float64, int32,
-    /// uint32 or float32.
+    /// uint32 or float32 (NaNs are ignored unless all items are NaN).
     #[pyo3(signature = (data, /))]
     fn max(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        guard(py, || kernels::extremum(py, On::Engine(self), data, true))
+        guard(py, || kernels::extremum(py, On(self), data, true))
     }
 
     /// The smallest item of a non-empty buffer of int64, uint64, float64,
-    /// int32, uint32 or float32.
+    /// int32, uint32 or float32 (NaNs are ignored unless all items are NaN).
     #[pyo3(signature = (data, /))]
     fn min(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        guard(py, || kernels::extremum(py, On::Engine(self), data, false))
+        guard(py, || kernels::extremum(py, On(self), data, false))
     }
 
-    /// Sorts a writable one-dimensional buffer of int64, uint64, float64,
-    /// int32, uint32, float32, int16, uint16, int8 or uint8 in place.
+    /// Sorts a writable, C-contiguous, one-dimensional buffer of int64, uint64,
+    /// float64, int32, uint32, float32, int16, uint16, int8 or uint8 in place
+    /// (floats: NaNs last). ``sorted`` returns a copy.
     #[pyo3(signature = (data, /))]
     fn sort(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
-        guard(py, || kernels::sort(py, On::Engine(self), data))
+        guard(py, || kernels::sort(py, On(self), data))
     }
 
-    /// A sorted copy of a one-dimensional buffer, of the same kind (see the
-    /// module-level ``sorted``).
+    /// A sorted copy of a one-dimensional buffer (the ``np.sort(a)`` form of
+    /// ``sort``), of the same kind: a numpy array for a numpy array,
+    /// ``array.array``, ``bytes`` or ``bytearray`` for those, a memoryview for
+    /// other buffers. The input may be read-only or strided; it is not changed.
     #[pyo3(signature = (data, /))]
     fn sorted<'py>(&self, py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        guard(py, || kernels::sorted(py, On::Engine(self), data))
+        guard(py, || kernels::sorted(py, On(self), data))
     }
 
     /// Unmaps the scratch memory this engine keeps between sorts (their second
@@ -337,53 +419,55 @@ impl PyEngine {
         guard(py, || Ok(self.lease(py)?.scratch_cached_bytes()))
     }
 
-    /// ``n!`` for ``0 <= n <= 20``.
+    /// ``n!`` for ``0 <= n <= 20`` (``ArithmeticOverflowError`` above: it does
+    /// not fit in 64 bits).
     #[pyo3(signature = (n, /))]
     fn factorial(&self, py: Python<'_>, n: &Bound<'_, PyAny>) -> PyResult<u64> {
-        guard(py, || kernels::factorial(py, On::Engine(self), n))
+        guard(py, || kernels::factorial(py, On(self), n))
     }
 
-    /// The Fibonacci number ``F(n)`` for ``0 <= n <= 93``.
+    /// The Fibonacci number ``F(n)`` (``F(0) = 0``) for ``0 <= n <= 93``.
     #[pyo3(signature = (n, /))]
     fn fibonacci(&self, py: Python<'_>, n: &Bound<'_, PyAny>) -> PyResult<u64> {
-        guard(py, || kernels::fibonacci(py, On::Engine(self), n))
+        guard(py, || kernels::fibonacci(py, On(self), n))
     }
 
-    /// The greatest common divisor of ``|a|`` and ``|b|``.
+    /// The greatest common divisor of ``|a|`` and ``|b|`` (each below 2**64).
     #[pyo3(signature = (a, b, /))]
     fn gcd(&self, py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<u64> {
-        guard(py, || kernels::gcd(py, On::Engine(self), a, b))
+        guard(py, || kernels::gcd(py, On(self), a, b))
     }
 
     /// The least common multiple of ``|a|`` and ``|b|``.
     #[pyo3(signature = (a, b, /))]
     fn lcm(&self, py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<u64> {
-        guard(py, || kernels::lcm(py, On::Engine(self), a, b))
+        guard(py, || kernels::lcm(py, On(self), a, b))
     }
 
     /// ``floor(sqrt(x))``, exact, for ``0 <= x < 2**64``.
     #[pyo3(signature = (x, /))]
     fn isqrt(&self, py: Python<'_>, x: &Bound<'_, PyAny>) -> PyResult<u64> {
-        guard(py, || kernels::isqrt(py, On::Engine(self), x))
+        guard(py, || kernels::isqrt(py, On(self), x))
     }
 
     /// The 64-bit FNV-1a hash of a bytes-like object, or of a str's UTF-8.
     #[pyo3(signature = (data, /))]
     fn fnv1a64(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<u64> {
-        guard(py, || kernels::fnv1a64(py, On::Engine(self), data))
+        guard(py, || kernels::fnv1a64(py, On(self), data))
     }
 
-    /// The text reversed by code point: str in, str out; UTF-8 bytes in, bytes out.
+    /// The text reversed by code point: str in, str out; UTF-8 bytes in, bytes
+    /// out (invalid UTF-8 raises ``Utf8Error``, a ``UnicodeDecodeError``).
     #[pyo3(signature = (text, /))]
     fn reverse<'py>(&self, py: Python<'py>, text: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        guard(py, || kernels::reverse(py, On::Engine(self), text))
+        guard(py, || kernels::reverse(py, On(self), text))
     }
 
     /// The text upper-cased (full Unicode mapping, ``"ß"`` becomes ``"SS"``):
     /// str in, str out; UTF-8 bytes in, bytes out.
     #[pyo3(signature = (text, /))]
     fn upper<'py>(&self, py: Python<'py>, text: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        guard(py, || kernels::upper(py, On::Engine(self), text))
+        guard(py, || kernels::upper(py, On(self), text))
     }
 
     fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
@@ -402,6 +486,7 @@ impl PyEngine {
                 Ok(lease) => format!("<taskengine.Engine default workers={}>", lease.workers()),
                 Err(_) => "<taskengine.Engine default (shut down)>".to_string(),
             },
+            Backing::Context => "<taskengine.Engine of the calling context>".to_string(),
             Backing::Owned(_) if self.closed() => format!("<taskengine.Engine workers={} closed>", self.workers),
             Backing::Owned(_) => format!("<taskengine.Engine workers={}>", self.workers),
         }
@@ -435,12 +520,14 @@ impl PyEngine {
     const TEAM_MAX_MEMBERS: usize = taskengine::MAX_TEAM_MEMBERS;
 
     /// Pickling (Dask, multiprocessing): the default engine's handle travels as
-    /// "the default engine" of the process that unpickles it. An engine of one's
+    /// "the default engine" of the process that unpickles it (and the module's
+    /// handle as the module's, so ``taskengine.sum`` pickles). An engine of one's
     /// own owns threads of this process, so it cannot travel: ``TypeError``.
     fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         match &self.backing {
-            Backing::Default => {
-                let rebuild = py.import("taskengine._native")?.getattr("default_engine")?;
+            Backing::Default | Backing::Context => {
+                let name = if let Backing::Default = self.backing { "default_engine" } else { "_context_engine" };
+                let rebuild = py.import("taskengine._native")?.getattr(name)?;
                 Ok((rebuild, PyTuple::empty(py)).into_pyobject(py)?.into_any())
             }
             Backing::Owned(_) => Err(pyo3::exceptions::PyTypeError::new_err(
@@ -451,6 +538,10 @@ impl PyEngine {
     }
 
     /// The default spin budget (search rounds before an idle worker sleeps).
+    #[classattr]
+    const DEFAULT_SPIN_BUDGET: u32 = DEFAULT_SPIN_BUDGET;
+
+    /// ``DEFAULT_SPIN_BUDGET`` under its old name (kept for old code).
     #[classattr]
     const DEFAULT_SPIN: u32 = DEFAULT_SPIN_BUDGET;
 }
@@ -519,34 +610,20 @@ fn shut_down(py: Python<'_>, engine: Arc<Engine>) -> PyResult<()> {
     Ok(())
 }
 
-const WORKER_KEYS: [&str; 6] = ["executed", "stolen", "steal_attempts", "injector_pops", "sleeps", "wakes"];
-
+/// The dict of `Engine.stats()`: its keys are the Rust counters' names
+/// (`EngineStats::counters`), plus `workers`, `metrics_enabled` and `per_worker`.
 fn stats_dict<'py>(py: Python<'py>, workers: usize, stats: &EngineStats) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
     dict.set_item("workers", workers)?;
     dict.set_item("metrics_enabled", stats.metrics_enabled)?;
-    for (key, value) in [
-        ("submitted", stats.submitted),
-        ("completed", stats.completed),
-        ("pending", stats.pending),
-        ("queued_jobs", stats.queued_jobs),
-        ("executed", stats.executed),
-        ("stolen", stats.stolen),
-        ("steal_attempts", stats.steal_attempts),
-        ("injector_pops", stats.injector_pops),
-        ("sleeps", stats.sleeps),
-        ("wakes", stats.wakes),
-        ("worker_shortfall", stats.worker_shortfall),
-    ] {
+    for (key, value) in stats.counters() {
         dict.set_item(key, value)?;
     }
     let per_worker = PyList::empty(py);
     for w in &stats.workers {
         let entry = PyDict::new(py);
-        for (key, value) in
-            WORKER_KEYS.iter().zip([w.executed, w.stolen, w.steal_attempts, w.injector_pops, w.sleeps, w.wakes])
-        {
-            entry.set_item(*key, value)?;
+        for (key, value) in w.counters() {
+            entry.set_item(key, value)?;
         }
         per_worker.append(entry)?;
     }

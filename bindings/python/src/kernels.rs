@@ -1,10 +1,11 @@
 //! The kernels, for Python: arguments checked and converted, the GIL released
 //! around every call above a small size, errors mapped.
 //!
-//! Each function takes an [`On`]: the module-level functions run on the default
-//! engine, the `Engine` methods on theirs. Small inputs run serially on the
-//! calling thread with the GIL held (releasing and retaking it would cost more
-//! than the work); large ones run the kernels' parallel forms without the GIL.
+//! Each function takes an [`On`], the `Engine` handle it is a method of (the
+//! module-level functions are the methods of the calling context's handle).
+//! Small inputs run serially on the calling thread with the GIL held (releasing
+//! and retaking it would cost more than the work) and need no engine; large ones
+//! run the kernels' parallel forms without the GIL.
 
 use pyo3::exceptions::PyOverflowError;
 use pyo3::prelude::*;
@@ -22,26 +23,16 @@ pub(crate) const RELEASE_GIL_ITEMS: usize = 1 << 14;
 /// Text sizes (in bytes) from which a text kernel releases the GIL.
 pub(crate) const RELEASE_GIL_BYTES: usize = 1 << 17;
 
-/// Which engine a call runs on.
+/// Which engine a call runs on: the `Engine` handle whose method it is (the
+/// module-level functions are the methods of the calling context's handle).
 #[derive(Clone, Copy)]
-pub(crate) enum On<'a> {
-    Default,
-    Engine(&'a PyEngine),
-}
+pub(crate) struct On<'a>(pub(crate) &'a PyEngine);
 
 impl On<'_> {
-    /// The engine when the call is big enough to use one, else `None`. An
-    /// `Engine` object is checked either way (a closed one raises), while a small
-    /// call on the default engine does not build it.
+    /// The engine when the call is big enough to use one, else `None` (see
+    /// [`PyEngine::kernel_lease`]).
     fn lease(self, py: Python<'_>, big: bool) -> PyResult<Option<Lease>> {
-        match self {
-            On::Default if !big => Ok(None),
-            On::Default => Lease::implicit(py).map(Some),
-            On::Engine(engine) => {
-                let lease = engine.lease(py)?;
-                Ok(big.then_some(lease))
-            }
-        }
+        self.0.kernel_lease(py, big)
     }
 
     /// For the scalar kernels, which need no engine: only checks an `Engine`

@@ -21,169 +21,29 @@ use pyo3::prelude::*;
 #[pymodule]
 mod _native {
     use pyo3::prelude::*;
-    use pyo3::types::{PyDict, PyTuple};
 
     #[pymodule_export]
     use super::engine::PyEngine;
     #[pymodule_export]
     use super::task::PyTask;
 
-    use super::engine::Lease;
     use super::errors::guard;
 
     /// A handle to the process-wide default engine (one worker per CPU, or
-    /// ``TASKENGINE_WORKERS``), which the module-level functions use. It is built
-    /// on first use, rebuilt in a forked child, and never closed from Python.
+    /// ``TASKENGINE_WORKERS``), which the module-level functions use outside tasks
+    /// and ``Executor`` calls. It is built on first use (a kernel call small
+    /// enough to run on the calling thread does not count), rebuilt in a forked
+    /// child, and never closed from Python.
     #[pyfunction]
     fn default_engine() -> PyEngine {
         PyEngine::default_handle()
     }
 
-    /// Runs ``func(*args, **kwargs)`` on a worker of the default engine (inside
-    /// a task or an ``Executor`` call: on that one's engine) and returns a
-    /// ``Task`` to wait on.
+    /// The handle whose bound methods are the module-level functions (the
+    /// engine of the calling context); for unpickling them.
     #[pyfunction]
-    #[pyo3(signature = (func, /, *args, **kwargs))]
-    fn spawn(
-        py: Python<'_>,
-        func: &Bound<'_, PyAny>,
-        args: &Bound<'_, PyTuple>,
-        kwargs: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<super::task::PyTask> {
-        guard(py, || super::task::spawn(py, Lease::implicit(py)?, func, args, kwargs))
-    }
-
-    /// ``Engine.spawn_retry`` on the default engine (inside a task or an
-    /// ``Executor`` call: on that one's engine).
-    #[pyfunction]
-    #[pyo3(signature = (func, /, args=None, kwargs=None, *, attempts=3, backoff=0.0, max_backoff=None,
-                        jitter=0.0, retry_on=None, fallback=None))]
-    #[allow(clippy::too_many_arguments)]
-    fn spawn_retry(
-        py: Python<'_>,
-        func: &Bound<'_, PyAny>,
-        args: Option<&Bound<'_, PyTuple>>,
-        kwargs: Option<&Bound<'_, PyDict>>,
-        attempts: i64,
-        backoff: f64,
-        max_backoff: Option<f64>,
-        jitter: f64,
-        retry_on: Option<&Bound<'_, PyAny>>,
-        fallback: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<super::task::PyTask> {
-        guard(py, || {
-            let options =
-                super::task::RetryOptions::new(py, attempts, backoff, max_backoff, jitter, retry_on, fallback);
-            let args = args.cloned().unwrap_or_else(|| PyTuple::empty(py));
-            super::task::spawn_retry(py, Lease::implicit(py)?, func, &args, kwargs, options)
-        })
-    }
-
-    use super::kernels::{self, On};
-
-    /// The sum of a buffer of int64, uint64, float64, int32, uint32 or float32
-    /// (numpy array, array.array, memoryview, ...), on the default engine.
-    /// Integers are summed exactly, int32 into int64 and uint32 into uint64
-    /// (``ArithmeticOverflowError`` when the sum does not fit); floats with
-    /// compensation, float32 in float64 (a Python float, not rounded to float32).
-    #[pyfunction]
-    #[pyo3(signature = (data, /))]
-    fn sum(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        guard(py, || kernels::sum(py, On::Default, data))
-    }
-
-    /// The largest item of a non-empty buffer of int64, uint64, float64, int32,
-    /// uint32 or float32 (NaNs are ignored unless all items are NaN).
-    #[pyfunction]
-    #[pyo3(signature = (data, /))]
-    fn max(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        guard(py, || kernels::extremum(py, On::Default, data, true))
-    }
-
-    /// The smallest item of a non-empty buffer of int64, uint64, float64, int32,
-    /// uint32 or float32.
-    #[pyfunction]
-    #[pyo3(signature = (data, /))]
-    fn min(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        guard(py, || kernels::extremum(py, On::Default, data, false))
-    }
-
-    /// Sorts a writable, C-contiguous, one-dimensional buffer of int64, uint64,
-    /// float64, int32, uint32, float32, int16, uint16, int8 or uint8 in place
-    /// (floats: NaNs last), on the default engine. ``sorted`` returns a copy.
-    #[pyfunction]
-    #[pyo3(signature = (data, /))]
-    fn sort(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
-        guard(py, || kernels::sort(py, On::Default, data))
-    }
-
-    /// ``n!`` for ``0 <= n <= 20`` (``ArithmeticOverflowError`` above: it does
-    /// not fit in 64 bits).
-    #[pyfunction]
-    #[pyo3(signature = (n, /))]
-    fn factorial(py: Python<'_>, n: &Bound<'_, PyAny>) -> PyResult<u64> {
-        guard(py, || kernels::factorial(py, On::Default, n))
-    }
-
-    /// The Fibonacci number ``F(n)`` (``F(0) = 0``) for ``0 <= n <= 93``.
-    #[pyfunction]
-    #[pyo3(signature = (n, /))]
-    fn fibonacci(py: Python<'_>, n: &Bound<'_, PyAny>) -> PyResult<u64> {
-        guard(py, || kernels::fibonacci(py, On::Default, n))
-    }
-
-    /// The greatest common divisor of ``|a|`` and ``|b|`` (each below 2**64).
-    #[pyfunction]
-    #[pyo3(signature = (a, b, /))]
-    fn gcd(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<u64> {
-        guard(py, || kernels::gcd(py, On::Default, a, b))
-    }
-
-    /// The least common multiple of ``|a|`` and ``|b|``.
-    #[pyfunction]
-    #[pyo3(signature = (a, b, /))]
-    fn lcm(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<u64> {
-        guard(py, || kernels::lcm(py, On::Default, a, b))
-    }
-
-    /// ``floor(sqrt(x))``, exact, for ``0 <= x < 2**64``.
-    #[pyfunction]
-    #[pyo3(signature = (x, /))]
-    fn isqrt(py: Python<'_>, x: &Bound<'_, PyAny>) -> PyResult<u64> {
-        guard(py, || kernels::isqrt(py, On::Default, x))
-    }
-
-    /// The 64-bit FNV-1a hash of a bytes-like object, or of a str's UTF-8.
-    #[pyfunction]
-    #[pyo3(signature = (data, /))]
-    fn fnv1a64(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<u64> {
-        guard(py, || kernels::fnv1a64(py, On::Default, data))
-    }
-
-    /// The text reversed by code point: str in, str out; UTF-8 bytes in, bytes
-    /// out (invalid UTF-8 raises ``Utf8Error``, a ``UnicodeDecodeError``).
-    #[pyfunction]
-    #[pyo3(signature = (text, /))]
-    fn reverse<'py>(py: Python<'py>, text: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        guard(py, || kernels::reverse(py, On::Default, text))
-    }
-
-    /// The text upper-cased with the full Unicode mapping (``"ß"`` becomes
-    /// ``"SS"``): str in, str out; UTF-8 bytes in, bytes out.
-    #[pyfunction]
-    #[pyo3(signature = (text, /))]
-    fn upper<'py>(py: Python<'py>, text: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        guard(py, || kernels::upper(py, On::Default, text))
-    }
-
-    /// A sorted copy of a one-dimensional buffer (the ``np.sort(a)`` form of
-    /// ``sort``), of the same kind: a numpy array for a numpy array,
-    /// ``array.array``, ``bytes`` or ``bytearray`` for those, a memoryview for
-    /// other buffers. The input may be read-only or strided; it is not changed.
-    #[pyfunction]
-    #[pyo3(signature = (data, /))]
-    fn sorted<'py>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        guard(py, || kernels::sorted(py, On::Default, data))
+    fn _context_engine() -> PyEngine {
+        PyEngine::context_handle()
     }
 
     /// Called by the package's ``atexit`` hook: from now on workers do not enter
@@ -207,16 +67,6 @@ mod _native {
     #[pyfunction]
     fn _panic(py: Python<'_>, message: &str) -> PyResult<()> {
         guard(py, || panic!("{message}"))
-    }
-
-    /// Calls ``func(member, members)`` for every ``member`` in
-    /// ``range(members)``, all at the same time on distinct threads (this thread
-    /// is member 0), on the default engine (inside a task: that one's engine).
-    /// See ``Engine.team``.
-    #[pyfunction]
-    #[pyo3(signature = (members, func, /))]
-    fn team(py: Python<'_>, members: i64, func: &Bound<'_, PyAny>) -> PyResult<()> {
-        guard(py, || super::team::team(py, Lease::implicit(py)?, members, func))
     }
 
     /// The default engine's worker count if this process has built it (and not
@@ -279,9 +129,34 @@ mod _native {
         guard(py, || Ok(taskengine::openblas::max_threads()))
     }
 
+    /// ``Config::default()`` of the Rust engine, by the names of ``Engine``'s
+    /// parameters: the defaults its signature must agree with (a test checks).
+    #[pyfunction]
+    fn _config_defaults(py: Python<'_>) -> PyResult<Bound<'_, pyo3::types::PyDict>> {
+        let d = taskengine::Config::default();
+        let dict = pyo3::types::PyDict::new(py);
+        dict.set_item("workers", d.workers)?;
+        dict.set_item("queue_capacity", d.queue_capacity)?;
+        dict.set_item("work_stealing", d.work_stealing)?;
+        dict.set_item("metrics", d.metrics)?;
+        dict.set_item("spin_budget", d.spin_budget)?;
+        dict.set_item("thread_name_prefix", d.thread_name_prefix)?;
+        dict.set_item("stack_size", d.stack_size)?;
+        dict.set_item("task_pool_capacity", d.task_pool_capacity)?;
+        dict.set_item("min_workers", d.min_workers)?;
+        Ok(dict)
+    }
+
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
         super::errors::install_panic_hook();
-        m.add("__version__", env!("CARGO_PKG_VERSION"))
+        m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+        // The module-level functions are the bound methods of one handle, so each
+        // is written once (as an `Engine` method) and behaves as that method.
+        let context = Bound::new(m.py(), PyEngine::context_handle())?;
+        for name in PyEngine::MODULE_FUNCTIONS {
+            m.add(name, context.getattr(name)?)?;
+        }
+        m.add("_context", context)
     }
 }

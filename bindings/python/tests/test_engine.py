@@ -62,7 +62,7 @@ def test_all_keyword_arguments_are_accepted():
         queue_capacity=4,
         work_stealing=False,
         metrics=False,
-        spin=0,
+        spin_budget=0,
         thread_name_prefix="kw",
         stack_size=1 << 20,
         task_pool_capacity=0,
@@ -76,8 +76,8 @@ def test_all_keyword_arguments_are_accepted():
     [
         {"workers": -1},
         {"queue_capacity": -1},
-        {"spin": -1},
-        {"spin": 2**32},
+        {"spin_budget": -1},
+        {"spin_budget": 2**32},
         {"stack_size": -5},
         {"stack_size": 65536},  # below the 256 KiB floor
         {"task_pool_capacity": -1},
@@ -193,7 +193,8 @@ def test_repr_and_spin_default():
     with taskengine.Engine(workers=1) as engine:
         assert repr(engine) == "<taskengine.Engine workers=1>"
     assert repr(engine) == "<taskengine.Engine workers=1 closed>"
-    assert taskengine.Engine.DEFAULT_SPIN > 0
+    assert taskengine.Engine.DEFAULT_SPIN_BUDGET > 0
+    assert taskengine.Engine.DEFAULT_SPIN == taskengine.Engine.DEFAULT_SPIN_BUDGET
 
 
 def test_engines_are_independent():

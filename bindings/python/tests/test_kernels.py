@@ -561,7 +561,7 @@ def test_small_calls_keep_the_gil():
 def test_engine_variants_give_the_same_results():
     data = rng(14).integers(-(2**62), 2**62, 400_000, dtype=np.int64)
     expected = np.sort(data)
-    for kwargs in ({"work_stealing": False}, {"metrics": False}, {"spin": 0}, {"queue_capacity": 1}):
+    for kwargs in ({"work_stealing": False}, {"metrics": False}, {"spin_budget": 0}, {"queue_capacity": 1}):
         with taskengine.Engine(workers=2, **kwargs) as engine:
             copy = data.copy()
             engine.sort(copy)

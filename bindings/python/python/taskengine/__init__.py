@@ -24,7 +24,11 @@ float32 buffers), ``sort`` in place and ``sorted`` returning a sorted copy
 ``reverse``, ``upper`` (str, or UTF-8 bytes).
 
 Inside a task (``spawn``) or an ``Executor`` call, the module-level functions
-run on that task's or executor's engine.
+run on that task's or executor's engine. They are the bound methods of one
+handle (``taskengine.sum.__self__``), so they behave, and are documented, as the
+``Engine`` methods of the same names. A kernel call small enough to run on the
+calling thread uses no engine: neither ``taskengine.sum(small)`` nor
+``default_engine().sum(small)`` builds the default engine.
 
 ``team(members, func)`` (and ``Engine.team``) calls ``func(member, members)``
 on ``members`` threads at the same time, so that the members may wait on each

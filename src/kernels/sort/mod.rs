@@ -1,9 +1,12 @@
 //! Sorting (`csrc/te_array.h`): a radix sort with scratch memory (MSD passes
 //! down to cache-sized buckets, LSD passes inside them), and an in-place
-//! introsort when scratch memory cannot be had.
+//! introsort when scratch memory cannot be had; its parallel form on the engine
+//! in `parallel`.
+
+pub(crate) mod parallel;
 
 use super::{check, raw};
-use crate::Result;
+use crate::{Engine, Result};
 use std::ffi::{c_int, c_uint};
 use std::mem::MaybeUninit;
 
@@ -176,48 +179,52 @@ pub(crate) fn sort_serial<T: Radix>(
     sort_with(data, scratch.as_deref_mut())
 }
 
-/// Sorts ascending: a radix sort, or an in-place introsort when the scratch
-/// buffer (one more `data.len()`) cannot be allocated. Never fails.
-pub fn sort_i64(data: &mut [i64]) -> Result<()> {
-    sort_serial(data, try_scratch::<i64>).map(|_| ())
-}
-
-/// Sorts ascending; see [`sort_i64`].
-pub fn sort_u64(data: &mut [u64]) -> Result<()> {
-    sort_serial(data, try_scratch::<u64>).map(|_| ())
-}
-
-/// Sorts ascending in the order `-inf < … < -0.0 < +0.0 < … < +inf < NaN`
-/// (NaNs last, ordered among themselves by bit pattern); see [`sort_i64`].
-pub fn sort_f64(data: &mut [f64]) -> Result<()> {
-    sort_serial(data, try_scratch::<f64>).map(|_| ())
-}
-
-macro_rules! narrow_sorts {
-    ($($(#[$doc:meta])* $name:ident: $t:ty;)*) => {$(
+/// The sorts, one line per element type: the serial form (on the calling
+/// thread: a radix sort, or an in-place introsort when its scratch buffer, one
+/// more `data.len()`, cannot be allocated; never fails) and the parallel form on
+/// an engine (`sort/parallel.rs`).
+macro_rules! sorts {
+    ($($(#[$doc:meta])* $name:ident, $par:ident: $t:ty;)*) => {$(
         $(#[$doc])*
         pub fn $name(data: &mut [$t]) -> Result<()> {
             sort_serial(data, try_scratch::<$t>).map(|_| ())
         }
+
+        #[doc = concat!("[`", stringify!($name), "`] on the engine, in parallel for large inputs. The result is")]
+        /// the serial one, bit for bit; it falls back to the serial in-place sort
+        /// when no scratch memory can be had. The second buffer and the histograms
+        /// come from the engine's scratch cache ([`Engine::set_scratch_limit`]), so
+        /// a repeated sort maps no new memory.
+        pub fn $par(engine: &Engine, data: &mut [$t]) -> Result<()> {
+            parallel::par_sort_with(engine, data, parallel::SORT, parallel::ScratchFrom::Engine).map(|_| ())
+        }
     )*};
 }
 
-narrow_sorts! {
+sorts! {
+    /// Sorts ascending: a radix sort, or an in-place introsort when the scratch
+    /// buffer (one more `data.len()`) cannot be allocated. Never fails.
+    sort_i64, par_sort_i64: i64;
     /// Sorts ascending; see [`sort_i64`].
-    sort_i32: i32;
+    sort_u64, par_sort_u64: u64;
+    /// Sorts ascending in the order `-inf < … < -0.0 < +0.0 < … < +inf < NaN`
+    /// (NaNs last, ordered among themselves by bit pattern); see [`sort_i64`].
+    sort_f64, par_sort_f64: f64;
     /// Sorts ascending; see [`sort_i64`].
-    sort_u32: u32;
+    sort_i32, par_sort_i32: i32;
+    /// Sorts ascending; see [`sort_i64`].
+    sort_u32, par_sort_u32: u32;
     /// Sorts ascending in the order of [`sort_f64`] (NaNs last, ordered among
     /// themselves by bit pattern: positive NaNs before negative ones).
-    sort_f32: f32;
+    sort_f32, par_sort_f32: f32;
     /// Sorts ascending; see [`sort_i64`].
-    sort_i16: i16;
+    sort_i16, par_sort_i16: i16;
     /// Sorts ascending; see [`sort_i64`].
-    sort_u16: u16;
+    sort_u16, par_sort_u16: u16;
     /// Sorts ascending; see [`sort_i64`].
-    sort_i8: i8;
+    sort_i8, par_sort_i8: i8;
     /// Sorts ascending; see [`sort_i64`].
-    sort_u8: u8;
+    sort_u8, par_sort_u8: u8;
 }
 
 #[cfg(test)]
