@@ -30,6 +30,9 @@ pub const SCRATCH_KEEP: usize = 1 << 20;
 /// Every scratch block is aligned to this (a cache line, enough for any SIMD load).
 pub const SCRATCH_ALIGN: usize = 64;
 
+/// What entering and leaving a callback touches: kept apart from the arena, in
+/// a thread-local with no destructor, so that every C callback the engine runs
+/// pays plain loads and stores for it (no lazy-registration check, no borrow).
 struct ThreadScratch {
     /// C callbacks running on this thread (nested by waits that help).
     depth: Cell<u32>,
@@ -38,19 +41,21 @@ struct ThreadScratch {
     used: Cell<usize>,
     /// The largest offset since pages were last released.
     high: Cell<usize>,
-    arena: RefCell<Option<BumpArena>>,
 }
 
 thread_local! {
-    static SCRATCH: ThreadScratch = const {
-        ThreadScratch { depth: Cell::new(0), used: Cell::new(0), high: Cell::new(0), arena: RefCell::new(None) }
-    };
+    static SCRATCH: ThreadScratch = const { ThreadScratch { depth: Cell::new(0), used: Cell::new(0), high: Cell::new(0) } };
+    static ARENA: RefCell<Option<BumpArena>> = const { RefCell::new(None) };
 }
 
 impl ThreadScratch {
     /// `size` bytes aligned to `align`, from this thread's arena (made on first use).
     fn alloc(&self, size: usize, align: usize) -> Result<NonNull<u8>> {
-        let mut slot = self.arena.borrow_mut();
+        ARENA.try_with(|arena| self.alloc_in(arena, size, align)).unwrap_or(Err(EngineError::Shutdown))
+    }
+
+    fn alloc_in(&self, arena: &RefCell<Option<BumpArena>>, size: usize, align: usize) -> Result<NonNull<u8>> {
+        let mut slot = arena.borrow_mut();
         let arena = match &mut *slot {
             Some(arena) => arena,
             None => slot.insert(BumpArena::new(SCRATCH_CAPACITY)?),
@@ -64,21 +69,32 @@ impl ThreadScratch {
 
     /// Takes back everything allocated after `mark`; when nothing is left in
     /// use, hands pages touched beyond [`SCRATCH_KEEP`] back to the system.
+    #[inline]
     fn rewind(&self, mark: usize) {
+        // Every C callback leaves through here; usually it took nothing.
         if self.used.get() <= mark && (mark != 0 || self.high.get() <= SCRATCH_KEEP) {
             return;
         }
+        self.rewind_arena(mark);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn rewind_arena(&self, mark: usize) {
         // A borrow cannot be held here: nothing in this module calls out while
         // holding one. `try_borrow_mut` keeps it a no-op rather than a panic
         // if that ever changed.
-        let Ok(mut slot) = self.arena.try_borrow_mut() else { return };
-        let Some(arena) = slot.as_mut() else { return };
-        arena.rewind(mark);
-        self.used.set(arena.used());
-        if mark == 0 && self.high.get() > SCRATCH_KEEP {
-            arena.release(SCRATCH_KEEP, self.high.get());
-            self.high.set(0);
-        }
+        // try_with: during thread teardown the arena may be gone (nothing to do).
+        let _ = ARENA.try_with(|arena| {
+            let Ok(mut slot) = arena.try_borrow_mut() else { return };
+            let Some(arena) = slot.as_mut() else { return };
+            arena.rewind(mark);
+            self.used.set(arena.used());
+            if mark == 0 && self.high.get() > SCRATCH_KEEP {
+                arena.release(SCRATCH_KEEP, self.high.get());
+                self.high.set(0);
+            }
+        });
     }
 }
 
@@ -90,8 +106,7 @@ struct Rewind {
 
 impl Drop for Rewind {
     fn drop(&mut self) {
-        // try_with: during thread teardown the slot may be gone (nothing to do then).
-        let _ = SCRATCH.try_with(|s| {
+        SCRATCH.with(|s| {
             if self.task {
                 s.depth.set(s.depth.get() - 1);
             }
@@ -104,12 +119,10 @@ impl Drop for Rewind {
 /// got is taken back when it returns.
 #[inline]
 pub(crate) fn task_scope<R>(f: impl FnOnce() -> R) -> R {
-    let guard = SCRATCH
-        .try_with(|s| {
-            s.depth.set(s.depth.get() + 1);
-            Rewind { mark: s.used.get(), task: true }
-        })
-        .ok();
+    let guard = SCRATCH.with(|s| {
+        s.depth.set(s.depth.get() + 1);
+        Rewind { mark: s.used.get(), task: true }
+    });
     let r = f();
     drop(guard);
     r
@@ -122,16 +135,14 @@ pub(crate) fn task_alloc(size: usize) -> Result<NonNull<u8>> {
     if size == 0 {
         return Err(EngineError::invalid("te_task_scratch: size 0 (ask for at least one byte)"));
     }
-    SCRATCH
-        .try_with(|s| {
-            if s.depth.get() == 0 {
-                return Err(EngineError::invalid(
-                    "te_task_scratch called outside a task (only a callback the engine runs may use it)",
-                ));
-            }
-            s.alloc(size, SCRATCH_ALIGN)
-        })
-        .unwrap_or(Err(EngineError::Shutdown))
+    SCRATCH.with(|s| {
+        if s.depth.get() == 0 {
+            return Err(EngineError::invalid(
+                "te_task_scratch called outside a task (only a callback the engine runs may use it)",
+            ));
+        }
+        s.alloc(size, SCRATCH_ALIGN)
+    })
 }
 
 /// Lends `f` a buffer of `len` uninitialised `T`s from this thread's scratch
@@ -172,12 +183,10 @@ pub fn scratch<T, R>(len: usize, f: impl FnOnce(&mut [MaybeUninit<T>]) -> R) -> 
         return Ok(f(items));
     }
     let align = align_of::<T>().max(SCRATCH_ALIGN);
-    let (p, guard) = SCRATCH
-        .try_with(|s| {
-            let mark = s.used.get();
-            s.alloc(bytes, align).map(|p| (p, Rewind { mark, task: false }))
-        })
-        .unwrap_or(Err(EngineError::Shutdown))?;
+    let (p, guard) = SCRATCH.with(|s| {
+        let mark = s.used.get();
+        s.alloc(bytes, align).map(|p| (p, Rewind { mark, task: false }))
+    })?;
     // SAFETY: `p` starts `bytes` bytes of this thread's arena, aligned for `T`,
     // handed out to nobody else; they stay allocated until `guard` rewinds
     // the arena, after `f` (which cannot keep the borrow) has returned.
