@@ -410,10 +410,16 @@ mod tests {
 
     #[test]
     fn stress_jobs_meet_with_distinct_numbers_within_the_budget() {
+        // An engine of the test's own, dropped at the end so that its team
+        // threads are joined (the default engine's would outlive the test
+        // process's other tests, and ThreadSanitizer reports unjoined threads).
+        let engine = Engine::new(crate::Config::with_workers(2)).unwrap();
         {
             let mut st = lock_state();
             st.limit = LIMIT;
             st.max_threads = BUDGET;
+            st.target =
+                Some(Arc::new(Target { engine: Some(Engine::handle(Arc::clone(engine.registry()))), workers: 2 }));
         }
         // A watchdog: a deadlock aborts the test process instead of hanging it.
         let (done, finished) = std::sync::mpsc::channel::<()>();
@@ -452,5 +458,8 @@ mod tests {
         let mut st = lock_state();
         assert_eq!(st.in_flight, 0);
         st.max_threads = 0;
+        st.target = None;
+        drop(st);
+        drop(engine);
     }
 }
