@@ -383,7 +383,7 @@ impl GroupInner {
         registry.check_usable_here()?;
         let ticket_limit = registry.num_workers();
         let owner = WorkerThread::current_of(&registry).map_or(0, |w| w.index + 1);
-        let queue = BlockQueue::new(Arc::clone(&registry.group_blocks));
+        let queue = BlockQueue::new(Arc::clone(&registry.services.group_blocks));
         Ok(Arc::new_cyclic(|this| GroupInner {
             owner,
             owner_spawned: CachePadded::new(AtomicUsize::new(0)),
@@ -1070,7 +1070,9 @@ impl GroupRetry {
             let group = Arc::clone(&self.group);
             let deadline = Instant::now().checked_add(delay).unwrap_or_else(far_future);
             let respawn = Arc::new(Respawn(Mutex::new(Some(self))));
-            if let Err(err) = group.registry.timer.wake_at(deadline, std::task::Waker::from(Arc::clone(&respawn))) {
+            if let Err(err) =
+                group.registry.services.timer.wake_at(deadline, std::task::Waker::from(Arc::clone(&respawn)))
+            {
                 // Not scheduled: end the retry here, and the hold with it.
                 drop(std_lock(&respawn.0).take());
                 group.record_failure(TaskFailure::Error(err));

@@ -24,6 +24,7 @@ mod queue;
 mod registry;
 mod retry;
 mod scope;
+mod services;
 mod sleep;
 mod stack;
 pub(crate) mod sync;
@@ -177,7 +178,7 @@ impl Engine {
         let own_worker = WorkerThread::current().map(|w| Arc::as_ptr(&w.registry));
         let taken = DEFAULT.with_lock(|state| {
             if let Some(registry) = &state.value {
-                if own_worker == Some(Arc::as_ptr(registry)) || team::in_member_of(registry) {
+                if own_worker == Some(Arc::as_ptr(registry)) || team::in_member_of(registry.id) {
                     return Err(EngineError::invalid(
                         "the default engine cannot be shut down from one of its own tasks \
                          (its workers may be waiting on that task); shut it down from another thread",
@@ -226,7 +227,7 @@ impl Engine {
     /// assert!(engine.scope(|_| engine.is_own_worker()));
     /// ```
     pub fn is_own_worker(&self) -> bool {
-        WorkerThread::current_of(&self.registry).is_some() || team::in_member_of(&self.registry)
+        WorkerThread::current_of(&self.registry).is_some() || team::in_member_of(self.registry.id)
     }
 
     /// Number of worker threads.
@@ -844,7 +845,7 @@ impl Engine {
     /// assert_eq!(stats.threads_started, 2);
     /// ```
     pub fn team_stats(&self) -> TeamStats {
-        self.registry.teams().stats(self.registry.is_forked_away())
+        self.registry.services.teams.stats(self.registry.is_forked_away())
     }
 
     /// A snapshot of the engine's counters.

@@ -16,7 +16,8 @@ use super::job::{JobRef, StackJob};
 use super::latch::{CoreLatch, LockLatch};
 use super::metrics::{bump, EngineStats, Metrics};
 use super::pool::Pool;
-use super::queue::{BlockPool, BlockQueue, BLOCK_CAP};
+use super::queue::{BlockQueue, BLOCK_CAP};
+use super::services::Services;
 use super::sleep::{IdleState, IdleWait, Sleep, Slept};
 use super::stack::StackLimits;
 use super::unwind;
@@ -49,8 +50,6 @@ pub(crate) struct Registry {
     /// Jobs from outside the pool. Its blocks, like the group queues' and the
     /// spawned tasks' records, are recycled: see `pool.rs`.
     injector: BlockQueue<JobRef>,
-    pub(crate) group_blocks: Arc<BlockPool<super::group::QueuedTask>>,
-    pub(crate) spawn_records: Arc<Pool<super::handle::SpawnRecord>>,
     stealers: Vec<Stealer<JobRef>>,
     pub(crate) sleep: Sleep,
     pub(crate) metrics: Metrics,
@@ -67,22 +66,16 @@ pub(crate) struct Registry {
     admission: Admission,
     on_thread_start: Option<ThreadHook>,
     on_thread_stop: Option<ThreadHook>,
-    /// Scratch memory the kernels keep between calls (`kernels::scratch`).
-    pub(crate) kernel_scratch: crate::kernels::scratch::ScratchCache,
     /// Workers past their start-up; `new` waits for all of them, so no worker is
     /// still inside thread start-up (and its allocations) when the engine is handed
     /// out: a `fork()` right after creation cannot catch one holding a lock.
     started: (Mutex<usize>, Condvar),
-    /// Wakes retries when their backoff is over; its thread starts on first use.
-    pub(crate) timer: super::timer::Timer,
-    /// The timer's thread once stopped, for `terminate_and_join` to join.
-    timer_thread: Mutex<Option<JoinHandle<()>>>,
     /// Workers the config asked for that could not be started (graceful
     /// degradation down to `Config::min_workers`), and why.
     pub(crate) shortfall: usize,
     pub(crate) start_failure: Option<EngineError>,
-    /// Threads for team members (see `team.rs`).
-    teams: super::team::TeamCache,
+    /// The pools, timer, teams and scratch of the layers above (`services.rs`).
+    pub(crate) services: Services,
 }
 
 /// What a worker thread gets once the engine it belongs to exists: threads are
@@ -196,8 +189,6 @@ impl Registry {
         let registry = Arc::new(Registry {
             id: NEXT_REGISTRY_ID.fetch_add(1, Relaxed),
             injector: BlockQueue::new(Arc::new(Pool::new(pooled_blocks))),
-            group_blocks: Arc::new(Pool::new(pooled_blocks)),
-            spawn_records: Arc::new(Pool::new(config.task_pool_capacity)),
             stealers: deques.iter().map(Worker::stealer).collect(),
             sleep: Sleep::new(started),
             metrics: Metrics::new(started, config.metrics),
@@ -211,12 +202,9 @@ impl Registry {
             on_thread_start: config.on_thread_start.clone(),
             on_thread_stop: config.on_thread_stop.clone(),
             started: (Mutex::new(0), Condvar::new()),
-            timer: super::timer::Timer::new(format!("{}-timer", config.thread_name_prefix)),
-            timer_thread: Mutex::new(None),
             shortfall: workers - started,
             start_failure: start_failure.map(|message| EngineError::ThreadPool { message }),
-            teams: super::team::TeamCache::new(workers, &config.thread_name_prefix, config.stack_size),
-            kernel_scratch: crate::kernels::scratch::ScratchCache::new(),
+            services: Services::new(config, workers),
         });
         for (tx, deque) in handoffs.into_iter().zip(deques) {
             // The thread is alive and waiting on the other end, so this cannot fail.
@@ -238,10 +226,6 @@ impl Registry {
         let (count, cond) = &self.started;
         *super::sync::std_lock(count) += 1;
         cond.notify_all();
-    }
-
-    pub(crate) fn teams(&self) -> &super::team::TeamCache {
-        &self.teams
     }
 
     pub(crate) fn num_workers(&self) -> usize {
@@ -409,15 +393,9 @@ impl Registry {
             // one of them held at fork time would never be released. Touch none.
             return;
         }
-        // A shut-down engine keeps no scratch memory.
-        self.kernel_scratch.close();
+        self.services.close();
         self.sleep.wake_all();
         self.admission.wake_all();
-        // Retries waiting out a backoff end now (with `Shutdown`); the thread is
-        // joined by `terminate_and_join` when it can, else it exits on its own.
-        if let Some(thread) = self.timer.stop() {
-            *super::sync::std_lock(&self.timer_thread) = Some(thread);
-        }
     }
 
     /// Terminates and joins every worker (each runs its stop hook before exiting).
@@ -427,7 +405,10 @@ impl Registry {
     /// from a member of one of its teams (the team's caller waits for it).
     pub(crate) fn terminate_and_join(&self) {
         self.terminate();
-        if self.is_forked_away() || WorkerThread::current_of(self).is_some() || super::team::in_member_of(self) {
+        if self.is_forked_away()
+            || WorkerThread::current_of(self).is_some()
+            || self.services.called_from_member(self.id)
+        {
             // Forked: the threads belong to the parent process, nothing to join.
             return;
         }
@@ -435,12 +416,8 @@ impl Registry {
         for handle in handles {
             let _ = handle.join();
         }
-        let timer_thread = super::sync::std_lock(&self.timer_thread).take();
-        if let Some(thread) = timer_thread {
-            let _ = thread.join();
-        }
         // After the workers: a task draining at shutdown may still run a team.
-        self.teams.shutdown();
+        self.services.join();
     }
 }
 
@@ -816,7 +793,7 @@ impl Drop for Registry {
         // Shut down from one of its own tasks, the engine joined no team thread:
         // do it now (the workers are gone). A forked child has none to join.
         if !self.is_forked_away() {
-            self.teams.shutdown();
+            self.services.teams.shutdown();
         }
     }
 }

@@ -236,7 +236,7 @@ where
         }
         let delay = policy.jittered_delay_after(attempts);
         if !delay.is_zero() {
-            Sleep::new(&registry.timer, delay).await?;
+            Sleep::new(&registry.services.timer, delay).await?;
         }
     };
     match fallback {

@@ -60,10 +60,10 @@ pub(crate) fn current_team_engine() -> Option<Engine> {
 /// True while this thread runs a member of a team on `registry`'s engine: such a
 /// thread cannot wait for that engine to shut down (the team's caller, maybe a
 /// worker, waits for this member).
-pub(crate) fn in_member_of(registry: &super::registry::Registry) -> bool {
+pub(crate) fn in_member_of(registry_id: usize) -> bool {
     let ptr = TEAM_ENGINE.with(Cell::get);
     // SAFETY: as in `current_team_engine`.
-    unsafe { ptr.as_ref() }.is_some_and(|e| e.registry().id == registry.id)
+    unsafe { ptr.as_ref() }.is_some_and(|e| e.registry().id == registry_id)
 }
 
 /// Counters of an engine's team threads.
@@ -477,7 +477,7 @@ where
     check_members(members)?;
     let registry = engine.registry();
     registry.check_usable_here()?;
-    let cache = registry.teams();
+    let cache = &registry.services.teams;
     let slots = if members > 1 { cache.claim(members - 1)? } else { Vec::new() };
     if members > 1 {
         cache.shared.runs.fetch_add(1, Relaxed);

@@ -196,24 +196,24 @@ impl Engine {
     /// parallel sorts' second buffers). Memory in use by a running call is not
     /// touched; it is kept or unmapped when that call returns, by the limit.
     pub fn trim_scratch(&self) {
-        self.registry().kernel_scratch.trim();
+        self.registry().services.kernel_scratch.trim();
     }
 
     /// Sets how many bytes of scratch memory this engine keeps between kernel
     /// calls (default [`DEFAULT_SCRATCH_LIMIT`]); 0 keeps none. Cached memory
     /// above the new limit is unmapped now.
     pub fn set_scratch_limit(&self, bytes: usize) {
-        self.registry().kernel_scratch.set_limit(bytes);
+        self.registry().services.kernel_scratch.set_limit(bytes);
     }
 
     /// The current limit set by [`Engine::set_scratch_limit`].
     pub fn scratch_limit(&self) -> usize {
-        self.registry().kernel_scratch.limit()
+        self.registry().services.kernel_scratch.limit()
     }
 
     /// Bytes of scratch memory cached now (not counting blocks in use).
     pub fn scratch_cached_bytes(&self) -> usize {
-        self.registry().kernel_scratch.cached_bytes()
+        self.registry().services.kernel_scratch.cached_bytes()
     }
 }
 

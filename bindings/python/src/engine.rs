@@ -2,93 +2,19 @@
 //! the handle of the calling context whose bound methods are the module-level
 //! functions (`taskengine.sum is taskengine._native._context.sum`'s twin).
 
-use std::cell::RefCell;
-use std::ops::Deref;
 use std::sync::mpsc;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, PoisonError};
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use taskengine::engine::DEFAULT_SPIN_BUDGET;
-use taskengine::{Config, Engine, EngineError, EngineStats};
+use taskengine::{Config, Engine, EngineStats};
 
 use crate::errors::{guard, new_err, IntoPyResult, Kind};
 use crate::kernels::{self, On};
+use crate::lease::{Backing, Lease};
 use crate::task::{self, PyTask};
 use crate::wait;
-
-/// An engine for the length of one call. For the default engine this resolves
-/// `Engine::global()` each time, which is what makes a forked child build its own.
-pub(crate) enum Lease {
-    Global(Engine),
-    Owned(Arc<Engine>),
-}
-
-impl Deref for Lease {
-    type Target = Engine;
-    fn deref(&self) -> &Engine {
-        match self {
-            Lease::Global(engine) => engine,
-            Lease::Owned(engine) => engine,
-        }
-    }
-}
-
-impl Lease {
-    /// The default engine, always.
-    pub(crate) fn global(py: Python<'_>) -> PyResult<Lease> {
-        Engine::global().map(Lease::Global).py_err(py)
-    }
-
-    /// The engine of the module-level functions: the one bound to this thread
-    /// (an `Executor`'s threads), else the engine whose worker this is (inside
-    /// a spawned task), else the default engine.
-    pub(crate) fn implicit(py: Python<'_>) -> PyResult<Lease> {
-        match THREAD_ENGINE.with(|bound| bound.borrow().clone()) {
-            Some(slot) => lease_of(py, &slot),
-            None => Engine::current().map(Lease::Global).py_err(py),
-        }
-    }
-}
-
-/// An owned engine's slot, shared by the `Engine` object and the threads bound
-/// to it; `None` once closed. The slot never holds the last reference that
-/// keeps workers alive: closing or dropping the `Engine` empties it.
-type Slot = Arc<RwLock<Option<Arc<Engine>>>>;
-
-thread_local! {
-    /// The engine this thread's module-level calls use (see `bind_thread`).
-    static THREAD_ENGINE: RefCell<Option<Slot>> = const { RefCell::new(None) };
-}
-
-fn lease_of(py: Python<'_>, slot: &Slot) -> PyResult<Lease> {
-    let engine = slot.read().unwrap_or_else(PoisonError::into_inner).clone();
-    match engine {
-        // A parent's engine inherited through fork() has no threads here.
-        Some(engine) if engine.is_alive() => Ok(Lease::Owned(engine)),
-        _ => Err(crate::errors::to_pyerr(py, EngineError::Shutdown)),
-    }
-}
-
-/// Makes the calling thread's module-level calls run on `engine` (`None`: back
-/// to the default behaviour). For `Executor` threads.
-pub(crate) fn bind_thread(engine: Option<&PyEngine>) {
-    let slot = engine.and_then(|e| match &e.backing {
-        Backing::Default | Backing::Context => None,
-        Backing::Owned(slot) => Some(Arc::clone(slot)),
-    });
-    THREAD_ENGINE.with(|bound| *bound.borrow_mut() = slot);
-}
-
-enum Backing {
-    /// The process-wide default engine (never closed from Python).
-    Default,
-    /// Whatever engine the calling context has (see [`Lease::implicit`]): the
-    /// handle behind the module-level functions.
-    Context,
-    /// An engine this object owns.
-    Owned(Slot),
-}
 
 /// A pool of worker threads that runs kernels and Python callables.
 ///
@@ -125,7 +51,7 @@ enum Backing {
 /// default engine (an engine of one's own that was closed still raises).
 #[pyclass(module = "taskengine", name = "Engine", frozen)]
 pub(crate) struct PyEngine {
-    backing: Backing,
+    pub(crate) backing: Backing,
     /// For an owned engine: its worker count (still readable after `close`).
     workers: usize,
 }
@@ -163,23 +89,7 @@ impl PyEngine {
 
     /// The engine to run on, or `EngineShutdownError` once it is closed.
     pub(crate) fn lease(&self, py: Python<'_>) -> PyResult<Lease> {
-        match &self.backing {
-            Backing::Default => Lease::global(py),
-            Backing::Context => Lease::implicit(py),
-            Backing::Owned(slot) => lease_of(py, slot),
-        }
-    }
-
-    /// The engine for a kernel call, only when it is `big` enough to use one: a
-    /// small call runs on the calling thread and never builds the default engine,
-    /// whichever handle it comes through. An engine of one's own is checked either
-    /// way, so a closed one raises for every call.
-    pub(crate) fn kernel_lease(&self, py: Python<'_>, big: bool) -> PyResult<Option<Lease>> {
-        match &self.backing {
-            Backing::Owned(slot) => lease_of(py, slot).map(|lease| big.then_some(lease)),
-            _ if !big => Ok(None),
-            _ => self.lease(py).map(Some),
-        }
+        self.backing.lease(py)
     }
 }
 
@@ -256,7 +166,7 @@ impl PyEngine {
             }
             let engine = py.detach(|| Engine::new(config)).py_err(py)?;
             let workers = engine.workers();
-            Ok(PyEngine { backing: Backing::Owned(Arc::new(RwLock::new(Some(Arc::new(engine))))), workers })
+            Ok(PyEngine { backing: Backing::owned(engine), workers })
         })
     }
 
@@ -361,21 +271,21 @@ impl PyEngine {
     /// Python float, not rounded to float32).
     #[pyo3(signature = (data, /))]
     fn sum(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        guard(py, || kernels::sum(py, On(self), data))
+        guard(py, || kernels::sum(py, On(&self.backing), data))
     }
 
     /// The largest item of a non-empty buffer of int64, uint64, float64, int32,
     /// uint32 or float32 (NaNs are ignored unless all items are NaN).
     #[pyo3(signature = (data, /))]
     fn max(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        guard(py, || kernels::extremum(py, On(self), data, true))
+        guard(py, || kernels::extremum(py, On(&self.backing), data, true))
     }
 
     /// The smallest item of a non-empty buffer of int64, uint64, float64,
     /// int32, uint32 or float32 (NaNs are ignored unless all items are NaN).
     #[pyo3(signature = (data, /))]
     fn min(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        guard(py, || kernels::extremum(py, On(self), data, false))
+        guard(py, || kernels::extremum(py, On(&self.backing), data, false))
     }
 
     /// Sorts a writable, C-contiguous, one-dimensional buffer of int64, uint64,
@@ -383,7 +293,7 @@ impl PyEngine {
     /// (floats: NaNs last). ``sorted`` returns a copy.
     #[pyo3(signature = (data, /))]
     fn sort(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
-        guard(py, || kernels::sort(py, On(self), data))
+        guard(py, || kernels::sort(py, On(&self.backing), data))
     }
 
     /// A sorted copy of a one-dimensional buffer (the ``np.sort(a)`` form of
@@ -392,7 +302,7 @@ impl PyEngine {
     /// other buffers. The input may be read-only or strided; it is not changed.
     #[pyo3(signature = (data, /))]
     fn sorted<'py>(&self, py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        guard(py, || kernels::sorted(py, On(self), data))
+        guard(py, || kernels::sorted(py, On(&self.backing), data))
     }
 
     /// Unmaps the scratch memory this engine keeps between sorts (their second
@@ -423,51 +333,51 @@ impl PyEngine {
     /// not fit in 64 bits).
     #[pyo3(signature = (n, /))]
     fn factorial(&self, py: Python<'_>, n: &Bound<'_, PyAny>) -> PyResult<u64> {
-        guard(py, || kernels::factorial(py, On(self), n))
+        guard(py, || kernels::factorial(py, On(&self.backing), n))
     }
 
     /// The Fibonacci number ``F(n)`` (``F(0) = 0``) for ``0 <= n <= 93``.
     #[pyo3(signature = (n, /))]
     fn fibonacci(&self, py: Python<'_>, n: &Bound<'_, PyAny>) -> PyResult<u64> {
-        guard(py, || kernels::fibonacci(py, On(self), n))
+        guard(py, || kernels::fibonacci(py, On(&self.backing), n))
     }
 
     /// The greatest common divisor of ``|a|`` and ``|b|`` (each below 2**64).
     #[pyo3(signature = (a, b, /))]
     fn gcd(&self, py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<u64> {
-        guard(py, || kernels::gcd(py, On(self), a, b))
+        guard(py, || kernels::gcd(py, On(&self.backing), a, b))
     }
 
     /// The least common multiple of ``|a|`` and ``|b|``.
     #[pyo3(signature = (a, b, /))]
     fn lcm(&self, py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<u64> {
-        guard(py, || kernels::lcm(py, On(self), a, b))
+        guard(py, || kernels::lcm(py, On(&self.backing), a, b))
     }
 
     /// ``floor(sqrt(x))``, exact, for ``0 <= x < 2**64``.
     #[pyo3(signature = (x, /))]
     fn isqrt(&self, py: Python<'_>, x: &Bound<'_, PyAny>) -> PyResult<u64> {
-        guard(py, || kernels::isqrt(py, On(self), x))
+        guard(py, || kernels::isqrt(py, On(&self.backing), x))
     }
 
     /// The 64-bit FNV-1a hash of a bytes-like object, or of a str's UTF-8.
     #[pyo3(signature = (data, /))]
     fn fnv1a64(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<u64> {
-        guard(py, || kernels::fnv1a64(py, On(self), data))
+        guard(py, || kernels::fnv1a64(py, On(&self.backing), data))
     }
 
     /// The text reversed by code point: str in, str out; UTF-8 bytes in, bytes
     /// out (invalid UTF-8 raises ``Utf8Error``, a ``UnicodeDecodeError``).
     #[pyo3(signature = (text, /))]
     fn reverse<'py>(&self, py: Python<'py>, text: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        guard(py, || kernels::reverse(py, On(self), text))
+        guard(py, || kernels::reverse(py, On(&self.backing), text))
     }
 
     /// The text upper-cased (full Unicode mapping, ``"ß"`` becomes ``"SS"``):
     /// str in, str out; UTF-8 bytes in, bytes out.
     #[pyo3(signature = (text, /))]
     fn upper<'py>(&self, py: Python<'py>, text: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        guard(py, || kernels::upper(py, On(self), text))
+        guard(py, || kernels::upper(py, On(&self.backing), text))
     }
 
     fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {

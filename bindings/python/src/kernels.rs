@@ -14,8 +14,8 @@ use taskengine::kernels as k;
 use taskengine::{Engine, EngineError};
 
 use crate::buffers::{self, Access, Items, ItemsMut};
-use crate::engine::{Lease, PyEngine};
 use crate::errors::{new_err, to_pyerr, utf8_error, IntoPyResult, Kind};
+use crate::lease::{Backing, Lease};
 
 /// Array sizes (in items) from which a kernel releases the GIL and runs on the
 /// engine: about 10 µs of summing, so the GIL round trip is noise.
@@ -26,11 +26,11 @@ pub(crate) const RELEASE_GIL_BYTES: usize = 1 << 17;
 /// Which engine a call runs on: the `Engine` handle whose method it is (the
 /// module-level functions are the methods of the calling context's handle).
 #[derive(Clone, Copy)]
-pub(crate) struct On<'a>(pub(crate) &'a PyEngine);
+pub(crate) struct On<'a>(pub(crate) &'a Backing);
 
 impl On<'_> {
     /// The engine when the call is big enough to use one, else `None` (see
-    /// [`PyEngine::kernel_lease`]).
+    /// [`Backing::kernel_lease`]).
     fn lease(self, py: Python<'_>, big: bool) -> PyResult<Option<Lease>> {
         self.0.kernel_lease(py, big)
     }

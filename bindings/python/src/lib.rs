@@ -12,6 +12,7 @@ mod buffers;
 mod engine;
 mod errors;
 mod kernels;
+mod lease;
 mod task;
 mod team;
 mod wait;
@@ -59,7 +60,7 @@ mod _native {
     /// (``None``: the default rules again). Used by ``Executor`` threads.
     #[pyfunction]
     fn _bind_thread(engine: Option<PyRef<'_, super::engine::PyEngine>>) {
-        super::engine::bind_thread(engine.as_deref());
+        super::lease::Backing::bind_thread(engine.as_deref().map(|e| &e.backing));
     }
 
     /// Panics inside native code. Exists so that the test suite can check the

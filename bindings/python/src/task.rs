@@ -7,8 +7,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 use taskengine::{Engine, EngineError, RetryPolicy, SyncTask, TaskHandle};
 
-use crate::engine::Lease;
 use crate::errors::{guard, new_err, to_pyerr, Kind};
+use crate::lease::Lease;
 use crate::wait;
 
 /// A callable with its arguments, as handed to a worker.

@@ -7,8 +7,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 use taskengine::EngineError;
 
-use crate::engine::Lease;
 use crate::errors::{new_err, IntoPyResult, Kind};
+use crate::lease::Lease;
 use crate::task::call_parking_at_exit;
 use crate::wait;
 

@@ -1,5 +1,5 @@
 //! Tasks spawned from closures, in records recycled through the engine's pool
-//! (`Registry::spawn_records`), and `spawn`.
+//! (`Services::spawn_records`), and `spawn`.
 
 use std::cell::UnsafeCell;
 use std::marker::PhantomData;
@@ -25,7 +25,7 @@ const RECORD_WORDS: usize = 6;
 type RecordStorage = InPlace<RECORD_WORDS>;
 
 /// A task spawned with [`crate::Engine::spawn`], in a record from the engine's pool
-/// (`Registry::spawn_records`), so that spawning a small closure allocates nothing
+/// (`Services::spawn_records`), so that spawning a small closure allocates nothing
 /// once the pool is warm. Shared by the job in the queues and the handle: the last
 /// of the two to let go gives it back.
 pub(crate) struct SpawnRecord {
@@ -108,7 +108,7 @@ unsafe fn release(ptr: RecordPtr) {
         }
         let registry = ManuallyDrop::take(&mut (*rec).registry);
         std::ptr::drop_in_place(std::ptr::addr_of_mut!((*rec).completion));
-        registry.spawn_records.free(ptr);
+        registry.services.spawn_records.free(ptr);
         drop(registry);
     }
 }
@@ -197,7 +197,7 @@ where
         // SAFETY: the caller says the storage holds an X.
         drop(unsafe { InPlace::take::<X>(storage) })
     }
-    let ptr = registry.spawn_records.alloc();
+    let ptr = registry.services.spawn_records.alloc();
     let rec = Slot::value(ptr);
     // SAFETY: a fresh slot of ours: every field is written before the record is
     // shared (the job is pushed below).

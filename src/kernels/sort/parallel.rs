@@ -93,7 +93,7 @@ pub(crate) fn par_sort_with<T: Radix>(
     }
     let slots = Slots::needed(n, T::KEY_BYTES, t);
     let block = match (from, scratch::split_layout::<T, HistSlot>(n, slots)) {
-        (ScratchFrom::Engine, Some((_, total))) => engine.registry().kernel_scratch.take(total),
+        (ScratchFrom::Engine, Some((_, total))) => engine.registry().services.kernel_scratch.take(total),
         (ScratchFrom::Fresh, Some((_, total))) => ScratchBlock::fresh(total),
         _ => None,
     };
