@@ -89,8 +89,12 @@ def test_forked_child_exits_normally_with_inherited_engines():
 def interrupt_after_start(code: str) -> tuple[float, int, str]:
     """Starts `code`, which prints 'waiting' just before a long wait, sends it
     SIGINT, and returns how long it took to exit, its exit status and stderr."""
+    # A launcher that runs us in the background (a CI job, `cmd &`) leaves SIGINT
+    # ignored, and Python then installs no KeyboardInterrupt handler: give the
+    # child the handler an interactive user's Python has.
+    prologue = "import signal\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n"
     proc = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(code)],
+        [sys.executable, "-c", prologue + textwrap.dedent(code)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
