@@ -256,6 +256,68 @@ fn nodes(current: &Engine) {
     }
 }
 
+/// A group per node from C, `WIDE` children each: past the group's slots, so
+/// each node also queues tasks behind a ticket. The depth left rides in `arg`.
+const WIDE: usize = 20;
+
+unsafe extern "C-unwind" fn c_wide_node(arg: *mut c_void) -> i32 {
+    C_TASKS_RUN.fetch_add(1, Ordering::Relaxed);
+    let depth = arg as usize;
+    if depth == 0 {
+        return 0;
+    }
+    let mut group: *mut te_group = std::ptr::null_mut();
+    // SAFETY: NULL = this task's engine; writable out-pointer; the children only
+    // read their argument as a number; the group is freed once.
+    unsafe {
+        assert_eq!(te_group_new(std::ptr::null_mut(), &mut group) as i32, 0);
+        for _ in 0..WIDE {
+            assert_eq!(te_group_spawn(group, Some(c_wide_node), (depth - 1) as *mut c_void) as i32, 0);
+        }
+        assert_eq!(te_group_wait(group) as i32, 0);
+        te_group_free(group);
+    }
+    0
+}
+
+/// A chain of groups one child each, `depth` deep: that many group handles
+/// alive at once on one worker.
+unsafe extern "C-unwind" fn c_chain_node(arg: *mut c_void) -> i32 {
+    C_TASKS_RUN.fetch_add(1, Ordering::Relaxed);
+    let depth = arg as usize;
+    if depth == 0 {
+        return 0;
+    }
+    let mut group: *mut te_group = std::ptr::null_mut();
+    // SAFETY: as in `c_wide_node`.
+    unsafe {
+        assert_eq!(te_group_new(std::ptr::null_mut(), &mut group) as i32, 0);
+        assert_eq!(te_group_spawn(group, Some(c_chain_node), (depth - 1) as *mut c_void) as i32, 0);
+        assert_eq!(te_group_wait(group) as i32, 0);
+        te_group_free(group);
+    }
+    0
+}
+
+/// The recursions C programs write (uts, nqueens): wide nodes three levels deep
+/// and a chain 40 deep, from inside a task.
+fn c_recursion_round(engine: &Engine) -> usize {
+    const CHAIN: usize = 40;
+    let before = C_TASKS_RUN.load(Ordering::SeqCst);
+    let allocations = allocations_during(|| {
+        engine.scope(|_| {
+            // SAFETY: the callbacks take a number as their argument and touch statics.
+            unsafe {
+                assert_eq!(c_wide_node(3 as *mut c_void), 0);
+                assert_eq!(c_chain_node(CHAIN as *mut c_void), 0);
+            }
+        })
+    });
+    let wide_nodes = 1 + WIDE + WIDE * WIDE + WIDE * WIDE * WIDE;
+    assert_eq!(C_TASKS_RUN.load(Ordering::SeqCst) - before, (wide_nodes + CHAIN + 1) as u64);
+    allocations
+}
+
 /// Nodes on every worker at once (a barrier keeps the tasks on distinct
 /// workers): each worker keeps its own spare group records, so warming up must
 /// reach all of them.
@@ -308,6 +370,7 @@ fn spawning_in_steady_state_makes_no_heap_allocation() {
         warm_every_worker(&engine);
         warm_every_worker(&engine);
         let nested = steady_state(|_| nested_round(&engine));
+        let recursion = steady_state(|_| c_recursion_round(&engine));
 
         // SAFETY: live engine, freed once.
         unsafe { taskengine::ffi::te_engine_free(raw) };
@@ -317,6 +380,7 @@ fn spawning_in_steady_state_makes_no_heap_allocation() {
             "allocations for {SPAWNS} te_group_spawn / te_spawn / TaskGroup::spawn / Engine::spawn"
         );
         assert_eq!(nested, 0, "allocations for groups and scopes per node and te_join(NULL) inside a task");
+        assert_eq!(recursion, 0, "allocations for C recursions with a group per node, past the slots and 40 deep");
 
         // The control: the same rounds on an engine that keeps no records do
         // allocate, so the counter is really watching.

@@ -661,6 +661,13 @@ impl GroupInner {
                     }
                     return true;
                 }
+                if job.points_at(self) {
+                    // Our own ticket, pushed after the slots filled up: its tasks
+                    // are our newest. Running it here also keeps our slot entries
+                    // below it from being claimed around and left on the deque.
+                    worker.execute(job);
+                    return true;
+                }
                 worker.put_back(job);
             }
         }
@@ -744,16 +751,19 @@ impl GroupInner {
         self.result()
     }
 
-    /// Retires this group's tickets left on top of our deque (their tasks were
-    /// run by the wait), so the group is free for reuse as soon as it is dropped.
+    /// Retires this group's entries left on top of our deque (their tasks were
+    /// run by the wait): tickets, and slot entries whose tasks were claimed
+    /// directly. The group is then free for reuse as soon as it is dropped, with
+    /// no orphan reference for an entry buried under the parent's.
     fn retire_own_tickets(&self, worker: &WorkerThread) {
         while let Some(job) = worker.take_local() {
-            if !job.points_at(self) {
+            if !job.points_at(self) && self.slot_of(&job).is_none() {
                 worker.put_back(job);
                 return;
             }
-            // Our own ticket, taken from our own deque: it runs once, here; with
-            // the queue empty it only gives its reference back.
+            // Ours, taken from our own deque: it runs once, here. A ticket with
+            // the queue empty only gives its reference back; a claimed slot's
+            // entry only marks the slot popped.
             worker.execute(job);
         }
     }

@@ -58,7 +58,9 @@ mod spare_handles {
 
     use super::te_group;
 
-    const SPARES: usize = 8;
+    /// As many as the engine keeps spare group records: a recursion nests one
+    /// handle per level, and one deeper than the spares allocates a box per node.
+    const SPARES: usize = 64;
 
     thread_local! {
         // Boxes, not values: each is a handle address C holds on to.
