@@ -318,6 +318,26 @@ fn c_recursion_round(engine: &Engine) -> usize {
     allocations
 }
 
+/// Each worker's spares warmed past what a measured round can need: a round's
+/// chain of 40 may be split between workers by stealing, but no worker then
+/// holds more than the whole chain and a wide node's levels at once.
+fn warm_recursions_on_every_worker(engine: &Engine) {
+    let barrier = std::sync::Barrier::new(WORKERS);
+    engine.scope(|s| {
+        for _ in 0..WORKERS {
+            let barrier = &barrier;
+            s.spawn(move |_| {
+                barrier.wait();
+                // SAFETY: as in `c_recursion_round`.
+                unsafe {
+                    assert_eq!(c_chain_node(60 as *mut c_void), 0);
+                    assert_eq!(c_wide_node(3 as *mut c_void), 0);
+                }
+            });
+        }
+    });
+}
+
 /// Nodes on every worker at once (a barrier keeps the tasks on distinct
 /// workers): each worker keeps its own spare group records, so warming up must
 /// reach all of them.
@@ -370,6 +390,7 @@ fn spawning_in_steady_state_makes_no_heap_allocation() {
         warm_every_worker(&engine);
         warm_every_worker(&engine);
         let nested = steady_state(|_| nested_round(&engine));
+        warm_recursions_on_every_worker(&engine);
         let recursion = steady_state(|_| c_recursion_round(&engine));
 
         // SAFETY: live engine, freed once.
