@@ -41,6 +41,7 @@ exceptions pickle, so a failing chunk raises the same exception on the client.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import warnings
@@ -134,40 +135,27 @@ def _empty_partial(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     return np.empty((1,) * (x.ndim - 1) + (0,), dtype=x.dtype) if x.ndim else np.empty(0, dtype=x.dtype)
 
 
-def _min_chunk(
-    x: np.ndarray[Any, Any], axis: Any = None, keepdims: bool = False, computing_meta: bool = False
+def _extremum_step(
+    kernel: str,
+    is_chunk: bool,
+    x: np.ndarray[Any, Any],
+    axis: Any = None,
+    keepdims: bool = False,
+    computing_meta: bool = False,
 ) -> np.ndarray[Any, Any]:
+    # One function for min and max, chunk and aggregate steps: bound with
+    # functools.partial, which pickles by reference for distributed workers.
     if computing_meta:
         return _meta(x, keepdims)
-    if x.size == 0:
+    if is_chunk and x.size == 0:
         return _empty_partial(x)
-    return _shaped(_native.min(_flat(x)), x, keepdims)
+    return _shaped(getattr(_native, kernel)(_flat(x)), x, keepdims)
 
 
-def _max_chunk(
-    x: np.ndarray[Any, Any], axis: Any = None, keepdims: bool = False, computing_meta: bool = False
-) -> np.ndarray[Any, Any]:
-    if computing_meta:
-        return _meta(x, keepdims)
-    if x.size == 0:
-        return _empty_partial(x)
-    return _shaped(_native.max(_flat(x)), x, keepdims)
-
-
-def _min_aggregate(
-    x: np.ndarray[Any, Any], axis: Any = None, keepdims: bool = False, computing_meta: bool = False
-) -> np.ndarray[Any, Any]:
-    if computing_meta:
-        return _meta(x, keepdims)
-    return _shaped(_native.min(_flat(x)), x, keepdims)
-
-
-def _max_aggregate(
-    x: np.ndarray[Any, Any], axis: Any = None, keepdims: bool = False, computing_meta: bool = False
-) -> np.ndarray[Any, Any]:
-    if computing_meta:
-        return _meta(x, keepdims)
-    return _shaped(_native.max(_flat(x)), x, keepdims)
+def _extremum(x: da.Array, kernel: str, split_every: int | None) -> da.Array:
+    aggregate = functools.partial(_extremum_step, kernel, False)
+    chunk = functools.partial(_extremum_step, kernel, True)
+    return _whole_array_reduction(x, chunk, aggregate, aggregate, f"taskengine-{kernel}", split_every)
 
 
 def _whole_array_reduction(
@@ -202,12 +190,12 @@ def sum(x: da.Array, split_every: int | None = None) -> da.Array:
 
 def min(x: da.Array, split_every: int | None = None) -> da.Array:
     """The smallest item of a non-empty ``x`` (NaNs skipped unless all are NaN)."""
-    return _whole_array_reduction(x, _min_chunk, _min_aggregate, _min_aggregate, "taskengine-min", split_every)
+    return _extremum(x, "min", split_every)
 
 
 def max(x: da.Array, split_every: int | None = None) -> da.Array:
     """The largest item of a non-empty ``x`` (NaNs skipped unless all are NaN)."""
-    return _whole_array_reduction(x, _max_chunk, _max_aggregate, _max_aggregate, "taskengine-max", split_every)
+    return _extremum(x, "max", split_every)
 
 
 # ---- distributed sort by regular sampling ----
