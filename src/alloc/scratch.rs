@@ -41,10 +41,15 @@ struct ThreadScratch {
     used: Cell<usize>,
     /// The largest offset since pages were last released.
     high: Cell<usize>,
+    /// 1 while `high` is past [`SCRATCH_KEEP`] (pages to hand back once nothing
+    /// is in use), else 0: leaving a callback tests it with `used` in one compare.
+    release_due: Cell<usize>,
 }
 
 thread_local! {
-    static SCRATCH: ThreadScratch = const { ThreadScratch { depth: Cell::new(0), used: Cell::new(0), high: Cell::new(0) } };
+    static SCRATCH: ThreadScratch = const {
+        ThreadScratch { depth: Cell::new(0), used: Cell::new(0), high: Cell::new(0), release_due: Cell::new(0) }
+    };
     static ARENA: RefCell<Option<BumpArena>> = const { RefCell::new(None) };
 }
 
@@ -64,6 +69,7 @@ impl ThreadScratch {
         let used = arena.used();
         self.used.set(used);
         self.high.set(self.high.get().max(used));
+        self.release_due.set(usize::from(self.high.get() > SCRATCH_KEEP));
         Ok(p)
     }
 
@@ -71,8 +77,10 @@ impl ThreadScratch {
     /// use, hands pages touched beyond [`SCRATCH_KEEP`] back to the system.
     #[inline]
     fn rewind(&self, mark: usize) {
-        // Every C callback leaves through here; usually it took nothing.
-        if self.used.get() <= mark && (mark != 0 || self.high.get() <= SCRATCH_KEEP) {
+        // Every C callback leaves through here; usually it took nothing. With
+        // `mark` 0 this also catches pages due back (`release_due` is 0 or 1);
+        // with a larger mark it may send a no-op rewind the slow way, harmlessly.
+        if (self.used.get() | self.release_due.get()) <= mark {
             return;
         }
         self.rewind_arena(mark);
@@ -93,25 +101,36 @@ impl ThreadScratch {
             if mark == 0 && self.high.get() > SCRATCH_KEEP {
                 arena.release(SCRATCH_KEEP, self.high.get());
                 self.high.set(0);
+                self.release_due.set(0);
             }
         });
     }
 }
 
+/// This thread's scratch state, for a guard to keep: looked up once per scope.
+#[inline]
+fn this_thread() -> *const ThreadScratch {
+    SCRATCH.with(|s| s as *const ThreadScratch)
+}
+
 /// Restores the arena (and the callback depth) when a scope ends, also on unwind.
 struct Rewind {
+    /// This thread's `SCRATCH` (the raw pointer keeps the guard on its thread).
+    scratch: *const ThreadScratch,
     mark: usize,
     task: bool,
 }
 
 impl Drop for Rewind {
+    #[inline]
     fn drop(&mut self) {
-        SCRATCH.with(|s| {
-            if self.task {
-                s.depth.set(s.depth.get() - 1);
-            }
-            s.rewind(self.mark);
-        });
+        // SAFETY: `scratch` is this thread's SCRATCH (the guard is !Send), a
+        // thread-local without destructor: valid for as long as the thread runs.
+        let s = unsafe { &*self.scratch };
+        if self.task {
+            s.depth.set(s.depth.get() - 1);
+        }
+        s.rewind(self.mark);
     }
 }
 
@@ -119,10 +138,11 @@ impl Drop for Rewind {
 /// got is taken back when it returns.
 #[inline]
 pub(crate) fn task_scope<R>(f: impl FnOnce() -> R) -> R {
-    let guard = SCRATCH.with(|s| {
-        s.depth.set(s.depth.get() + 1);
-        Rewind { mark: s.used.get(), task: true }
-    });
+    let scratch = this_thread();
+    // SAFETY: this thread's SCRATCH, valid while the thread runs (see Rewind).
+    let s = unsafe { &*scratch };
+    s.depth.set(s.depth.get() + 1);
+    let guard = Rewind { scratch, mark: s.used.get(), task: true };
     let r = f();
     drop(guard);
     r
@@ -183,10 +203,12 @@ pub fn scratch<T, R>(len: usize, f: impl FnOnce(&mut [MaybeUninit<T>]) -> R) -> 
         return Ok(f(items));
     }
     let align = align_of::<T>().max(SCRATCH_ALIGN);
-    let (p, guard) = SCRATCH.with(|s| {
-        let mark = s.used.get();
-        s.alloc(bytes, align).map(|p| (p, Rewind { mark, task: false }))
-    })?;
+    let scratch = this_thread();
+    // SAFETY: this thread's SCRATCH, valid while the thread runs (see Rewind).
+    let s = unsafe { &*scratch };
+    let mark = s.used.get();
+    let p = s.alloc(bytes, align)?;
+    let guard = Rewind { scratch, mark, task: false };
     // SAFETY: `p` starts `bytes` bytes of this thread's arena, aligned for `T`,
     // handed out to nobody else; they stay allocated until `guard` rewinds
     // the arena, after `f` (which cannot keep the borrow) has returned.

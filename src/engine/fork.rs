@@ -39,6 +39,13 @@ pub(crate) fn fork_generation() -> u64 {
     FORK_GENERATION.load(Acquire)
 }
 
+/// This process's generation, for a caller that knows the fork handler is
+/// installed (every registry installed it when it was built): one load.
+#[inline]
+pub(crate) fn installed_fork_generation() -> u64 {
+    FORK_GENERATION.load(Acquire)
+}
+
 /// A spin lock that the fork handler releases in the child (only the ones
 /// declared in this file are).
 pub(crate) struct ForkLock(AtomicBool);

@@ -147,6 +147,31 @@ impl Engine {
         unsafe { ptr.as_ref() }.filter(|engine| !engine.registry.is_forked_away())
     }
 
+    /// `try_join` taken by the short way when this thread is a worker of `engine`
+    /// (`None`: of whichever engine it works for) with stack left to fork: the
+    /// C exports' common case. `None`, with neither closure run, otherwise; the
+    /// caller then takes the general path, which reports why it cannot fork.
+    #[inline]
+    pub(crate) fn join_on_current_worker<A, B, RA, RB>(engine: Option<&Engine>, a: A, b: B) -> Option<(RA, RB)>
+    where
+        A: FnOnce() -> RA + Send,
+        B: FnOnce() -> RB + Send,
+        RA: Send,
+        RB: Send,
+    {
+        let worker = WorkerThread::current()?;
+        let ours = match engine {
+            // A child forked inside a task keeps the parent's thread-locals: its
+            // worker does not exist here.
+            None => !worker.registry.is_forked_away(),
+            Some(engine) => engine.registry.id == worker.registry.id,
+        };
+        if !ours || !worker.can_fork_deeper() {
+            return None;
+        }
+        Some(join::join_on_worker(worker, |_| a(), |_| b()))
+    }
+
     /// A non-owning handle: dropping it does not shut the engine down.
     pub(crate) fn handle(registry: Arc<Registry>) -> Engine {
         Engine { registry, owner: false }

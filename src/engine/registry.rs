@@ -11,7 +11,7 @@ use crossbeam_deque::{Steal, Stealer, Worker};
 
 use super::admission::Admission;
 use super::config::{Config, ThreadHook};
-use super::fork::fork_generation;
+use super::fork::{fork_generation, installed_fork_generation};
 use super::job::{JobRef, StackJob};
 use super::latch::{CoreLatch, LockLatch};
 use super::metrics::{bump, EngineStats, Metrics};
@@ -237,8 +237,10 @@ impl Registry {
         !self.terminating.load(Acquire) && self.fork_generation == fork_generation()
     }
 
+    #[inline]
     pub(crate) fn is_forked_away(&self) -> bool {
-        self.fork_generation != fork_generation()
+        // The handler was installed when this registry was built.
+        self.fork_generation != installed_fork_generation()
     }
 
     pub(crate) fn check_alive(&self) -> Result<()> {

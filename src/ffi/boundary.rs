@@ -80,11 +80,18 @@ pub(crate) fn catch_panic<R: PanicDefault>(body: impl FnOnce() -> R) -> R {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(value) => value,
         Err(payload) => {
-            last_error::set(&EngineError::Panic(panic_message(&*payload)));
-            drop_payload(payload);
+            record_panic(payload);
             R::on_panic()
         }
     }
+}
+
+/// A caught panic as the thread's last error; for exports that catch their own.
+#[cold]
+#[inline(never)]
+pub(crate) fn record_panic(payload: Box<dyn Any + Send>) {
+    last_error::set(&EngineError::Panic(panic_message(&*payload)));
+    drop_payload(payload);
 }
 
 /// Drops a panic payload without letting a panicking destructor escape.

@@ -3,13 +3,15 @@
 use std::ffi::c_void;
 use std::mem::size_of;
 use std::ops::Range;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use super::boundary::status;
+use super::boundary::{record_panic, status};
 use super::engine::te_engine;
 use super::ptr::{engine_arg, UserArg};
 use super::status::te_status;
 use crate::alloc::task_scope;
 use crate::error::{EngineError, Result};
+use crate::Engine;
 
 /// A task: called once with its `arg`; returns 0 for success, anything else is a
 /// failure code reported through TE_ERR_TASK_FAILED.
@@ -70,6 +72,60 @@ pub unsafe extern "C" fn te_join(
     b: te_task_fn,
     b_arg: *mut c_void,
 ) -> te_status {
+    // The common case, from a task on its own engine, takes the short way: no
+    // engine lookup beyond the worker's thread-local, no Result in between.
+    // `given` is the engine asked for (None inside: the worker's own); a
+    // misaligned pointer goes the general way, which reports it.
+    let given = if engine.is_null() {
+        Some(None)
+    } else if engine.is_aligned() {
+        // SAFETY: non-NULL, aligned, and live (caller's contract).
+        Some(Some(unsafe { &(*engine).engine }))
+    } else {
+        None
+    };
+    if let (Some(fa), Some(fb), Some(given)) = (a, b, given) {
+        let (ua, ub) = (UserArg::new(a_arg), UserArg::new(b_arg));
+        let joined = catch_unwind(AssertUnwindSafe(|| {
+            Engine::join_on_current_worker(
+                given,
+                // SAFETY: each callback runs once, on any thread (caller's contract).
+                move || task_scope(|| unsafe { fa(ua.get()) }),
+                // SAFETY: as above.
+                move || task_scope(|| unsafe { fb(ub.get()) }),
+            )
+        }));
+        match joined {
+            Ok(Some((ra, rb))) => {
+                // The common case first: both succeeded (this runs once per fork).
+                if (ra | rb) == 0 {
+                    return te_status::TE_OK;
+                }
+                return status(|| task_result(ra).and(task_result(rb)));
+            }
+            Ok(None) => {}
+            Err(payload) => {
+                record_panic(payload);
+                return te_status::TE_ERR_PANIC;
+            }
+        }
+    }
+    // SAFETY: the caller's contract, passed on.
+    unsafe { join_general(engine, a, a_arg, b, b_arg) }
+}
+
+/// te_join from anywhere: outside the workers, on another engine, or refused.
+///
+/// # Safety
+/// As te_join.
+#[inline(never)]
+unsafe fn join_general(
+    engine: *mut te_engine,
+    a: te_task_fn,
+    a_arg: *mut c_void,
+    b: te_task_fn,
+    b_arg: *mut c_void,
+) -> te_status {
     status(|| {
         let (Some(a), Some(b)) = (a, b) else { return Err(EngineError::Null) };
         let (a_arg, b_arg) = (UserArg::new(a_arg), UserArg::new(b_arg));
@@ -81,10 +137,6 @@ pub unsafe extern "C" fn te_join(
             // SAFETY: as above.
             move || task_scope(|| unsafe { b(b_arg.get()) }),
         )?;
-        // The common case first: both succeeded (this runs once per fork).
-        if (ra | rb) == 0 {
-            return Ok(());
-        }
         task_result(ra).and(task_result(rb))
     })
 }
@@ -102,7 +154,7 @@ pub unsafe extern "C" fn te_join(
 #[no_mangle]
 pub unsafe extern "C" fn te_spawn(engine: *mut te_engine, r#fn: te_task_fn, arg: *mut c_void) -> te_status {
     status(|| {
-        let func = r#fn.ok_or(EngineError::Null)?;
+        let Some(func) = r#fn else { return Err(EngineError::Null) };
         let arg = UserArg::new(arg);
         // SAFETY: NULL or live (caller's contract).
         let engine = unsafe { engine_arg(engine) }?;
@@ -135,7 +187,7 @@ pub unsafe extern "C" fn te_parallel_for(
     arg: *mut c_void,
 ) -> te_status {
     status(|| {
-        let body = body.ok_or(EngineError::Null)?;
+        let Some(body) = body else { return Err(EngineError::Null) };
         let arg = UserArg::new(arg);
         // SAFETY: NULL or live (caller's contract).
         let engine = unsafe { engine_arg(engine) }?;
