@@ -692,7 +692,8 @@ impl GroupInner {
     fn release_slot_entries(self: &Arc<Self>) {
         let used = self.owner_spawned.load(Acquire);
         for slot in &self.slots[..used] {
-            if slot.state.load(Acquire) & SLOT_POPPED != 0 {
+            // Orphaned already: a parked group's handle let go of it before.
+            if slot.state.load(Acquire) & (SLOT_POPPED | SLOT_ORPHANED) != 0 {
                 continue;
             }
             // Taken before it is published by the bit (the entry's executor drops
@@ -708,7 +709,17 @@ impl GroupInner {
     }
 
     /// Waits for every task; the result of the group.
+    #[inline]
     pub(crate) fn wait(&self, isolated: bool, timeout: Option<Duration>) -> Result<()> {
+        // Done already: the second wait of a waited group (a C++ group's free).
+        if self.is_done() {
+            return self.result();
+        }
+        self.wait_for_tasks(isolated, timeout)
+    }
+
+    #[inline(never)]
+    fn wait_for_tasks(&self, isolated: bool, timeout: Option<Duration>) -> Result<()> {
         let deadline = timeout.map(|t| Instant::now().checked_add(t).unwrap_or_else(far_future));
         if !self.is_done() {
             if self.registry.is_forked_away() {
@@ -768,7 +779,19 @@ impl GroupInner {
         }
     }
 
+    /// The group's result once done: its first failure, else `Cancelled` if it
+    /// was cancelled, else `Ok` (the common case, checked inline).
+    #[inline]
     pub(crate) fn result(&self) -> Result<()> {
+        if self.failed.load(Acquire) || self.cancelled.load(Acquire) {
+            return self.unhappy_result();
+        }
+        Ok(())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn unhappy_result(&self) -> Result<()> {
         if self.failed.load(Acquire) {
             if let Some(err) = &*std_lock(&self.failure) {
                 return Err(err.clone());
@@ -1020,6 +1043,36 @@ impl TaskGroup {
     /// The first failure, if any task has failed so far.
     pub fn failure(&self) -> Option<EngineError> {
         std_lock(&self.inner.failure).clone()
+    }
+}
+
+/// For a handle kept for reuse with its group (the C API's spare handles): a
+/// group per node of a recursion then recycles handle and record together.
+impl TaskGroup {
+    /// Lets go of what the group's deque entries need, as dropping it does, but
+    /// keeps the record. Call [`TaskGroup::renew`] before using the group again.
+    pub(crate) fn park(&self) {
+        self.inner.release_slot_entries();
+    }
+
+    /// Makes a parked group a fresh, empty group on `engine`: its own record,
+    /// reset, when nothing else refers to it any more and this is one of
+    /// `engine`'s workers; else another (as [`TaskGroup::new`] finds one).
+    pub(crate) fn renew(&mut self, engine: &Engine) -> Result<()> {
+        let registry = engine.registry();
+        if let Some(worker) = WorkerThread::current_of(registry) {
+            if Arc::ptr_eq(&self.inner.registry, registry) {
+                if let Some(inner) = unique(&mut self.inner) {
+                    if inner.reset(worker.index + 1) {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        let fresh = GroupInner::new(registry)?;
+        let parked = std::mem::replace(&mut *self.inner, fresh);
+        GroupInner::recycle(parked);
+        Ok(())
     }
 }
 

@@ -169,16 +169,26 @@ impl Event {
 
     /// [`Event::notify`] for a caller that has just issued a SeqCst fence after
     /// changing the condition (that fence is the one the pairing needs).
+    #[inline]
     pub(crate) fn notify_after_fence(&self, registry: &Registry) {
         self.wake_waiters(&registry.sleep);
     }
 
     /// The waking part of [`Event::notify_after_fence`], on the registry's sleep
-    /// state (apart so that loom can check it without a whole registry).
+    /// state (apart so that loom can check it without a whole registry). Inlined
+    /// for its first load: every spawn and finish of a group passes here, and
+    /// almost always nobody sleeps.
+    #[inline]
     fn wake_waiters(&self, sleep: &Sleep) {
         if self.sleepers.load(SeqCst) == 0 {
             return;
         }
+        self.wake_sleepers(sleep);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn wake_sleepers(&self, sleep: &Sleep) {
         // Woken outside our lock (the sleeper takes its slot lock, then ours), in
         // batches through a stack buffer so that notifying never allocates.
         let mut first = true;

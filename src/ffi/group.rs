@@ -39,72 +39,73 @@ pub unsafe extern "C" fn te_group_new(engine: *mut te_engine, out: *mut *mut te_
         let out = unsafe { Out::new(out) }?;
         // SAFETY: NULL or live (caller's contract).
         let engine = unsafe { engine_arg(engine) }?;
-        let group = TaskGroup::new(&engine)?;
-        out.write(spare_handles::make(te_group {
-            group,
-            message: OnceLock::new(),
-            user_data: AtomicPtr::new(std::ptr::null_mut()),
-        }));
+        out.write(spare_handles::make(&engine)?);
         Ok(())
     })
 }
 
-/// Handle boxes freed on a worker, kept there for the next te_group_new: a group
-/// per node of a recursion then costs no allocation at all (the group records
-/// themselves are recycled by the engine).
+/// Handles freed on a worker, kept there with their group records for the next
+/// te_group_new: a group per node of a recursion then costs no allocation, and
+/// handle and record are recycled in one step.
 mod spare_handles {
     use std::cell::RefCell;
-    use std::mem::MaybeUninit;
+    use std::ffi::c_void;
+    use std::sync::atomic::AtomicPtr;
+    use std::sync::OnceLock;
 
     use super::te_group;
+    use crate::error::Result;
+    use crate::{Engine, TaskGroup};
 
     /// As many as the engine keeps spare group records: a recursion nests one
     /// handle per level, and one deeper than the spares allocates a box per node.
     const SPARES: usize = 64;
 
     thread_local! {
-        // Boxes, not values: each is a handle address C holds on to.
+        // Boxes, not values: each is a handle address C holds on to. Each holds a
+        // parked group (`TaskGroup::park`), renewed before it is handed out.
         #[allow(clippy::vec_box)]
-        static SPARE: RefCell<Vec<Box<MaybeUninit<te_group>>>> = const { RefCell::new(Vec::new()) };
+        static SPARE: RefCell<Vec<Box<te_group>>> = const { RefCell::new(Vec::new()) };
     }
 
     fn on_worker() -> bool {
         crate::Engine::current_worker_index().is_some()
     }
 
-    /// A handle for `group`, in a spare box when this worker has one.
-    pub(super) fn make(group: te_group) -> *mut te_group {
+    /// A new, empty group on `engine`, in a spare handle when this worker has one.
+    pub(super) fn make(engine: &Engine) -> Result<*mut te_group> {
         let spare = if on_worker() { SPARE.try_with(|s| s.borrow_mut().pop()).ok().flatten() } else { None };
-        match spare {
-            Some(slot) => {
-                let handle = Box::into_raw(slot).cast::<te_group>();
-                // SAFETY: a whole, uninitialised te_group-sized box of ours (a spare).
-                unsafe { handle.write(group) };
-                handle
-            }
-            None => Box::into_raw(Box::new(group)),
+        if let Some(mut handle) = spare {
+            // A failure drops the spare: its group goes as any dropped group does.
+            handle.group.renew(engine)?;
+            return Ok(Box::into_raw(handle));
         }
+        Ok(Box::into_raw(Box::new(te_group {
+            group: TaskGroup::new(engine)?,
+            message: OnceLock::new(),
+            user_data: AtomicPtr::new(std::ptr::null_mut::<c_void>()),
+        })))
     }
 
-    /// Drops the handle's contents and keeps or frees its box.
+    /// Keeps the handle, with its group parked, or frees it.
     ///
     /// # Safety
     /// `handle` came from `make` and is released exactly once.
     pub(super) unsafe fn release(handle: *mut te_group) {
-        // SAFETY: a live handle from `make` (caller's contract): its value is read
-        // out once and the box is then only storage.
-        let value = unsafe { handle.read() };
-        // SAFETY: the same allocation, now treated as uninitialised storage.
-        let slot = unsafe { Box::from_raw(handle.cast::<MaybeUninit<te_group>>()) };
-        drop(value);
-        if on_worker() {
-            let _ = SPARE.try_with(|s| {
-                let mut s = s.borrow_mut();
-                if s.len() < SPARES {
-                    s.push(slot);
-                }
-            });
+        // SAFETY: a live handle from `make` (caller's contract), ours from now on.
+        let mut handle = unsafe { Box::from_raw(handle) };
+        if !on_worker() {
+            return;
         }
+        let _ = SPARE.try_with(|s| {
+            let mut s = s.borrow_mut();
+            if s.len() < SPARES {
+                handle.group.park();
+                handle.message = OnceLock::new();
+                *handle.user_data.get_mut() = std::ptr::null_mut();
+                s.push(handle);
+            }
+        });
     }
 }
 
@@ -197,16 +198,19 @@ unsafe fn spawn_inline(
 ) -> Result<()> {
     // SAFETY: NULL or live (caller's contract).
     let group = unsafe { group_ref(group) }?;
-    let func = func.ok_or(EngineError::Null)?;
+    let Some(func) = func else { return Err(EngineError::Null) };
     if size > TE_INLINE_TASK_BYTES {
         return Err(EngineError::invalid(format!(
             "{size} bytes is more than TE_INLINE_TASK_BYTES ({TE_INLINE_TASK_BYTES})"
         )));
     }
-    // SAFETY: readable for `size` bytes (caller's contract); (NULL, 0) is empty.
-    let src = unsafe { super::ptr::slice(data.cast::<u8>(), size) }?;
+    if data.is_null() && size > 0 {
+        return Err(EngineError::Null);
+    }
     let mut bytes = crate::engine::InlineBytes([0; TE_INLINE_TASK_BYTES]);
-    bytes.0[..size].copy_from_slice(src);
+    // SAFETY: `data` is readable for `size` bytes (caller's contract; NULL only
+    // with 0), `size` fits the array (checked above), and the two are distinct.
+    unsafe { std::ptr::copy_nonoverlapping(data.cast::<u8>(), bytes.0.as_mut_ptr(), size) };
     // SAFETY: the caller promised fn may run once on any thread with a copy of
     // the bytes (te_group_spawn_inline's contract).
     unsafe { group.spawn_bytes(func, bytes, block) }
@@ -316,10 +320,10 @@ unsafe fn spawn_owned(
     cleanup: te_cleanup_fn,
     block: bool,
 ) -> Result<()> {
-    let cleanup = cleanup.ok_or(EngineError::Null)?;
+    let Some(cleanup) = cleanup else { return Err(EngineError::Null) };
     // Owned from here on: every early return below runs the cleanup.
     let owned = OwnedArg { arg: UserArg::new(arg), cleanup };
-    let func = func.ok_or(EngineError::Null)?;
+    let Some(func) = func else { return Err(EngineError::Null) };
     // SAFETY: NULL or live (caller's contract).
     let group = unsafe { group_ref(group) }?;
     let task = move || {
@@ -341,7 +345,7 @@ unsafe fn spawn_owned(
 unsafe fn spawn(group: *mut te_group, func: te_task_fn, arg: *mut c_void, block: bool) -> Result<()> {
     // SAFETY: NULL or live (caller's contract).
     let group = unsafe { group_ref(group) }?;
-    let func = func.ok_or(EngineError::Null)?;
+    let Some(func) = func else { return Err(EngineError::Null) };
     // SAFETY: the caller promised func(arg) may run once on any thread while the
     // group is alive and `arg` valid (te_group_spawn's contract).
     unsafe { group.spawn_raw(func, arg, block) }

@@ -102,7 +102,11 @@ impl<T> Out<T> {
     #[inline]
     pub(crate) unsafe fn new(p: *mut T) -> Result<Out<T>> {
         check_ptr(p, "output pointer")?;
-        NonNull::new(p).map(Out).ok_or(EngineError::Null)
+        // Not `ok_or`: that builds (and drops) the error on every call.
+        match NonNull::new(p) {
+            Some(p) => Ok(Out(p)),
+            None => Err(EngineError::Null),
+        }
     }
 
     /// Stores the result (the old contents, possibly uninitialised, are not read).

@@ -47,7 +47,7 @@ pub unsafe extern "C" fn te_group_spawn_retry(
     status(|| {
         // SAFETY: NULL or live (caller's contract).
         let group = unsafe { group_ref(group) }?;
-        let func = r#fn.ok_or(EngineError::Null)?;
+        let Some(func) = r#fn else { return Err(EngineError::Null) };
         if max_attempts == 0 {
             return Err(EngineError::invalid("max_attempts must be at least 1"));
         }

@@ -57,7 +57,7 @@ pub unsafe extern "C" fn te_team_run(
     arg: *mut c_void,
 ) -> te_status {
     status(|| {
-        let func = r#fn.ok_or(EngineError::Null)?;
+        let Some(func) = r#fn else { return Err(EngineError::Null) };
         let arg = UserArg::new(arg);
         // SAFETY: NULL or live (caller's contract).
         let engine = unsafe { engine_arg(engine) }?;

@@ -78,7 +78,7 @@ impl<T: Send + 'static> FutureTask<T> {
 
     /// The result, once done; taken once.
     pub(super) fn take(&self) -> Result<T> {
-        std_lock(&self.result).take().unwrap_or(Err(EngineError::invalid("task result already taken")))
+        std_lock(&self.result).take().unwrap_or_else(|| Err(EngineError::invalid("task result already taken")))
     }
 
     fn finish(&self, result: Result<T>) {
