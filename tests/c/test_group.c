@@ -599,6 +599,94 @@ static void test_group_freed_by_its_own_task_inside_the_pool(void) {
   }
 }
 
+/* Handles freed inside a task are kept with their group records and handed out
+ * again: whatever state a group ended in, the next te_group_new gives an empty,
+ * fresh group (no failure or message, not cancelled, no user data, nothing
+ * pending). Checked from tasks, so failures are counted atomically. */
+static atomic_int reuse_errors;
+
+#define REUSE_CHECK(cond)                                                      \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+      atomic_fetch_add(&reuse_errors, 1);                                      \
+    }                                                                          \
+  } while (0)
+
+static int32_t fail_seven(void *arg) {
+  (void)arg;
+  return 7;
+}
+
+static int32_t end_groups_in_every_state(void *arg) {
+  atomic_long *ran = arg;
+  int round, i;
+  for (round = 0; round < 300; round++) {
+    te_group *g = NULL;
+    long before = atomic_load(ran);
+    if (te_group_new(NULL, &g) != TE_OK) {
+      REUSE_CHECK(!"te_group_new");
+      return 1;
+    }
+    REUSE_CHECK(te_group_user_data(g) == NULL);
+    REUSE_CHECK(te_group_failure_message(g) == NULL);
+    REUSE_CHECK(!te_group_is_cancelled(g));
+    REUSE_CHECK(te_group_skipped(g) == 0);
+    REUSE_CHECK(te_group_pending(g) == 0);
+    REUSE_CHECK(te_group_wait(g) == TE_OK);
+    switch (round % 5) {
+      case 0: /* succeeded */
+        for (i = 0; i < 3; i++) REUSE_CHECK(te_group_spawn(g, count_up, ran) == TE_OK);
+        REUSE_CHECK(te_group_wait(g) == TE_OK);
+        REUSE_CHECK(atomic_load(ran) == before + 3);
+        break;
+      case 1: /* failed, with its message made and user data stored */
+        REUSE_CHECK(te_group_spawn(g, fail_seven, NULL) == TE_OK);
+        REUSE_CHECK(te_group_wait(g) == TE_ERR_TASK_FAILED);
+        REUSE_CHECK(te_group_failure_message(g) != NULL);
+        REUSE_CHECK(te_group_user_data_init(g, ran) == (void *)ran);
+        break;
+      case 2: /* cancelled: what had not started is skipped */
+        for (i = 0; i < 10; i++) REUSE_CHECK(te_group_spawn(g, count_up, ran) == TE_OK);
+        REUSE_CHECK(te_group_cancel(g) == TE_OK);
+        REUSE_CHECK(te_group_spawn(g, count_up, ran) == TE_ERR_CANCELLED);
+        REUSE_CHECK(te_group_wait(g) == TE_ERR_CANCELLED);
+        REUSE_CHECK((long)te_group_skipped(g) + (atomic_load(ran) - before) == 10);
+        break;
+      case 3: /* more tasks than the owner keeps in slots */
+        for (i = 0; i < 40; i++) REUSE_CHECK(te_group_spawn(g, count_up, ran) == TE_OK);
+        REUSE_CHECK(te_group_wait(g) == TE_OK);
+        REUSE_CHECK(atomic_load(ran) == before + 40);
+        break;
+      default: /* freed unwaited: te_group_free waits for its tasks */
+        for (i = 0; i < 5; i++) REUSE_CHECK(te_group_spawn(g, count_up, ran) == TE_OK);
+        break;
+    }
+    te_group_free(g);
+    if (round % 5 == 4) REUSE_CHECK(atomic_load(ran) == before + 5);
+  }
+  return 0;
+}
+
+static void test_reused_handles_start_fresh(void) {
+  int workers, i;
+  for (workers = 1; workers <= 3; workers++) {
+    te_engine *engine = make_engine((uint32_t)workers, 0);
+    static atomic_long ran[4];
+    te_group *outer = NULL;
+    atomic_init(&reuse_errors, 0);
+    CHECK_STATUS(TE_OK, te_group_new(engine, &outer));
+    for (i = 0; i < 4; i++) {
+      atomic_init(&ran[i], 0);
+      CHECK_STATUS(TE_OK, te_group_spawn(outer, end_groups_in_every_state, &ran[i]));
+    }
+    CHECK_STATUS(TE_OK, te_group_wait(outer));
+    te_group_free(outer);
+    te_engine_free(engine);
+    CHECK(atomic_load(&reuse_errors) == 0);
+  }
+}
+
 int main(void) {
   RUN(test_spawn_and_wait);
   RUN(test_nested_spawns_from_tasks);
@@ -615,5 +703,6 @@ int main(void) {
   RUN(test_spawn_inline);
   RUN(test_user_data);
   RUN(test_group_freed_by_its_own_task_inside_the_pool);
+  RUN(test_reused_handles_start_fresh);
   TEST_DONE();
 }
