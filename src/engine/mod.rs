@@ -163,8 +163,10 @@ impl Engine {
         let ours = match engine {
             // A child forked inside a task keeps the parent's thread-locals: its
             // worker does not exist here.
-            None => !worker.registry.is_forked_away(),
-            Some(engine) => engine.registry.id == worker.registry.id,
+            None => !worker.is_forked_away(),
+            // Both alive (held by `engine` and by the worker): the same address
+            // is the same registry.
+            Some(engine) => Arc::ptr_eq(&engine.registry, &worker.registry),
         };
         if !ours || !worker.can_fork_deeper() {
             return None;

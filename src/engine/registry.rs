@@ -116,6 +116,9 @@ pub(crate) struct WorkerThread {
     /// nested helping cannot overflow the stack, and refuses a fork (`join`) with
     /// `StackExhausted` instead of recursing into a stack overflow.
     stack: StackLimits,
+    /// The registry's fork generation, kept here so that the hot check "is this
+    /// worker still ours, or a copy in a forked child" is one load away.
+    fork_generation: u64,
 }
 
 /// Runs a worker's whole life (the closure) inside the per-thread context the
@@ -430,6 +433,7 @@ fn worker_main(registry: Arc<Registry>, index: usize, deque: Worker<JobRef>, sta
         index,
         rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03)),
         stack,
+        fork_generation: registry.fork_generation,
         registry,
     };
     WORKER_THREAD.with(|t| t.set(&worker));
@@ -512,6 +516,13 @@ impl WorkerThread {
         } else {
             None
         }
+    }
+
+    /// True on a copy of this worker in a child forked from inside a task (the
+    /// thread-locals came along; the worker did not).
+    #[inline]
+    pub(crate) fn is_forked_away(&self) -> bool {
+        self.fork_generation != installed_fork_generation()
     }
 
     /// True while this worker has stack enough to fork deeper (`join`).
