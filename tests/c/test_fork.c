@@ -143,8 +143,64 @@ static void test_fork_child_teams(void) {
   te_engine_free(parent_engine);
 }
 
+/* fork() from inside a task, on a worker that keeps spare group handles (with
+ * their records, of the parent's engine): in the child, groups on the default
+ * engine work, whatever spares the copied thread-locals hold. */
+static int32_t groups_in_forked_child(void *arg) {
+  atomic_int counter;
+  int round, i, status = 0;
+  pid_t pid;
+  (void)arg;
+  atomic_init(&counter, 0);
+  for (round = 0; round < 10; round++) { /* leave spare handles on this worker */
+    te_group *g = NULL;
+    if (te_group_new(NULL, &g) != TE_OK) return 1;
+    for (i = 0; i < 3; i++)
+      if (te_group_spawn(g, count_up, &counter) != TE_OK) return 2;
+    if (te_group_wait(g) != TE_OK) return 3;
+    te_group_free(g);
+  }
+  fflush(NULL);
+  pid = fork();
+  if (pid == 0) {
+    int failures = 0;
+    alarm(30); /* a hang becomes SIGALRM, a failure */
+    atomic_store(&counter, 0);
+    for (round = 0; round < 20; round++) {
+      te_group *g = NULL;
+      if (te_group_new(NULL, &g) != TE_OK) _exit(10);
+      for (i = 0; i < 3; i++)
+        if (te_group_spawn(g, count_up, &counter) != TE_OK) failures++;
+      if (te_group_wait(g) != TE_OK) failures++;
+      te_group_free(g);
+    }
+    if (te_join(NULL, count_up, &counter, count_up, &counter) != TE_OK) failures++;
+    if (atomic_load(&counter) != 62) failures++;
+    te_default_engine_shutdown();
+    _exit(failures == 0 ? 0 : 11);
+  }
+  if (pid < 0 || waitpid(pid, &status, 0) != pid) return 4;
+  if (WIFSIGNALED(status)) fprintf(stderr, "child killed by signal %d\n", WTERMSIG(status));
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 5;
+}
+
+static void test_fork_inside_a_task_with_spare_groups(void) {
+  te_config cfg;
+  te_engine *engine = NULL;
+  te_group *outer = NULL;
+  te_config_init(&cfg);
+  cfg.workers = 2;
+  CHECK_STATUS(TE_OK, te_engine_new(&cfg, &engine));
+  CHECK_STATUS(TE_OK, te_group_new(engine, &outer));
+  CHECK_STATUS(TE_OK, te_group_spawn(outer, groups_in_forked_child, NULL));
+  CHECK_STATUS(TE_OK, te_group_wait(outer));
+  te_group_free(outer);
+  te_engine_free(engine);
+}
+
 int main(void) {
   RUN(test_fork_child_gets_working_engines);
   RUN(test_fork_child_teams);
+  RUN(test_fork_inside_a_task_with_spare_groups);
   TEST_DONE();
 }
