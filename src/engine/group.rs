@@ -109,6 +109,74 @@ impl TaskBody {
     }
 }
 
+/// Where a spawned task's body comes from: a body already made, or a C caller's
+/// argument bytes, copied straight into the slot that keeps the task (made on
+/// the stack and moved there, the bytes were read back in wider pieces than they
+/// had just been written in: a store-forwarding stall on every inline spawn).
+trait BodySource {
+    /// Writes the body into `dst`.
+    fn write_into(self, dst: &mut MaybeUninit<TaskBody>);
+    fn into_body(self) -> TaskBody;
+}
+
+impl BodySource for TaskBody {
+    #[inline]
+    fn write_into(self, dst: &mut MaybeUninit<TaskBody>) {
+        dst.write(self);
+    }
+
+    #[inline]
+    fn into_body(self) -> TaskBody {
+        self
+    }
+}
+
+/// `len` (at most [`INLINE_TASK_BYTES`]) bytes at `src` for `func`.
+struct BytesFrom {
+    func: RawTaskFn,
+    src: *const u8,
+    len: usize,
+}
+
+impl BytesFrom {
+    /// Copies the bytes a word at a time where they are whole words (what a C++
+    /// callable is), so each load reads exactly what one store of the caller's
+    /// wrote.
+    fn copy_to(&self, bytes: &mut InlineBytes) {
+        debug_assert!(self.len <= INLINE_TASK_BYTES);
+        let dst = bytes.0.as_mut_ptr();
+        if self.len % 8 == 0 {
+            for word in 0..self.len / 8 {
+                // SAFETY: `src` is readable for `len` bytes (spawn_bytes' contract)
+                // and the array holds INLINE_TASK_BYTES >= len; both unaligned-safe.
+                unsafe {
+                    let value = self.src.cast::<u64>().add(word).read_unaligned();
+                    dst.cast::<u64>().add(word).write_unaligned(value);
+                }
+            }
+        } else {
+            // SAFETY: as above; distinct memory (ours is a fresh record slot).
+            unsafe { std::ptr::copy_nonoverlapping(self.src, dst, self.len) };
+        }
+    }
+}
+
+impl BodySource for BytesFrom {
+    #[inline]
+    fn write_into(self, dst: &mut MaybeUninit<TaskBody>) {
+        let body = dst.write(TaskBody::Bytes { func: self.func, bytes: InlineBytes([0; INLINE_TASK_BYTES]) });
+        if let TaskBody::Bytes { bytes, .. } = body {
+            self.copy_to(bytes);
+        }
+    }
+
+    fn into_body(self) -> TaskBody {
+        let mut bytes = InlineBytes([0; INLINE_TASK_BYTES]);
+        self.copy_to(&mut bytes);
+        TaskBody::Bytes { func: self.func, bytes }
+    }
+}
+
 pub(crate) struct QueuedTask {
     body: TaskBody,
     /// Submitted from outside the pool into a bounded engine: holds a queue slot.
@@ -214,8 +282,7 @@ impl Job for OwnerSlot {
             let worker = WorkerThread::current().expect("slot entries run on workers");
             // SAFETY: we set the first ownership bit; the deque handed us the entry
             // after its push (Acquire), which followed the body's write.
-            let body = unsafe { slot.take_body() };
-            group.run_task(worker, QueuedTask { body, holds_slot: false });
+            unsafe { group.run_slot_task(worker, slot) };
             group.finish(1);
         }
     }
@@ -406,7 +473,7 @@ impl GroupInner {
         }))
     }
 
-    fn spawn_task(self: &Arc<Self>, body: TaskBody, block: bool) -> Result<()> {
+    fn spawn_task(self: &Arc<Self>, body: impl BodySource, block: bool) -> Result<()> {
         if self.cancelled.load(Acquire) {
             return Err(EngineError::Cancelled);
         }
@@ -423,25 +490,25 @@ impl GroupInner {
                 }
                 if w.index + 1 == self.owner {
                     if let Some(body) = self.spawn_into_slot(w, body) {
-                        return self.spawn_queued(Some(w), body, false);
+                        return self.spawn_queued(Some(w), body.into_body(), false);
                     }
                     return Ok(());
                 }
                 false
             }
         };
-        self.spawn_queued(worker, body, holds_slot)
+        self.spawn_queued(worker, body.into_body(), holds_slot)
     }
 
     /// The owner's spawn: the task goes into the next free slot and its entry onto
     /// our own deque. Gives the body back when the slots are used up.
     #[inline]
-    fn spawn_into_slot(&self, worker: &WorkerThread, body: TaskBody) -> Option<TaskBody> {
+    fn spawn_into_slot<S: BodySource>(&self, worker: &WorkerThread, body: S) -> Option<S> {
         let index = self.owner_spawned.load(Relaxed);
         let Some(slot) = self.slots.get(index) else { return Some(body) };
         // SAFETY: only the owner (this thread) writes slots, and this one is unused
         // since the record was reset: nobody else reads it before the count below.
-        unsafe { (*slot.body.get()).write(body) };
+        body.write_into(unsafe { &mut *slot.body.get() });
         // Counted before the entry is visible, so no waiter sees the group idle
         // early. SeqCst RMW: pairs with a sleeping waiter's registration (an
         // isolated waiter elsewhere may take the task directly), like the fence in
@@ -509,29 +576,57 @@ impl GroupInner {
     /// Runs (or, once cancelled, skips) one task. The caller accounts for it
     /// with `finish`.
     fn run_task(&self, worker: &WorkerThread, task: QueuedTask) {
-        if task.holds_slot {
+        let mut task = ManuallyDrop::new(task);
+        // SAFETY: an initialised body of ours, consumed by the call and never
+        // used again (ManuallyDrop).
+        unsafe { self.run_task_at(worker, &mut task.body, task.holds_slot) }
+    }
+
+    /// Runs a slot's task where it lies: a C task gets a pointer to its bytes in
+    /// the slot itself. Copied out first, the body was read back in other pieces
+    /// than it had just been written in, a store-forwarding stall per task.
+    ///
+    /// # Safety
+    /// The caller won the slot (`POPPED` or `CLAIMED` set first by its RMW) and
+    /// the slot was published to it; the body is consumed.
+    unsafe fn run_slot_task(&self, worker: &WorkerThread, slot: &OwnerSlot) {
+        // SAFETY: written before publication, owned by us (the contract); the
+        // slot stays untouched until our `finish` lets the record be reset.
+        unsafe { self.run_task_at(worker, (*slot.body.get()).as_mut_ptr(), false) }
+    }
+
+    /// # Safety
+    /// `body` is initialised and this thread's to consume: it is run or dropped
+    /// here and must not be used or dropped again.
+    unsafe fn run_task_at(&self, worker: &WorkerThread, body: *mut TaskBody, holds_slot: bool) {
+        if holds_slot {
             self.registry.release_external();
         }
         if self.cancelled.load(Relaxed) {
             self.skipped.fetch_add(1, Relaxed);
-            drop(task);
+            // SAFETY: ours to consume (the contract).
+            unsafe { std::ptr::drop_in_place(body) };
         } else {
             let running = RunningTask { group: self, outer: CURRENT_TASK.with(Cell::get) };
             CURRENT_TASK.with(|c| c.set(&running));
-            let outcome = match task.body {
-                // SAFETY: the C caller promised `func(arg)` is safe to call once on
-                // any thread (te_group_spawn's contract).
-                TaskBody::Raw { func, arg } => {
+            // A C task's function and argument: for inline bytes, a pointer to
+            // them where they lie (they stay put while the task runs).
+            // SAFETY: initialised and ours (the contract).
+            let c_task = match unsafe { &mut *body } {
+                TaskBody::Raw { func, arg } => Some((*func, *arg)),
+                TaskBody::Bytes { func, bytes } => Some((*func, bytes.0.as_mut_ptr().cast::<c_void>())),
+                TaskBody::Closure(_) => None,
+            };
+            let outcome = match c_task {
+                // SAFETY: the C caller promised `func` may run once, on any thread,
+                // with `arg` (te_group_spawn's contract) or with a pointer to a copy
+                // of the bytes given (te_group_spawn_inline's).
+                Some((func, arg)) => {
                     raw_outcome(unwind::halt_unwinding(|| crate::alloc::task_scope(|| unsafe { func(arg) })))
                 }
-                TaskBody::Bytes { func, mut bytes } => {
-                    // SAFETY: te_group_spawn_inline's contract: func may run once,
-                    // on any thread, with a pointer to a copy of the bytes given.
-                    raw_outcome(unwind::halt_unwinding(|| {
-                        crate::alloc::task_scope(|| unsafe { func(bytes.0.as_mut_ptr().cast()) })
-                    }))
-                }
-                TaskBody::Closure(f) => {
+                None => {
+                    // SAFETY: moved out once; the body is not used again (contract).
+                    let TaskBody::Closure(f) = (unsafe { body.read() }) else { unreachable!() };
                     unwind::halt_unwinding(|| f.run()).unwrap_or_else(|p| Err(TaskFailure::Panic(p)))
                 }
             };
@@ -655,8 +750,7 @@ impl GroupInner {
                     let prev = slot.state.fetch_or(SLOT_POPPED, AcqRel);
                     if prev & SLOT_CLAIMED == 0 {
                         // SAFETY: we set the first ownership bit; we pushed it.
-                        let body = unsafe { slot.take_body() };
-                        self.run_task(worker, QueuedTask { body, holds_slot: false });
+                        unsafe { self.run_slot_task(worker, slot) };
                         self.finish(1);
                     }
                     return true;
@@ -676,8 +770,7 @@ impl GroupInner {
             // `unclaimed_slot`; against the entry's executor taking it.
             if slot.state.fetch_or(SLOT_CLAIMED, AcqRel) == 0 {
                 // SAFETY: we set the first ownership bit.
-                let body = unsafe { slot.take_body() };
-                self.run_task(worker, QueuedTask { body, holds_slot: false });
+                unsafe { self.run_slot_task(worker, slot) };
                 self.finish(1);
                 return true;
             }
@@ -986,13 +1079,17 @@ impl TaskGroup {
         self.inner.spawn_task(TaskBody::Raw { func, arg }, block)
     }
 
-    /// Spawns a C task that gets a pointer to its own copy of `bytes`.
+    /// Spawns a C task that gets a pointer to its own copy of the `len` bytes at
+    /// `src` (copied before this returns).
     ///
     /// # Safety
-    /// `func` must be safe to call once, from any thread, with a pointer to a copy
-    /// of `bytes` (plain data: copied bit for bit, never dropped).
-    pub(crate) unsafe fn spawn_bytes(&self, func: RawTaskFn, bytes: InlineBytes, block: bool) -> Result<()> {
-        self.inner.spawn_task(TaskBody::Bytes { func, bytes }, block)
+    /// `src` must be readable for `len` bytes, `len` at most
+    /// [`INLINE_TASK_BYTES`]; `func` must be safe to call once, from any thread,
+    /// with a pointer to a copy of them (plain data: copied bit for bit, never
+    /// dropped).
+    pub(crate) unsafe fn spawn_bytes(&self, func: RawTaskFn, src: *const u8, len: usize, block: bool) -> Result<()> {
+        assert!(len <= INLINE_TASK_BYTES, "spawn_bytes: {len} bytes do not fit a task");
+        self.inner.spawn_task(BytesFrom { func, src, len }, block)
     }
 
     /// Waits until every task has finished. Inside the pool the caller runs the

@@ -39,8 +39,8 @@ use std::ops::Range;
 use std::sync::Arc;
 
 pub use config::{Config, ThreadHook, DEFAULT_SPIN_BUDGET, DEFAULT_TASK_POOL_CAPACITY, MAX_WORKERS, MIN_STACK_SIZE};
+pub(crate) use group::INLINE_TASK_BYTES;
 pub use group::{current_task_cancelled, TaskGroup};
-pub(crate) use group::{InlineBytes, INLINE_TASK_BYTES};
 pub use handle::{block_on, TaskHandle};
 pub use metrics::{EngineStats, WorkerStats};
 pub use retry::{Backoff, RetryPolicy};

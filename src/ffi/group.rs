@@ -207,13 +207,11 @@ unsafe fn spawn_inline(
     if data.is_null() && size > 0 {
         return Err(EngineError::Null);
     }
-    let mut bytes = crate::engine::InlineBytes([0; TE_INLINE_TASK_BYTES]);
     // SAFETY: `data` is readable for `size` bytes (caller's contract; NULL only
-    // with 0), `size` fits the array (checked above), and the two are distinct.
-    unsafe { std::ptr::copy_nonoverlapping(data.cast::<u8>(), bytes.0.as_mut_ptr(), size) };
-    // SAFETY: the caller promised fn may run once on any thread with a copy of
-    // the bytes (te_group_spawn_inline's contract).
-    unsafe { group.spawn_bytes(func, bytes, block) }
+    // with 0), `size` fits (checked above), and the caller promised fn may run
+    // once on any thread with a copy of the bytes (te_group_spawn_inline's
+    // contract).
+    unsafe { group.spawn_bytes(func, data.cast::<u8>(), size, block) }
 }
 
 /// The pointer stored with te_group_user_data_init, or NULL (also for a NULL
