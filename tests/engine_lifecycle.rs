@@ -36,7 +36,7 @@ fn two_hundred_engines_with_work_in_flight_leave_no_threads() {
             assert_eq!(done.load(Ordering::Relaxed), 20);
             assert_eq!(g.wait(), Ok(()));
         }
-        assert_eq!(threads_named(prefix), 0, "threads left behind");
+        assert_eq!(threads_named_after_join(prefix), 0, "threads left behind");
     });
 }
 

@@ -307,7 +307,7 @@ fn team_threads_are_named_and_joined_at_shutdown() {
         assert_eq!(names.iter().filter(|n| n.as_deref() == Some("tmjoin-team")).count(), 3);
         assert_eq!(threads_named("tmjoin-team"), 3);
         drop(e);
-        assert_eq!(threads_named("tmjoin-team"), 0, "team threads joined by the engine's drop");
+        assert_eq!(threads_named_after_join("tmjoin-team"), 0, "team threads joined by the engine's drop");
     });
 }
 

@@ -72,6 +72,21 @@ pub fn threads_named(prefix: &str) -> usize {
         .count()
 }
 
+/// `threads_named(prefix)` once threads already joined have left the kernel's
+/// list: a join returns when the thread has finished, a moment before its
+/// `/proc` entry goes. Polls for up to a second (far less than any thread of
+/// ours lingers when nobody joined it).
+pub fn threads_named_after_join(prefix: &str) -> usize {
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
+    loop {
+        let n = threads_named(prefix);
+        if n == 0 || std::time::Instant::now() >= deadline {
+            return n;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// SplitMix64: a small deterministic generator for stress and shuffle tests.
 pub struct Rng(pub u64);
 
