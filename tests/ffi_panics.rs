@@ -120,6 +120,62 @@ fn panics_in_join_halves() {
     });
 }
 
+/// What a task that forks with te_join from inside the pool saw.
+struct InnerJoin {
+    count: AtomicUsize,
+    /// The two statuses, as i32 (0 = not run yet).
+    statuses: [std::sync::atomic::AtomicI32; 2],
+    message_ok: std::sync::atomic::AtomicBool,
+}
+
+/// A task that forks from a worker (te_join's short way), with `a` and then `b`
+/// panicking, with the current engine (NULL) as C tasks write it.
+unsafe extern "C-unwind" fn join_panicking_halves_inside(arg: *mut c_void) -> i32 {
+    // SAFETY: `arg` is the InnerJoin of the test, alive until the group is waited.
+    let inner = unsafe { &*(arg as *const InnerJoin) };
+    let count = &inner.count as *const AtomicUsize as *mut c_void;
+    // SAFETY: the callbacks are safe to run on any thread with these args.
+    let first = unsafe { te_join(ptr::null_mut(), Some(panicking_task), ptr::null_mut(), Some(counting_task), count) };
+    inner.message_ok.store(last_error().contains("task exploded"), Ordering::SeqCst);
+    // SAFETY: as above.
+    let second = unsafe { te_join(ptr::null_mut(), Some(counting_task), count, Some(panicking_task), ptr::null_mut()) };
+    inner.statuses[0].store(first as i32, Ordering::SeqCst);
+    inner.statuses[1].store(second as i32, Ordering::SeqCst);
+    0
+}
+
+#[test]
+fn panics_in_join_halves_from_inside_the_pool() {
+    watchdog(30, "join_panic_inside", || {
+        for workers in 1..=2 {
+            let e = engine(workers);
+            let inner = InnerJoin {
+                count: AtomicUsize::new(0),
+                statuses: [std::sync::atomic::AtomicI32::new(0), std::sync::atomic::AtomicI32::new(0)],
+                message_ok: std::sync::atomic::AtomicBool::new(false),
+            };
+            let arg = &inner as *const InnerJoin as *mut c_void;
+            // SAFETY: live engine; `inner` outlives the wait.
+            unsafe {
+                let mut group = ptr::null_mut();
+                assert_eq!(te_group_new(e, &mut group), te_status::TE_OK);
+                assert_eq!(te_group_spawn(group, Some(join_panicking_halves_inside), arg), te_status::TE_OK);
+                assert_eq!(te_group_wait(group), te_status::TE_OK, "the task itself returned 0");
+                te_group_free(group);
+                te_engine_free(e);
+            }
+            let panic = te_status::TE_ERR_PANIC as i32;
+            assert_eq!(inner.statuses[0].load(Ordering::SeqCst), panic, "{workers} workers, `a` panicked");
+            assert_eq!(inner.statuses[1].load(Ordering::SeqCst), panic, "{workers} workers, `b` panicked");
+            assert!(inner.message_ok.load(Ordering::SeqCst), "the panic's message is the last error");
+            // `a` panicking: `b` runs only if a thief took it first; `b`
+            // panicking: `a` has run.
+            let ran = inner.count.load(Ordering::SeqCst);
+            assert!((1..=2).contains(&ran), "{ran}");
+        }
+    });
+}
+
 #[test]
 fn panics_in_loops_and_reductions() {
     watchdog(30, "loop_panic", || {
