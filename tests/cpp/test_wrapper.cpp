@@ -161,7 +161,9 @@ void test_group_exception_rethrown_from_wait() {
   group.spawn([] { throw Boom(42); });
   auto e = expect_throw<Boom>([&] { group.wait(); });
   CHECK(e && e->n == 42 && std::string(e->what()) == "boom 42");
-  CHECK(ran == 100);
+  // The throw cancels what has not started: a task taken from the queue while
+  // the thrower ran on the other worker may be skipped.
+  CHECK(ran + static_cast<int>(group.skipped()) == 100);
   // The failure is kept: a second wait says the same.
   e = expect_throw<Boom>([&] { group.wait(); });
   CHECK(e && e->n == 42);
