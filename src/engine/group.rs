@@ -171,9 +171,10 @@ impl BodySource for BytesFrom {
     }
 
     fn into_body(self) -> TaskBody {
-        let mut bytes = InlineBytes([0; INLINE_TASK_BYTES]);
-        self.copy_to(&mut bytes);
-        TaskBody::Bytes { func: self.func, bytes }
+        let mut body = MaybeUninit::uninit();
+        self.write_into(&mut body);
+        // SAFETY: just written.
+        unsafe { body.assume_init() }
     }
 }
 
@@ -814,43 +815,42 @@ impl GroupInner {
     #[inline(never)]
     fn wait_for_tasks(&self, isolated: bool, timeout: Option<Duration>) -> Result<()> {
         let deadline = timeout.map(|t| Instant::now().checked_add(t).unwrap_or_else(far_future));
-        if !self.is_done() {
-            if self.registry.is_forked_away() {
-                return Err(EngineError::Shutdown);
-            }
-            let worker = WorkerThread::current_of(&self.registry);
-            if let (Some(worker), None) = (worker, deadline) {
-                // Our own newest tasks first, as a join does; usually that is all.
-                while !self.is_done() {
-                    if !self.run_own_slot(worker) {
-                        break;
-                    }
-                }
-                if self.is_done() {
-                    return self.result();
+        // Not done: the caller (`wait`) has just looked.
+        if self.registry.is_forked_away() {
+            return Err(EngineError::Shutdown);
+        }
+        let worker = WorkerThread::current_of(&self.registry);
+        if let (Some(worker), None) = (worker, deadline) {
+            // Our own newest tasks first, as a join does; usually that is all.
+            while !self.is_done() {
+                if !self.run_own_slot(worker) {
+                    break;
                 }
             }
-            // Checked only now: walking the chain of running tasks costs a step
-            // per level of nesting, too much for every wait of a recursion.
-            if running_task_of(self) {
-                // The group cannot finish while this task runs: waiting would hang.
-                return Err(EngineError::invalid(
-                    "a task cannot wait for its own group (the group is not done until the task returns)",
-                ));
+            if self.is_done() {
+                return self.result();
             }
-            let done = match worker {
-                Some(worker) => {
-                    let done = worker.wait_until(&GroupWait { group: self }, isolated, deadline);
-                    if done {
-                        self.retire_own_tickets(worker);
-                    }
-                    done
+        }
+        // Checked only now: walking the chain of running tasks costs a step
+        // per level of nesting, too much for every wait of a recursion.
+        if running_task_of(self) {
+            // The group cannot finish while this task runs: waiting would hang.
+            return Err(EngineError::invalid(
+                "a task cannot wait for its own group (the group is not done until the task returns)",
+            ));
+        }
+        let done = match worker {
+            Some(worker) => {
+                let done = worker.wait_until(&GroupWait { group: self }, isolated, deadline);
+                if done {
+                    self.retire_own_tickets(worker);
                 }
-                None => self.event.wait_external(&|| self.is_done(), deadline),
-            };
-            if !done {
-                return Err(EngineError::Timeout);
+                done
             }
+            None => self.event.wait_external(&|| self.is_done(), deadline),
+        };
+        if !done {
+            return Err(EngineError::Timeout);
         }
         self.result()
     }

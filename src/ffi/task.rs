@@ -73,31 +73,20 @@ pub unsafe extern "C" fn te_join(
     b_arg: *mut c_void,
 ) -> te_status {
     // The common case, from a task on its own engine, takes the short way: no
-    // engine lookup beyond the worker's thread-local, no Result in between.
-    // `given` is the engine asked for (None inside: the worker's own); a
-    // misaligned pointer goes the general way, which reports it.
-    let given = if engine.is_null() {
-        Some(None)
-    } else if engine.is_aligned() {
-        // SAFETY: non-NULL, aligned, and live (caller's contract).
-        Some(Some(unsafe { &(*engine).engine }))
-    } else {
-        None
-    };
-    if let (Some(fa), Some(fb), Some(given)) = (a, b, given) {
-        let (ua, ub) = (UserArg::new(a_arg), UserArg::new(b_arg));
+    // engine lookup beyond the worker's thread-local, no Result in between. A
+    // misaligned engine pointer goes the general way, which reports it (NULL
+    // counts as aligned).
+    if let (Some(fa), Some(fb), true) = (a, b, engine.is_aligned()) {
+        // SAFETY: NULL or live (caller's contract), and aligned (checked).
+        let given = unsafe { engine.as_ref() }.map(|handle| &handle.engine);
         let joined = catch_unwind(AssertUnwindSafe(|| {
-            Engine::join_on_current_worker(
-                given,
-                // SAFETY: each callback runs once, on any thread (caller's contract).
-                move || task_scope(|| unsafe { fa(ua.get()) }),
-                // SAFETY: as above.
-                move || task_scope(|| unsafe { fb(ub.get()) }),
-            )
-            // One word, not a pair: the pair went through memory as two 32-bit
-            // stores read back as one 64-bit load, a store-forwarding stall that
-            // cost a fifth of fib's time.
-            .map(|(ra, rb)| (u64::from(ra as u32) << 32) | u64::from(rb as u32))
+            // SAFETY: each callback runs once, on any thread (caller's contract).
+            let (a, b) = unsafe { (c_task(fa, a_arg), c_task(fb, b_arg)) };
+            Engine::join_on_current_worker(given, a, b)
+                // One word, not a pair: the pair went through memory as two 32-bit
+                // stores read back as one 64-bit load, a store-forwarding stall that
+                // cost a fifth of fib's time.
+                .map(|(ra, rb)| (u64::from(ra as u32) << 32) | u64::from(rb as u32))
         }));
         match joined {
             // The common case first: both succeeded (this runs once per fork).
@@ -131,17 +120,24 @@ unsafe fn join_general(
 ) -> te_status {
     status(|| {
         let (Some(a), Some(b)) = (a, b) else { return Err(EngineError::Null) };
-        let (a_arg, b_arg) = (UserArg::new(a_arg), UserArg::new(b_arg));
         // SAFETY: NULL or live (caller's contract).
         let engine = unsafe { engine_arg(engine) }?;
-        let (ra, rb) = engine.try_join(
-            // SAFETY: each callback runs once, on any thread (caller's contract).
-            move || task_scope(|| unsafe { a(a_arg.get()) }),
-            // SAFETY: as above.
-            move || task_scope(|| unsafe { b(b_arg.get()) }),
-        )?;
+        // SAFETY: each callback runs once, on any thread (caller's contract).
+        let (a, b) = unsafe { (c_task(a, a_arg), c_task(b, b_arg)) };
+        let (ra, rb) = engine.try_join(a, b)?;
         task_result(ra).and(task_result(rb))
     })
+}
+
+/// A join half that calls a C task in its own callback scope.
+///
+/// # Safety
+/// `f(arg)` must be safe to call once, on any thread.
+#[inline]
+unsafe fn c_task(f: unsafe extern "C-unwind" fn(*mut c_void) -> i32, arg: *mut c_void) -> impl FnOnce() -> i32 + Send {
+    let arg = UserArg::new(arg);
+    // SAFETY: forwarded from the contract.
+    move || task_scope(|| unsafe { f(arg.get()) })
 }
 
 /// Runs `fn(arg)` on `engine` (NULL = the current/default engine) some time soon,
