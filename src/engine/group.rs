@@ -139,18 +139,26 @@ struct BytesFrom {
 }
 
 impl BytesFrom {
-    /// Copies the bytes a word at a time where they are whole words (what a C++
-    /// callable is), so each load reads exactly what one store of the caller's
-    /// wrote.
+    /// Copies the bytes a word at a time where they are aligned whole words (what
+    /// a C++ callable is), so each load reads within one store of the caller's: a
+    /// wider load spanning two of them (what memcpy does) cannot be forwarded from
+    /// the store buffer and waits until both stores have reached the cache.
     fn copy_to(&self, bytes: &mut InlineBytes) {
         debug_assert!(self.len <= INLINE_TASK_BYTES);
         let dst = bytes.0.as_mut_ptr();
-        if self.len % 8 == 0 {
-            for word in 0..self.len / 8 {
+        if self.len % 8 == 0 && self.src.cast::<u64>().is_aligned() {
+            let words = self.len / 8;
+            // A constant bound, so the loop unrolls.
+            for word in 0..INLINE_TASK_BYTES / 8 {
+                if word == words {
+                    break;
+                }
                 // SAFETY: `src` is readable for `len` bytes (spawn_bytes' contract)
-                // and the array holds INLINE_TASK_BYTES >= len; both unaligned-safe.
+                // and 8-aligned (checked); the array holds INLINE_TASK_BYTES >= len.
+                // Volatile keeps each load 8 bytes wide: LLVM would otherwise make
+                // the loop a memcpy call.
                 unsafe {
-                    let value = self.src.cast::<u64>().add(word).read_unaligned();
+                    let value = self.src.cast::<u64>().add(word).read_volatile();
                     dst.cast::<u64>().add(word).write_unaligned(value);
                 }
             }

@@ -514,6 +514,77 @@ static void test_spawn_inline(void) {
   te_engine_free(engine);
 }
 
+/* Every size the inline storage takes, from every alignment: byte 0 holds the
+ * size, the rest a pattern the task checks, so a copy that is short, long or
+ * shifted is seen. Spawned from outside the pool and from inside a task (two
+ * ways into the engine's storage). */
+static atomic_long inline_ok, inline_bad, inline_empty;
+
+static unsigned char inline_pattern(size_t size, size_t i) { return (unsigned char)(size * 31 + i * 7 + 1); }
+
+static int32_t check_inline_bytes(void *copy) {
+  const unsigned char *bytes = copy;
+  size_t size = bytes[0], i;
+  int good = size >= 1 && size <= TE_INLINE_TASK_BYTES;
+  for (i = 1; good && i < size; i++) good = bytes[i] == inline_pattern(size, i);
+  atomic_fetch_add(good ? &inline_ok : &inline_bad, 1);
+  return 0;
+}
+
+static int32_t count_empty_inline(void *copy) {
+  (void)copy;
+  atomic_fetch_add(&inline_empty, 1);
+  return 0;
+}
+
+static te_status spawn_every_inline_size(te_group *group) {
+  /* 8-aligned, so `buffer + offset` has every alignment. */
+  uint64_t storage[(TE_INLINE_TASK_BYTES + 8) / 8 + 1];
+  unsigned char *buffer = (unsigned char *)storage;
+  size_t size, offset, i;
+  te_status status = TE_OK;
+  for (offset = 0; offset < 8 && status == TE_OK; offset++) {
+    status = te_group_spawn_inline(group, count_empty_inline, buffer + offset, 0);
+    for (size = 1; size <= TE_INLINE_TASK_BYTES && status == TE_OK; size++) {
+      unsigned char *bytes = buffer + offset;
+      bytes[0] = (unsigned char)size;
+      for (i = 1; i < size; i++) bytes[i] = inline_pattern(size, i);
+      status = te_group_spawn_inline(group, check_inline_bytes, bytes, size);
+      memset(buffer, 0xEE, sizeof storage); /* copied at the call: later writes change nothing */
+    }
+  }
+  return status;
+}
+
+static int32_t spawn_every_inline_size_inside(void *arg) {
+  te_group *group = NULL;
+  te_status status;
+  (void)arg;
+  if (te_group_new(NULL, &group) != TE_OK) return 1;
+  status = spawn_every_inline_size(group);
+  if (status == TE_OK) status = te_group_wait(group);
+  te_group_free(group);
+  return status == TE_OK ? 0 : 2;
+}
+
+static void test_spawn_inline_every_size_and_alignment(void) {
+  te_engine *engine = make_engine(2, 0);
+  te_group *group = NULL;
+  long sizes = 8 * TE_INLINE_TASK_BYTES;
+  atomic_store(&inline_ok, 0);
+  atomic_store(&inline_bad, 0);
+  atomic_store(&inline_empty, 0);
+  CHECK_STATUS(TE_OK, te_group_new(engine, &group));
+  CHECK_STATUS(TE_OK, spawn_every_inline_size(group));
+  CHECK_STATUS(TE_OK, te_group_wait(group));
+  CHECK(atomic_load(&inline_ok) == sizes && atomic_load(&inline_bad) == 0 && atomic_load(&inline_empty) == 8);
+  CHECK_STATUS(TE_OK, te_group_spawn(group, spawn_every_inline_size_inside, NULL));
+  CHECK_STATUS(TE_OK, te_group_wait(group));
+  CHECK(atomic_load(&inline_ok) == 2 * sizes && atomic_load(&inline_bad) == 0 && atomic_load(&inline_empty) == 16);
+  te_group_free(group);
+  te_engine_free(engine);
+}
+
 static atomic_int slot_wins;
 
 static int32_t init_user_data(void *arg) {
@@ -701,6 +772,7 @@ int main(void) {
   RUN(test_spawn_with_cleanup);
   RUN(test_stampede_from_many_threads);
   RUN(test_spawn_inline);
+  RUN(test_spawn_inline_every_size_and_alignment);
   RUN(test_user_data);
   RUN(test_group_freed_by_its_own_task_inside_the_pool);
   RUN(test_reused_handles_start_fresh);
