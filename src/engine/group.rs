@@ -1095,6 +1095,7 @@ impl TaskGroup {
     /// [`INLINE_TASK_BYTES`]; `func` must be safe to call once, from any thread,
     /// with a pointer to a copy of them (plain data: copied bit for bit, never
     /// dropped).
+    #[inline]
     pub(crate) unsafe fn spawn_bytes(&self, func: RawTaskFn, src: *const u8, len: usize, block: bool) -> Result<()> {
         assert!(len <= INLINE_TASK_BYTES, "spawn_bytes: {len} bytes do not fit a task");
         self.inner.spawn_task(BytesFrom { func, src, len }, block)

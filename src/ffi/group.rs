@@ -189,6 +189,7 @@ pub unsafe extern "C" fn te_group_try_spawn_inline(
 
 /// # Safety
 /// As te_group_spawn_inline.
+#[inline]
 unsafe fn spawn_inline(
     group: *mut te_group,
     func: te_task_fn,
@@ -200,9 +201,7 @@ unsafe fn spawn_inline(
     let group = unsafe { group_ref(group) }?;
     let Some(func) = func else { return Err(EngineError::Null) };
     if size > TE_INLINE_TASK_BYTES {
-        return Err(EngineError::invalid(format!(
-            "{size} bytes is more than TE_INLINE_TASK_BYTES ({TE_INLINE_TASK_BYTES})"
-        )));
+        return Err(too_many_inline_bytes(size));
     }
     if data.is_null() && size > 0 {
         return Err(EngineError::Null);
@@ -212,6 +211,14 @@ unsafe fn spawn_inline(
     // once on any thread with a copy of the bytes (te_group_spawn_inline's
     // contract).
     unsafe { group.spawn_bytes(func, data.cast::<u8>(), size, block) }
+}
+
+/// Out of line, so that spawn_inline stays small enough to inline into the
+/// exports (a C++ `TaskGroup::spawn` goes through it on every task).
+#[cold]
+#[inline(never)]
+fn too_many_inline_bytes(size: usize) -> EngineError {
+    EngineError::invalid(format!("{size} bytes is more than TE_INLINE_TASK_BYTES ({TE_INLINE_TASK_BYTES})"))
 }
 
 /// The pointer stored with te_group_user_data_init, or NULL (also for a NULL
