@@ -154,12 +154,14 @@ unsafe fn c_task(f: unsafe extern "C-unwind" fn(*mut c_void) -> i32, arg: *mut c
 pub unsafe extern "C" fn te_spawn(engine: *mut te_engine, r#fn: te_task_fn, arg: *mut c_void) -> te_status {
     status(|| {
         let Some(func) = r#fn else { return Err(EngineError::Null) };
-        let arg = UserArg::new(arg);
         // SAFETY: NULL or live (caller's contract).
         let engine = unsafe { engine_arg(engine) }?;
-        // SAFETY: runs once on some worker (caller's contract). Its code is dropped
-        // on purpose: a detached task has nobody to report to.
-        engine.spawn(move || task_scope(|| unsafe { func(arg.get()) }))?;
+        // SAFETY: runs once on some worker (caller's contract).
+        let task = unsafe { c_task(func, arg) };
+        // Its code is dropped on purpose: a detached task has nobody to report to.
+        engine.spawn(move || {
+            let _ = task();
+        })?;
         Ok(())
     })
 }
