@@ -877,6 +877,13 @@ const char *te_group_failure_message(const struct te_group *group);
  group's own tasks it cannot wait for itself: it releases the handle at once and
  the group's other tasks still run.
 
+ A handle freed on a worker thread is kept for that worker's next te_group_new.
+ Until then calls through it are refused: a second te_group_free does nothing
+ (te_last_error_message() says why), calls that return a status return
+ TE_ERR_INVALID, the others NULL, 0 or false. Once handed out again, or when
+ freed elsewhere, its address belongs to another group or to the allocator,
+ as with free().
+
  # Safety
  `group` must be NULL or come from te_group_new and not have been freed; no
  other thread may use it during or after this call.

@@ -1164,6 +1164,7 @@ impl TaskGroup {
     /// Makes a parked group a fresh, empty group on `engine`: its own record,
     /// reset, when nothing else refers to it any more and this is one of
     /// `engine`'s workers; else another (as [`TaskGroup::new`] finds one).
+    #[inline]
     pub(crate) fn renew(&mut self, engine: &Engine) -> Result<()> {
         let registry = engine.registry();
         if let Some(worker) = WorkerThread::current_of(registry) {

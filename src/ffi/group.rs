@@ -1,13 +1,14 @@
 //! Task groups: spawn C tasks, wait, cancel, read the first failure.
 
 use std::ffi::{c_char, c_void, CString};
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use super::boundary::{catch_panic, status};
 use super::engine::te_engine;
-use super::ptr::{engine_arg, try_ref, Out, UserArg};
+use super::last_error;
+use super::ptr::{engine_arg, Out, UserArg};
 use super::status::te_status;
 use super::task::{task_result, te_task_fn};
 use crate::error::{EngineError, Result};
@@ -24,6 +25,10 @@ pub struct te_group {
     message: OnceLock<CString>,
     /// The owner's pointer (te_group_user_data); NULL in a new group.
     user_data: AtomicPtr<c_void>,
+    /// Set while the handle waits among a worker's spares after te_group_free:
+    /// its memory is still ours then, so a second free or a late call through
+    /// the stale pointer is refused instead of handing one handle to two owners.
+    freed: AtomicBool,
 }
 
 /// Creates an empty group on `engine` (NULL = the current/default engine) and
@@ -50,7 +55,7 @@ pub unsafe extern "C" fn te_group_new(engine: *mut te_engine, out: *mut *mut te_
 mod spare_handles {
     use std::cell::RefCell;
     use std::ffi::c_void;
-    use std::sync::atomic::AtomicPtr;
+    use std::sync::atomic::{AtomicBool, AtomicPtr};
     use std::sync::OnceLock;
 
     use super::te_group;
@@ -78,12 +83,14 @@ mod spare_handles {
         if let Some(mut handle) = spare {
             // A failure drops the spare: its group goes as any dropped group does.
             handle.group.renew(engine)?;
+            *handle.freed.get_mut() = false;
             return Ok(Box::into_raw(handle));
         }
         Ok(Box::into_raw(Box::new(te_group {
             group: TaskGroup::new(engine)?,
             message: OnceLock::new(),
             user_data: AtomicPtr::new(std::ptr::null_mut::<c_void>()),
+            freed: AtomicBool::new(false),
         })))
     }
 
@@ -103,17 +110,67 @@ mod spare_handles {
                 handle.group.park();
                 handle.message = OnceLock::new();
                 *handle.user_data.get_mut() = std::ptr::null_mut();
+                *handle.freed.get_mut() = true;
                 s.push(handle);
             }
         });
     }
 }
 
+/// The handle behind `group`, or None for NULL, a misaligned pointer, or a handle
+/// already freed that a worker keeps as a spare (a freed handle given back to the
+/// allocator cannot be told apart). No error is built: every group call passes
+/// here, four per C++ group of one task.
+///
 /// # Safety
 /// `group` must be NULL or a live group.
+#[inline]
+unsafe fn live_handle<'a>(group: *const te_group) -> Option<&'a te_group> {
+    if group.is_null() || !group.is_aligned() {
+        return None;
+    }
+    // SAFETY: non-NULL and aligned (tested), and live or a kept spare (the
+    // caller's contract).
+    let handle = unsafe { &*group };
+    // Relaxed: only the freeing thread writes it, and using a handle while it is
+    // freed is already outside the contract; this catches calls after the free.
+    if handle.freed.load(Ordering::Relaxed) {
+        return None;
+    }
+    Some(handle)
+}
+
+/// As live_handle, with the reason for a refusal.
+///
+/// # Safety
+/// As live_handle.
+#[inline]
+unsafe fn handle_ref<'a>(group: *const te_group) -> Result<&'a te_group> {
+    // SAFETY: forwarded contract.
+    match unsafe { live_handle(group) } {
+        Some(handle) => Ok(handle),
+        None => Err(bad_handle(group)),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn bad_handle(group: *const te_group) -> EngineError {
+    if group.is_null() {
+        EngineError::Null
+    } else if !group.is_aligned() {
+        EngineError::invalid(format!("group is not aligned to {} bytes", std::mem::align_of::<te_group>()))
+    } else {
+        EngineError::invalid("this group was already released by te_group_free")
+    }
+}
+
+/// # Safety
+/// `group` must be NULL or a live group.
+#[inline]
 pub(super) unsafe fn group_ref<'a>(group: *const te_group) -> Result<&'a TaskGroup> {
-    // SAFETY: NULL or live for the call (the caller's contract).
-    unsafe { try_ref(group) }.map(|g| &g.group)
+    // SAFETY: forwarded contract.
+    unsafe { handle_ref(group) }.map(|g| &g.group)
 }
 
 /// Adds the task `fn(arg)` to `group`; it runs on one of the engine's workers.
@@ -231,11 +288,11 @@ fn too_many_inline_bytes(size: usize) -> EngineError {
 pub unsafe extern "C" fn te_group_user_data(group: *const te_group) -> *mut c_void {
     catch_panic(|| {
         // SAFETY: NULL or live (caller's contract).
-        match unsafe { try_ref(group) } {
+        match unsafe { live_handle(group) } {
             // Acquire: pairs with the Release of the store, so what the pointer
             // points at is visible.
-            Ok(g) => g.user_data.load(Ordering::Acquire),
-            Err(_) => std::ptr::null_mut(),
+            Some(g) => g.user_data.load(Ordering::Acquire),
+            None => std::ptr::null_mut(),
         }
     })
 }
@@ -251,7 +308,7 @@ pub unsafe extern "C" fn te_group_user_data(group: *const te_group) -> *mut c_vo
 pub unsafe extern "C" fn te_group_user_data_init(group: *mut te_group, value: *mut c_void) -> *mut c_void {
     catch_panic(|| {
         // SAFETY: NULL or live (caller's contract).
-        let Ok(g) = (unsafe { try_ref(group) }) else { return std::ptr::null_mut() };
+        let Some(g) = (unsafe { live_handle(group) }) else { return std::ptr::null_mut() };
         // AcqRel: publish `value`'s pointee, or see the winner's.
         match g.user_data.compare_exchange(std::ptr::null_mut(), value, Ordering::AcqRel, Ordering::Acquire) {
             Ok(_) => value,
@@ -420,7 +477,7 @@ pub unsafe extern "C" fn te_group_cancel(group: *mut te_group) -> te_status {
 #[no_mangle]
 pub unsafe extern "C" fn te_group_is_cancelled(group: *const te_group) -> bool {
     // SAFETY: NULL or live (caller's contract).
-    catch_panic(|| unsafe { group_ref(group) }.is_ok_and(TaskGroup::is_cancelled))
+    catch_panic(|| unsafe { live_handle(group) }.is_some_and(|g| g.group.is_cancelled()))
 }
 
 /// How many tasks of `group` were dropped unrun because it was cancelled; 0 for
@@ -431,7 +488,7 @@ pub unsafe extern "C" fn te_group_is_cancelled(group: *const te_group) -> bool {
 #[no_mangle]
 pub unsafe extern "C" fn te_group_skipped(group: *const te_group) -> usize {
     // SAFETY: NULL or live (caller's contract).
-    catch_panic(|| unsafe { group_ref(group) }.map_or(0, TaskGroup::skipped))
+    catch_panic(|| unsafe { live_handle(group) }.map_or(0, |g| g.group.skipped()))
 }
 
 /// How many tasks of `group` were added and have not finished yet; 0 for NULL.
@@ -441,7 +498,7 @@ pub unsafe extern "C" fn te_group_skipped(group: *const te_group) -> usize {
 #[no_mangle]
 pub unsafe extern "C" fn te_group_pending(group: *const te_group) -> usize {
     // SAFETY: NULL or live (caller's contract).
-    catch_panic(|| unsafe { group_ref(group) }.map_or(0, TaskGroup::pending))
+    catch_panic(|| unsafe { live_handle(group) }.map_or(0, |g| g.group.pending()))
 }
 
 /// Reports the group's first failure so far: `*out_status` receives its status
@@ -485,7 +542,7 @@ pub unsafe extern "C" fn te_group_failure(
 pub unsafe extern "C" fn te_group_failure_message(group: *const te_group) -> *const c_char {
     catch_panic(|| {
         // SAFETY: NULL or live (caller's contract).
-        let Ok(handle) = (unsafe { try_ref(group) }) else { return std::ptr::null() };
+        let Some(handle) = (unsafe { live_handle(group) }) else { return std::ptr::null() };
         // The first failure never changes once set, so caching its text is exact.
         let Some(err) = handle.group.failure() else { return std::ptr::null() };
         let text = handle.message.get_or_init(|| {
@@ -503,19 +560,32 @@ pub unsafe extern "C" fn te_group_failure_message(group: *const te_group) -> *co
 /// group's own tasks it cannot wait for itself: it releases the handle at once and
 /// the group's other tasks still run.
 ///
+/// A handle freed on a worker thread is kept for that worker's next te_group_new.
+/// Until then calls through it are refused: a second te_group_free does nothing
+/// (te_last_error_message() says why), calls that return a status return
+/// TE_ERR_INVALID, the others NULL, 0 or false. Once handed out again, or when
+/// freed elsewhere, its address belongs to another group or to the allocator,
+/// as with free().
+///
 /// # Safety
 /// `group` must be NULL or come from te_group_new and not have been freed; no
 /// other thread may use it during or after this call.
 #[no_mangle]
 pub unsafe extern "C" fn te_group_free(group: *mut te_group) {
     catch_panic(|| {
-        if group.is_null() {
+        // SAFETY: NULL, live, or a freed handle still kept as a spare (the
+        // caller's contract, with the misuse live_handle catches).
+        let Some(handle) = (unsafe { live_handle(group) }) else {
+            if !group.is_null() {
+                last_error::set(&bad_handle(group));
+            }
             return;
-        }
-        // SAFETY: made by te_group_new and not freed yet (the caller's contract).
+        };
         // Only its completion matters here, not its result.
-        let _ = unsafe { &*group }.group.wait();
-        // SAFETY: as above; ownership comes back exactly once.
+        let _ = handle.group.wait();
+        // SAFETY: from te_group_new and not freed before (the caller's contract;
+        // a second free of a kept spare was refused above): ownership comes back
+        // exactly once.
         unsafe { spare_handles::release(group) };
     })
 }

@@ -194,6 +194,73 @@ static void test_task_freeing_its_own_group_does_not_hang(void) {
   te_engine_free(engine);
 }
 
+/* ---- a group freed twice, and used after its free, inside a task ---- */
+
+struct freed_twice {
+  te_status spawn_after, wait_after, cancel_after;
+  size_t pending_after;
+  int distinct;
+  atomic_int ran_first, ran_second;
+  char message[200];
+};
+
+static int32_t count_into(void *arg) {
+  atomic_fetch_add((atomic_int *)arg, 1);
+  return 0;
+}
+
+static int32_t free_group_twice(void *arg) {
+  struct freed_twice *t = arg;
+  te_group *group = NULL, *first = NULL, *second = NULL;
+  int i;
+  if (te_group_new(NULL, &group) != TE_OK) return 1;
+  te_group_free(group);
+  te_group_free(group); /* the misuse: a worker keeps the handle, so this is caught */
+  snprintf(t->message, sizeof t->message, "%s", te_last_error_message());
+  t->spawn_after = te_group_spawn(group, nothing, NULL);
+  t->wait_after = te_group_wait(group);
+  t->cancel_after = te_group_cancel(group);
+  t->pending_after = te_group_pending(group);
+  /* Two new groups must be two handles, not the twice-freed one handed out twice. */
+  if (te_group_new(NULL, &first) != TE_OK) return 2;
+  if (te_group_new(NULL, &second) != TE_OK) return 3;
+  t->distinct = first != second;
+  for (i = 0; i < 3; i++) te_group_spawn(first, count_into, &t->ran_first);
+  for (i = 0; i < 5; i++) te_group_spawn(second, count_into, &t->ran_second);
+  if (te_group_wait(first) != TE_OK || te_group_wait(second) != TE_OK) return 4;
+  te_group_free(second);
+  te_group_free(first);
+  return 0;
+}
+
+static void test_group_freed_twice_in_a_task_is_caught(void) {
+  te_engine *engine = make_engine(2, 0);
+  te_group *outer = NULL;
+  struct freed_twice t;
+  memset(&t, 0, sizeof t);
+  CHECK_STATUS(TE_OK, te_group_new(engine, &outer));
+  CHECK_STATUS(TE_OK, te_group_spawn(outer, free_group_twice, &t));
+  CHECK_STATUS(TE_OK, te_group_wait(outer));
+  te_group_free(outer);
+  CHECK(strstr(t.message, "te_group_free") != NULL);
+  CHECK(t.spawn_after == TE_ERR_INVALID);
+  CHECK(t.wait_after == TE_ERR_INVALID);
+  CHECK(t.cancel_after == TE_ERR_INVALID);
+  CHECK(t.pending_after == 0);
+  CHECK(t.distinct);
+  CHECK(atomic_load(&t.ran_first) == 3);
+  CHECK(atomic_load(&t.ran_second) == 5);
+  /* The engine is intact: its spare handles still work after the misuse. */
+  for (int round = 0; round < 100; round++) {
+    te_group *g = NULL;
+    CHECK_STATUS(TE_OK, te_group_new(engine, &g));
+    CHECK_STATUS(TE_OK, te_group_spawn(g, nothing, NULL));
+    CHECK_STATUS(TE_OK, te_group_wait(g));
+    te_group_free(g);
+  }
+  te_engine_free(engine);
+}
+
 /* ---- te_engine_free from one of the engine's own tasks ---- */
 
 static atomic_int stops;
@@ -341,6 +408,7 @@ int main(void) {
   RUN(test_failing_body_stops_the_loop);
   RUN(test_waiting_for_own_group_is_refused);
   RUN(test_task_freeing_its_own_group_does_not_hang);
+  RUN(test_group_freed_twice_in_a_task_is_caught);
   RUN(test_engine_free_from_own_task_is_refused);
   RUN(test_draining_engine_tasks_keep_their_engine);
   RUN(test_default_shutdown_from_its_task_is_refused);
