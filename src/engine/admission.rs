@@ -34,10 +34,18 @@ impl Admission {
     /// one if `block`, else failing with `QueueFull`; `Shutdown` once `is_alive`
     /// says so) and returns true: the task gives it back with `release` when it
     /// starts. Unbounded: false, and no shared counter to bounce.
+    #[inline]
     pub(crate) fn reserve(&self, block: bool, is_alive: &dyn Fn() -> bool) -> Result<bool> {
+        // The default, unbounded, costs a test in the spawning call: every task
+        // spawned from outside the pool passes here.
         if self.capacity == 0 {
             return Ok(false);
         }
+        self.reserve_slot(block, is_alive)
+    }
+
+    #[inline(never)]
+    fn reserve_slot(&self, block: bool, is_alive: &dyn Fn() -> bool) -> Result<bool> {
         loop {
             let pending = self.pending.load(Relaxed);
             if pending < self.capacity {

@@ -296,6 +296,7 @@ impl Registry {
     /// it takes a slot (waiting for one if `block`, else failing with `QueueFull`)
     /// and returns true: the task must give the slot back with `release_external`
     /// when it starts. Unbounded engines keep no count (no shared counter to bounce).
+    #[inline]
     pub(crate) fn reserve_external(&self, block: bool) -> Result<bool> {
         let holds_slot = self.admission.reserve(block, &|| self.is_alive())?;
         self.count_external_submitted();
