@@ -812,14 +812,14 @@ class TaskGroup : public detail::Owner<TaskGroup, te_group, detail::GroupDeleter
     if (current) return static_cast<detail::FirstException *>(current);
     auto *fresh = new detail::FirstException;
     current = te_group_user_data_init(group, fresh);
-    if (current != fresh) delete fresh;  // another task made it first
+    if (current != fresh) delete fresh;  // another task made it first, or no group (NULL)
     return static_cast<detail::FirstException *>(current);
   }
 
   // A task threw: keep the exception and cancel the tasks not started yet.
   static std::int32_t threw(te_group *group) noexcept {
     try {
-      errors(group)->capture();
+      if (detail::FirstException *slot = errors(group)) slot->capture();
     } catch (...) {
       // No memory for the slot: the group still fails (with TE_ERR_TASK_FAILED).
     }
