@@ -30,6 +30,12 @@ where
 }
 
 /// The fast path: no heap allocation; `b` sits on this stack while `a` runs.
+///
+/// `b` is pushed on every fork, also when this worker's deque already holds work
+/// for others. Running both halves in place then (lazy splitting) took a C fib
+/// fork from 208 instructions to 127, but a `b` left unpushed is out of reach of
+/// idle workers until `a` returns: an `a` that waits for its `b` outside the
+/// engine would hang, and thieves would find only the deepest, smallest pieces.
 #[inline]
 pub(crate) fn join_on_worker<A, B, RA, RB>(worker: &WorkerThread, a: A, b: B) -> (RA, RB)
 where
