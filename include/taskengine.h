@@ -612,6 +612,11 @@ enum te_status te_engine_new(const struct te_config *cfg, struct te_engine **out
  a member of one of its teams (te_team_run): it then does nothing: the engine stays alive and owned by the caller, and
  te_last_error_message() says why. Free it from a thread outside the engine.
 
+ A pointer te_engine_new did not return, or one already freed, is refused
+ without being read: nothing is done and te_last_error_message() says why
+ (an address a later te_engine_new reused belongs to that engine, as with
+ free()).
+
  # Safety
  `engine` must be NULL or come from te_engine_new and not have been freed, and
  no other thread may be using it during or after this call.

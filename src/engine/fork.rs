@@ -20,10 +20,15 @@ static ATFORK: Once = Once::new();
 /// held at fork time would never be released in the child.
 pub(crate) static DEFAULT_ENGINE_LOCK: ForkLock = ForkLock(AtomicBool::new(false));
 
+/// The lock of the C API's set of live engine handles (`te_engine_free` checks a
+/// pointer against it), for the same reason.
+pub(crate) static LIVE_ENGINES_LOCK: ForkLock = ForkLock(AtomicBool::new(false));
+
 extern "C" fn after_fork_in_child() {
     // Async-signal-safe: atomic stores only.
     FORK_GENERATION.fetch_add(1, SeqCst);
     DEFAULT_ENGINE_LOCK.0.store(false, Release);
+    LIVE_ENGINES_LOCK.0.store(false, Release);
 }
 
 /// This process's generation: 0 in the original process, bumped in each child.
@@ -49,6 +54,28 @@ pub(crate) fn installed_fork_generation() -> u64 {
 /// A spin lock that the fork handler releases in the child (only the ones
 /// declared in this file are).
 pub(crate) struct ForkLock(AtomicBool);
+
+impl ForkLock {
+    /// Runs `f` holding the lock (held briefly: it spins).
+    pub(crate) fn with<R>(&self, f: impl FnOnce() -> R) -> R {
+        // The handler that releases it in a child must be in place before the
+        // lock is first taken.
+        fork_generation();
+        let backoff = crossbeam_utils::Backoff::new();
+        // Acquire/Release: the usual lock pairing for what it guards.
+        while self.0.compare_exchange_weak(false, true, Acquire, Relaxed).is_err() {
+            backoff.snooze();
+        }
+        struct Unlock<'a>(&'a AtomicBool);
+        impl Drop for Unlock<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Release);
+            }
+        }
+        let _unlock = Unlock(&self.0);
+        f()
+    }
+}
 
 /// A process-wide value of one fork generation (the default engine's registry):
 /// built on first use, taken out by shutdown, and left behind, unfreed, when a
@@ -78,30 +105,19 @@ impl<T> ProcessSlot<T> {
 
     pub(crate) fn with_lock<R>(&self, f: impl FnOnce(&mut SlotState<T>) -> R) -> R {
         let generation = fork_generation();
-        let locked = &self.lock.0;
-        let backoff = crossbeam_utils::Backoff::new();
-        // Acquire/Release: the usual lock pairing for `state`.
-        while locked.compare_exchange_weak(false, true, Acquire, Relaxed).is_err() {
-            backoff.snooze();
-        }
-        struct Unlock<'a>(&'a AtomicBool);
-        impl Drop for Unlock<'_> {
-            fn drop(&mut self) {
-                self.0.store(false, Release);
+        self.lock.with(|| {
+            // SAFETY: we hold the lock.
+            let state = unsafe { &mut *self.state.get() };
+            if state.generation != generation {
+                // A forked child: the parent's value has no threads here. Leak it
+                // (its destructor would try to join threads that do not exist).
+                if let Some(old) = state.value.take() {
+                    std::mem::forget(old);
+                }
+                state.shut_down = false;
+                state.generation = generation;
             }
-        }
-        let _unlock = Unlock(locked);
-        // SAFETY: we hold the lock.
-        let state = unsafe { &mut *self.state.get() };
-        if state.generation != generation {
-            // A forked child: the parent's value has no threads here. Leak it
-            // (its destructor would try to join threads that do not exist).
-            if let Some(old) = state.value.take() {
-                std::mem::forget(old);
-            }
-            state.shut_down = false;
-            state.generation = generation;
-        }
-        f(state)
+            f(state)
+        })
     }
 }

@@ -15,6 +15,52 @@ pub struct te_engine {
     pub(crate) engine: Engine,
 }
 
+/// The addresses of the handles te_engine_new made and te_engine_free has not
+/// released yet: te_engine_free refuses any other pointer (one freed already, one
+/// never made) without reading through it. A forked child inherits the set with
+/// the handles; its lock is released in the child like the default engine's.
+mod live {
+    use std::cell::UnsafeCell;
+
+    use crate::engine::LIVE_ENGINES_LOCK;
+
+    struct LiveEngines(UnsafeCell<Vec<usize>>);
+
+    // SAFETY: the Vec is only touched inside `with`, which holds the lock.
+    unsafe impl Sync for LiveEngines {}
+
+    static LIVE: LiveEngines = LiveEngines(UnsafeCell::new(Vec::new()));
+
+    fn with<R>(f: impl FnOnce(&mut Vec<usize>) -> R) -> R {
+        // SAFETY: we hold the lock: no other reference to the Vec exists.
+        LIVE_ENGINES_LOCK.with(|| f(unsafe { &mut *LIVE.0.get() }))
+    }
+
+    /// Records a new handle; false when there was no memory to.
+    pub(super) fn add(handle: usize) -> bool {
+        with(|live| {
+            if live.try_reserve(1).is_err() {
+                return false;
+            }
+            live.push(handle);
+            true
+        })
+    }
+
+    /// Removes `handle` if it is live and `release` agrees (it decides under the
+    /// lock, so two racing frees cannot both win); false if not live.
+    pub(super) fn remove_if(handle: usize, release: impl FnOnce() -> bool) -> Option<bool> {
+        with(|live| {
+            let index = live.iter().position(|&h| h == handle)?;
+            let released = release();
+            if released {
+                live.swap_remove(index);
+            }
+            Some(released)
+        })
+    }
+}
+
 /// Starts an engine configured by `*cfg` (NULL = defaults) and stores it in `*out`.
 ///
 /// Fails with TE_ERR_NULL if `out` is NULL; TE_ERR_INVALID if `cfg->size` is not
@@ -35,7 +81,13 @@ pub unsafe extern "C" fn te_engine_new(cfg: *const te_config, out: *mut *mut te_
         // SAFETY: NULL or a te_config (caller's contract).
         let config = unsafe { config_from_c(cfg) }?;
         let engine = Engine::new(config)?;
-        out.write(Box::into_raw(Box::new(te_engine { engine })));
+        let handle = Box::into_raw(Box::new(te_engine { engine }));
+        if !live::add(handle as usize) {
+            // SAFETY: made just above and not handed out.
+            drop(unsafe { Box::from_raw(handle) });
+            return Err(EngineError::NoMemory);
+        }
+        out.write(handle);
         Ok(())
     })
 }
@@ -50,6 +102,11 @@ pub unsafe extern "C" fn te_engine_new(cfg: *const te_config, out: *mut *mut te_
 /// a member of one of its teams (te_team_run): it then does nothing: the engine stays alive and owned by the caller, and
 /// te_last_error_message() says why. Free it from a thread outside the engine.
 ///
+/// A pointer te_engine_new did not return, or one already freed, is refused
+/// without being read: nothing is done and te_last_error_message() says why
+/// (an address a later te_engine_new reused belongs to that engine, as with
+/// free()).
+///
 /// # Safety
 /// `engine` must be NULL or come from te_engine_new and not have been freed, and
 /// no other thread may be using it during or after this call.
@@ -59,18 +116,22 @@ pub unsafe extern "C" fn te_engine_free(engine: *mut te_engine) {
         if engine.is_null() {
             return;
         }
-        // SAFETY: non-NULL, from te_engine_new and not freed (caller's contract).
-        if unsafe { &*engine }.engine.is_own_worker() {
-            last_error::set(&EngineError::invalid(
+        // SAFETY (the deref): live, so made by te_engine_new and not freed.
+        let released = live::remove_if(engine as usize, || !unsafe { &*engine }.engine.is_own_worker());
+        match released {
+            None => last_error::set(&EngineError::invalid(
+                "te_engine_free: not an engine from te_engine_new, or one already freed; nothing was done",
+            )),
+            Some(false) => last_error::set(&EngineError::invalid(
                 "te_engine_free called from one of the engine's own tasks: it cannot wait for \
                  its workers there; the engine was left alive (free it from another thread)",
-            ));
-            return;
+            )),
+            Some(true) => {
+                // SAFETY: made by Box::into_raw in te_engine_new, and just taken
+                // out of the live set: ownership comes back to us exactly once.
+                drop(unsafe { Box::from_raw(engine) });
+            }
         }
-        // SAFETY: made by Box::into_raw in te_engine_new and not freed yet (the
-        // caller's contract); ownership comes back to us exactly once.
-        let handle = unsafe { Box::from_raw(engine) };
-        drop(handle);
     })
 }
 
@@ -235,4 +296,71 @@ pub extern "C" fn te_current_worker_index() -> i32 {
 #[no_mangle]
 pub extern "C" fn te_current_task_cancelled() -> bool {
     catch_panic(current_task_cancelled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::LIVE_ENGINES_LOCK;
+
+    fn new_engine() -> *mut te_engine {
+        let mut engine = std::ptr::null_mut();
+        // SAFETY: NULL config (defaults) and a writable out pointer.
+        assert_eq!(unsafe { te_engine_new(std::ptr::null(), &mut engine) }, te_status::TE_OK);
+        engine
+    }
+
+    #[test]
+    fn engine_freed_twice_is_refused_without_being_read() {
+        let engine = new_engine();
+        // SAFETY: live, from te_engine_new.
+        unsafe { te_engine_free(engine) };
+        // SAFETY: the misuse under test: the handle is not read, only compared.
+        unsafe { te_engine_free(engine) };
+        assert!(last_error::get().contains("already freed"), "{}", last_error::get());
+    }
+
+    /// A fork while another thread holds the live-engine lock must not leave the
+    /// child's te_engine_new and te_engine_free waiting for it forever.
+    #[test]
+    #[cfg_attr(taskengine_tsan, ignore = "ThreadSanitizer does not support threads started after fork")]
+    fn forked_child_can_make_and_free_engines_though_the_parent_held_the_lock() {
+        // Builds a registry, which installs the fork handler.
+        let first = new_engine();
+        let status = LIVE_ENGINES_LOCK.with(|| {
+            // SAFETY: fork has no memory-safety preconditions; the child only
+            // makes and frees an engine, then `_exit`s.
+            let pid = unsafe { libc::fork() };
+            assert!(pid >= 0, "fork failed");
+            if pid == 0 {
+                let engine = new_engine();
+                // SAFETY: live, from te_engine_new.
+                unsafe { te_engine_free(engine) };
+                // SAFETY: ends the child without running the parent's destructors.
+                unsafe { libc::_exit(0) };
+            }
+            pid
+        });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut raw = 0;
+        loop {
+            // SAFETY: our own child, a valid status pointer.
+            let r = unsafe { libc::waitpid(status, &mut raw, libc::WNOHANG) };
+            if r == status {
+                break;
+            }
+            if std::time::Instant::now() > deadline {
+                // SAFETY: killing and reaping our own hung child.
+                unsafe {
+                    libc::kill(status, libc::SIGKILL);
+                    libc::waitpid(status, &mut raw, 0);
+                }
+                panic!("the child hung on the live-engine lock its parent held at fork");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(libc::WIFEXITED(raw) && libc::WEXITSTATUS(raw) == 0, "child status {raw}");
+        // SAFETY: live, from te_engine_new.
+        unsafe { te_engine_free(first) };
+    }
 }

@@ -274,6 +274,27 @@ static void test_group_freed_twice_in_a_task_is_caught(void) {
   te_engine_free(engine);
 }
 
+/* ---- an engine freed twice, and a pointer that never was an engine ---- */
+
+static void test_engine_freed_twice_is_refused(void) {
+  te_engine *engine = make_engine(2, 0);
+  long long not_an_engine[4] = {0, 0, 0, 0};
+  int i;
+  CHECK_STATUS(TE_OK, te_join(engine, nothing, NULL, nothing, NULL));
+  te_engine_free(engine);
+  te_engine_free(engine); /* the misuse: refused without reading through it */
+  CHECK(strstr(te_last_error_message(), "already freed") != NULL);
+  te_engine_free((te_engine *)not_an_engine);
+  CHECK(strstr(te_last_error_message(), "te_engine_new") != NULL);
+  CHECK(not_an_engine[0] == 0 && not_an_engine[3] == 0);
+  /* Engines made afterwards work and are freed as usual. */
+  for (i = 0; i < 3; i++) {
+    te_engine *again = make_engine(1, 0);
+    CHECK_STATUS(TE_OK, te_join(again, nothing, NULL, nothing, NULL));
+    te_engine_free(again);
+  }
+}
+
 /* ---- te_engine_free from one of the engine's own tasks ---- */
 
 static atomic_int stops;
@@ -422,6 +443,7 @@ int main(void) {
   RUN(test_waiting_for_own_group_is_refused);
   RUN(test_task_freeing_its_own_group_does_not_hang);
   RUN(test_group_freed_twice_in_a_task_is_caught);
+  RUN(test_engine_freed_twice_is_refused);
   RUN(test_engine_free_from_own_task_is_refused);
   RUN(test_draining_engine_tasks_keep_their_engine);
   RUN(test_default_shutdown_from_its_task_is_refused);
