@@ -559,7 +559,10 @@ enum te_status te_arena_stats(const struct te_arena *arena, struct te_arena_usag
 
 /*
  Releases `arena` and its whole region; every pointer it handed out becomes
- invalid. NULL is a no-op.
+ invalid. NULL is a no-op. A pointer te_arena_new did not return, or one
+ already freed, is refused without being read: nothing is done and
+ te_last_error_message() says why (an address a later te_arena_new reused
+ belongs to that arena, as with free()).
 
  # Safety
  `arena` must be NULL or come from te_arena_new and not have been freed; no other

@@ -20,15 +20,15 @@ static ATFORK: Once = Once::new();
 /// held at fork time would never be released in the child.
 pub(crate) static DEFAULT_ENGINE_LOCK: ForkLock = ForkLock(AtomicBool::new(false));
 
-/// The lock of the C API's set of live engine handles (`te_engine_free` checks a
-/// pointer against it), for the same reason.
-pub(crate) static LIVE_ENGINES_LOCK: ForkLock = ForkLock(AtomicBool::new(false));
+/// The lock of the C API's sets of live handles (a `_free` checks its pointer
+/// against them), for the same reason.
+pub(crate) static LIVE_HANDLES_LOCK: ForkLock = ForkLock(AtomicBool::new(false));
 
 extern "C" fn after_fork_in_child() {
     // Async-signal-safe: atomic stores only.
     FORK_GENERATION.fetch_add(1, SeqCst);
     DEFAULT_ENGINE_LOCK.0.store(false, Release);
-    LIVE_ENGINES_LOCK.0.store(false, Release);
+    LIVE_HANDLES_LOCK.0.store(false, Release);
 }
 
 /// This process's generation: 0 in the original process, bumped in each child.

@@ -39,7 +39,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 pub use config::{Config, ThreadHook, DEFAULT_SPIN_BUDGET, DEFAULT_TASK_POOL_CAPACITY, MAX_WORKERS, MIN_STACK_SIZE};
-pub(crate) use fork::LIVE_ENGINES_LOCK;
+pub(crate) use fork::LIVE_HANDLES_LOCK;
 pub(crate) use group::INLINE_TASK_BYTES;
 pub use group::{current_task_cancelled, TaskGroup};
 pub use handle::{block_on, TaskHandle};

@@ -5,6 +5,8 @@ use std::ffi::c_void;
 use std::ptr::NonNull;
 
 use super::boundary::{catch_panic, status};
+use super::last_error;
+use super::live::LiveSet;
 use super::ptr::{try_ref, Out};
 use super::status::te_status;
 use crate::alloc::{BumpArena, FreeListAllocator};
@@ -92,10 +94,19 @@ pub unsafe extern "C" fn te_arena_new(kind: u32, capacity: usize, out: *mut *mut
             TE_ARENA_FREE_LIST => Kind::FreeList(FreeListAllocator::new(capacity)?),
             other => return Err(EngineError::invalid(format!("unknown arena kind {other}"))),
         };
-        out.write(Box::into_raw(Box::new(te_arena { kind })));
+        let handle = Box::into_raw(Box::new(te_arena { kind }));
+        if !LIVE_ARENAS.add(handle) {
+            // SAFETY: made just above and not handed out.
+            drop(unsafe { Box::from_raw(handle) });
+            return Err(EngineError::NoMemory);
+        }
+        out.write(handle);
         Ok(())
     })
 }
+
+/// The arenas te_arena_new made and te_arena_free has not released yet.
+static LIVE_ARENAS: LiveSet = LiveSet::new();
 
 /// # Safety
 /// `arena` must be NULL or a live arena.
@@ -234,7 +245,10 @@ pub unsafe extern "C" fn te_arena_stats(arena: *const te_arena, out: *mut te_are
 }
 
 /// Releases `arena` and its whole region; every pointer it handed out becomes
-/// invalid. NULL is a no-op.
+/// invalid. NULL is a no-op. A pointer te_arena_new did not return, or one
+/// already freed, is refused without being read: nothing is done and
+/// te_last_error_message() says why (an address a later te_arena_new reused
+/// belongs to that arena, as with free()).
 ///
 /// # Safety
 /// `arena` must be NULL or come from te_arena_new and not have been freed; no other
@@ -242,11 +256,18 @@ pub unsafe extern "C" fn te_arena_stats(arena: *const te_arena, out: *mut te_are
 #[no_mangle]
 pub unsafe extern "C" fn te_arena_free(arena: *mut te_arena) {
     catch_panic(|| {
-        if !arena.is_null() {
-            // SAFETY: made by Box::into_raw in te_arena_new, not freed yet (the
-            // caller's contract); ownership comes back exactly once.
-            drop(unsafe { Box::from_raw(arena) });
+        if arena.is_null() {
+            return;
         }
+        if LIVE_ARENAS.remove_if(arena, || true).is_none() {
+            last_error::set(&EngineError::invalid(
+                "te_arena_free: not an arena from te_arena_new, or one already freed; nothing was done",
+            ));
+            return;
+        }
+        // SAFETY: made by Box::into_raw in te_arena_new, and just taken out of the
+        // live set: ownership comes back exactly once.
+        drop(unsafe { Box::from_raw(arena) });
     })
 }
 

@@ -3,6 +3,7 @@
 use super::boundary::{catch_panic, status};
 use super::config::{config_from_c, te_config};
 use super::last_error;
+use super::live::LiveSet;
 use super::ptr::{engine_arg, Out};
 use super::status::te_status;
 use crate::error::EngineError;
@@ -15,51 +16,8 @@ pub struct te_engine {
     pub(crate) engine: Engine,
 }
 
-/// The addresses of the handles te_engine_new made and te_engine_free has not
-/// released yet: te_engine_free refuses any other pointer (one freed already, one
-/// never made) without reading through it. A forked child inherits the set with
-/// the handles; its lock is released in the child like the default engine's.
-mod live {
-    use std::cell::UnsafeCell;
-
-    use crate::engine::LIVE_ENGINES_LOCK;
-
-    struct LiveEngines(UnsafeCell<Vec<usize>>);
-
-    // SAFETY: the Vec is only touched inside `with`, which holds the lock.
-    unsafe impl Sync for LiveEngines {}
-
-    static LIVE: LiveEngines = LiveEngines(UnsafeCell::new(Vec::new()));
-
-    fn with<R>(f: impl FnOnce(&mut Vec<usize>) -> R) -> R {
-        // SAFETY: we hold the lock: no other reference to the Vec exists.
-        LIVE_ENGINES_LOCK.with(|| f(unsafe { &mut *LIVE.0.get() }))
-    }
-
-    /// Records a new handle; false when there was no memory to.
-    pub(super) fn add(handle: usize) -> bool {
-        with(|live| {
-            if live.try_reserve(1).is_err() {
-                return false;
-            }
-            live.push(handle);
-            true
-        })
-    }
-
-    /// Removes `handle` if it is live and `release` agrees (it decides under the
-    /// lock, so two racing frees cannot both win); false if not live.
-    pub(super) fn remove_if(handle: usize, release: impl FnOnce() -> bool) -> Option<bool> {
-        with(|live| {
-            let index = live.iter().position(|&h| h == handle)?;
-            let released = release();
-            if released {
-                live.swap_remove(index);
-            }
-            Some(released)
-        })
-    }
-}
+/// The handles te_engine_new made and te_engine_free has not released yet.
+static LIVE_ENGINES: LiveSet = LiveSet::new();
 
 /// Starts an engine configured by `*cfg` (NULL = defaults) and stores it in `*out`.
 ///
@@ -82,7 +40,7 @@ pub unsafe extern "C" fn te_engine_new(cfg: *const te_config, out: *mut *mut te_
         let config = unsafe { config_from_c(cfg) }?;
         let engine = Engine::new(config)?;
         let handle = Box::into_raw(Box::new(te_engine { engine }));
-        if !live::add(handle as usize) {
+        if !LIVE_ENGINES.add(handle) {
             // SAFETY: made just above and not handed out.
             drop(unsafe { Box::from_raw(handle) });
             return Err(EngineError::NoMemory);
@@ -117,7 +75,7 @@ pub unsafe extern "C" fn te_engine_free(engine: *mut te_engine) {
             return;
         }
         // SAFETY (the deref): live, so made by te_engine_new and not freed.
-        let released = live::remove_if(engine as usize, || !unsafe { &*engine }.engine.is_own_worker());
+        let released = LIVE_ENGINES.remove_if(engine, || !unsafe { &*engine }.engine.is_own_worker());
         match released {
             None => last_error::set(&EngineError::invalid(
                 "te_engine_free: not an engine from te_engine_new, or one already freed; nothing was done",
@@ -301,7 +259,7 @@ pub extern "C" fn te_current_task_cancelled() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::LIVE_ENGINES_LOCK;
+    use crate::engine::LIVE_HANDLES_LOCK;
 
     fn new_engine() -> *mut te_engine {
         let mut engine = std::ptr::null_mut();
@@ -327,7 +285,7 @@ mod tests {
     fn forked_child_can_make_and_free_engines_though_the_parent_held_the_lock() {
         // Builds a registry, which installs the fork handler.
         let first = new_engine();
-        let status = LIVE_ENGINES_LOCK.with(|| {
+        let status = LIVE_HANDLES_LOCK.with(|| {
             // SAFETY: fork has no memory-safety preconditions; the child only
             // makes and frees an engine, then `_exit`s.
             let pid = unsafe { libc::fork() };

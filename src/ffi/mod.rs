@@ -30,6 +30,7 @@ mod group;
 mod kernels;
 mod kernels_narrow;
 mod last_error;
+mod live;
 mod ptr;
 mod retry;
 mod scratch;

@@ -295,6 +295,25 @@ static void test_engine_freed_twice_is_refused(void) {
   }
 }
 
+/* ---- an arena freed twice ---- */
+
+static void test_arena_freed_twice_is_refused(void) {
+  te_arena *arena = NULL, *again = NULL;
+  void *block = NULL;
+  long long not_an_arena[4] = {0, 0, 0, 0};
+  CHECK_STATUS(TE_OK, te_arena_new(TE_ARENA_BUMP, 1 << 16, &arena));
+  CHECK_STATUS(TE_OK, te_arena_alloc(arena, 100, 8, &block));
+  te_arena_free(arena);
+  te_arena_free(arena); /* the misuse: refused without reading through it */
+  CHECK(strstr(te_last_error_message(), "already freed") != NULL);
+  te_arena_free((te_arena *)not_an_arena);
+  CHECK(strstr(te_last_error_message(), "te_arena_new") != NULL);
+  CHECK(not_an_arena[0] == 0 && not_an_arena[3] == 0);
+  CHECK_STATUS(TE_OK, te_arena_new(TE_ARENA_FREE_LIST, 1 << 16, &again));
+  CHECK_STATUS(TE_OK, te_arena_alloc(again, 100, 8, &block));
+  te_arena_free(again);
+}
+
 /* ---- te_engine_free from one of the engine's own tasks ---- */
 
 static atomic_int stops;
@@ -444,6 +463,7 @@ int main(void) {
   RUN(test_task_freeing_its_own_group_does_not_hang);
   RUN(test_group_freed_twice_in_a_task_is_caught);
   RUN(test_engine_freed_twice_is_refused);
+  RUN(test_arena_freed_twice_is_refused);
   RUN(test_engine_free_from_own_task_is_refused);
   RUN(test_draining_engine_tasks_keep_their_engine);
   RUN(test_default_shutdown_from_its_task_is_refused);
