@@ -104,8 +104,9 @@ impl<T> ProcessSlot<T> {
     }
 
     pub(crate) fn with_lock<R>(&self, f: impl FnOnce(&mut SlotState<T>) -> R) -> R {
-        let generation = fork_generation();
         self.lock.with(|| {
+            // `with` installed the fork handler: one load.
+            let generation = installed_fork_generation();
             // SAFETY: we hold the lock.
             let state = unsafe { &mut *self.state.get() };
             if state.generation != generation {

@@ -94,13 +94,7 @@ pub unsafe extern "C" fn te_arena_new(kind: u32, capacity: usize, out: *mut *mut
             TE_ARENA_FREE_LIST => Kind::FreeList(FreeListAllocator::new(capacity)?),
             other => return Err(EngineError::invalid(format!("unknown arena kind {other}"))),
         };
-        let handle = Box::into_raw(Box::new(te_arena { kind }));
-        if !LIVE_ARENAS.add(handle) {
-            // SAFETY: made just above and not handed out.
-            drop(unsafe { Box::from_raw(handle) });
-            return Err(EngineError::NoMemory);
-        }
-        out.write(handle);
+        out.write(LIVE_ARENAS.make(te_arena { kind })?);
         Ok(())
     })
 }

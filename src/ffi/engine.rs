@@ -39,13 +39,7 @@ pub unsafe extern "C" fn te_engine_new(cfg: *const te_config, out: *mut *mut te_
         // SAFETY: NULL or a te_config (caller's contract).
         let config = unsafe { config_from_c(cfg) }?;
         let engine = Engine::new(config)?;
-        let handle = Box::into_raw(Box::new(te_engine { engine }));
-        if !LIVE_ENGINES.add(handle) {
-            // SAFETY: made just above and not handed out.
-            drop(unsafe { Box::from_raw(handle) });
-            return Err(EngineError::NoMemory);
-        }
-        out.write(handle);
+        out.write(LIVE_ENGINES.make(te_engine { engine })?);
         Ok(())
     })
 }

@@ -7,6 +7,7 @@
 use std::cell::UnsafeCell;
 
 use crate::engine::LIVE_HANDLES_LOCK;
+use crate::error::{EngineError, Result};
 
 /// Addresses of live handles of one kind, kept sorted.
 pub(crate) struct LiveSet(UnsafeCell<Vec<usize>>);
@@ -24,17 +25,25 @@ impl LiveSet {
         LIVE_HANDLES_LOCK.with(|| f(unsafe { &mut *self.0.get() }))
     }
 
-    /// Records a new handle; false when there was no memory to.
-    pub(crate) fn add<T>(&self, handle: *const T) -> bool {
-        let handle = handle as usize;
-        self.with(|live| {
+    /// Boxes `value` and records the box as a live handle (`NoMemory`, with
+    /// `value` dropped, when there is no room to record it).
+    pub(crate) fn make<T>(&self, value: T) -> Result<*mut T> {
+        let handle = Box::into_raw(Box::new(value));
+        let key = handle as usize;
+        let recorded = self.with(|live| {
             if live.try_reserve(1).is_err() {
                 return false;
             }
-            let at = live.binary_search(&handle).unwrap_or_else(|at| at);
-            live.insert(at, handle);
+            let at = live.binary_search(&key).unwrap_or_else(|at| at);
+            live.insert(at, key);
             true
-        })
+        });
+        if !recorded {
+            // SAFETY: made just above and never handed out.
+            drop(unsafe { Box::from_raw(handle) });
+            return Err(EngineError::NoMemory);
+        }
+        Ok(handle)
     }
 
     /// None if `handle` is not live. Else asks `release` (under the lock, so two
