@@ -60,18 +60,34 @@ impl Call {
 }
 
 mod unwinding {
-    use pyo3::ffi::PyObject;
+    use pyo3::ffi::{self, PyObject};
 
-    // The same function pyo3's bindings declare, with the ABI that lets
-    // `pthread_exit`'s forced unwind pass through our frame (see
-    // `call_parking_at_exit`).
-    #[allow(clashing_extern_declarations)]
-    extern "C-unwind" {
-        pub(super) fn PyObject_Call(
-            callable: *mut PyObject,
-            args: *mut PyObject,
-            kwargs: *mut PyObject,
-        ) -> *mut PyObject;
+    /// `PyObject_Call` with the ABI that lets `pthread_exit`'s forced unwind pass
+    /// through our frame (see `call_parking_at_exit`).
+    pub(super) type PyObjectCall = unsafe extern "C-unwind" fn(
+        callable: *mut PyObject,
+        args: *mut PyObject,
+        kwargs: *mut PyObject,
+    ) -> *mut PyObject;
+
+    /// pyo3's own reference to the symbol, so it binds exactly as pyo3's calls do.
+    static PY_OBJECT_CALL: unsafe extern "C" fn(*mut PyObject, *mut PyObject, *mut PyObject) -> *mut PyObject =
+        ffi::PyObject_Call;
+
+    /// The interpreter's `PyObject_Call`, through a pointer the optimiser cannot
+    /// see through. Declared `C-unwind` beside pyo3's `extern "C"` declaration of
+    /// the same symbol, the first declaration in an LLVM module wins: the call
+    /// became `nounwind` and lost our frame's cleanup (with the extension built as
+    /// one codegen unit every exit with a task inside Python aborted). A volatile
+    /// load cannot be folded, so the call keeps its cleanup.
+    pub(super) fn py_object_call() -> PyObjectCall {
+        // SAFETY: a plain read of an initialised static; volatile only to hide
+        // the value from the optimiser.
+        let call = unsafe { std::ptr::read_volatile(&PY_OBJECT_CALL) };
+        // SAFETY: the same function and signature; only the unwind ABI differs,
+        // and the only unwind out of it is `pthread_exit`'s forced unwind (see
+        // `call_parking_at_exit` for what that relies on).
+        unsafe { std::mem::transmute::<unsafe extern "C" fn(_, _, _) -> _, PyObjectCall>(call) }
     }
 }
 
@@ -92,13 +108,16 @@ impl Drop for ParkForever {
 /// would reach Rust frames (the attach guard, the worker loop) and crash the
 /// process. Here it runs `ParkForever`'s drop instead, so the thread stops for
 /// good, touching nothing, until the process exits: what CPython 3.14 does
-/// itself, and what pyo3 does around its own `PyGILState_Ensure`.
+/// itself, and what pyo3 does around its own `PyGILState_Ensure`. Rust leaves a
+/// forced unwind through a frame with a destructor unspecified; this relies, as
+/// pyo3 does, on rustc running the cleanup (test_process.py checks it).
 pub(crate) fn call_parking_at_exit<'py>(
     py: Python<'py>,
     func: &Bound<'py, PyAny>,
     args: &Bound<'py, PyTuple>,
     kwargs: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let call = unwinding::py_object_call();
     let park = ParkForever;
     let kwargs = kwargs.map_or(std::ptr::null_mut(), |k| k.as_ptr());
     // SAFETY: the GIL is held (`py`); the three pointers are live objects
@@ -106,7 +125,7 @@ pub(crate) fn call_parking_at_exit<'py>(
     // reference or NULL with an exception set, which `from_owned_ptr_or_err`
     // takes over.
     let result = unsafe {
-        let ptr = unwinding::PyObject_Call(func.as_ptr(), args.as_ptr(), kwargs);
+        let ptr = call(func.as_ptr(), args.as_ptr(), kwargs);
         Bound::from_owned_ptr_or_err(py, ptr)
     };
     std::mem::forget(park);
