@@ -323,9 +323,11 @@ impl SyncTask for RetryCall {
                 if !retry {
                     return Ok(Outcome::Raised(err));
                 }
-                let message = Python::try_attach(|py| err.value(py).to_string()).unwrap_or_default();
                 *self.last.lock().unwrap_or_else(PoisonError::into_inner) = Some(err);
-                Err(EngineError::TaskFailed { code: 1, message })
+                // Not the exception's text: `__str__` is Python code, which must not
+                // run here, outside `call_parking_at_exit` (the exception itself is
+                // what `wait` raises in the end).
+                Err(EngineError::TaskFailed { code: 1, message: "raised an exception listed in retry_on".into() })
             }
             other => Ok(other),
         }

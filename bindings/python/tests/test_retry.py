@@ -48,6 +48,30 @@ def test_spent_attempts_raise_the_last_exception_with_a_note(engine):
     assert any("3 attempt" in note for note in getattr(info.value, "__notes__", []))
 
 
+class StrRecorded(ConnectionError):
+    """Records the threads its ``__str__`` runs on."""
+
+    threads: list[int] = []
+
+    def __str__(self) -> str:
+        StrRecorded.threads.append(threading.get_ident())
+        return "recorded"
+
+
+def test_a_retried_exceptions_str_never_runs_on_a_worker(engine):
+    # __str__ is Python code: on a worker, outside the call that parks a thread
+    # CPython ends at exit, a slow one crashed the process when it exited meanwhile.
+    StrRecorded.threads.clear()
+
+    def fails() -> None:
+        raise StrRecorded()
+
+    task = engine.spawn_retry(fails, attempts=3)
+    with pytest.raises(StrRecorded):
+        task.wait()
+    assert set(StrRecorded.threads) <= {threading.get_ident()}
+
+
 def test_other_exceptions_are_not_retried(engine):
     flaky = Flaky(5, exc=KeyError)
     task = engine.spawn_retry(flaky, attempts=5, retry_on=(ConnectionError, TimeoutError))
