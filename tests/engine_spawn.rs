@@ -137,3 +137,47 @@ fn outside_submissions_start_in_the_order_they_came_on_one_worker() {
         assert_eq!(*order.lock().unwrap(), (0..200).collect::<Vec<_>>());
     });
 }
+
+/// A worker spawns tens of thousands of tasks onto its own deque, whose buffer
+/// grows far past its first size and shrinks back as the tasks are taken, round
+/// after round, while three other workers steal from it: every task runs exactly
+/// once (counted per task, not in total).
+#[test]
+fn a_deque_grown_and_shrunk_under_thieves_runs_each_task_once() {
+    watchdog(120, "deque grow and shrink", || {
+        const TASKS: usize = 40_000;
+        let e = engine(4);
+        for round in 0..6 {
+            let runs: Arc<Vec<AtomicUsize>> = Arc::new((0..TASKS).map(|_| AtomicUsize::new(0)).collect());
+            let finished = Arc::new(AtomicUsize::new(0));
+            let spawner = {
+                let (runs, finished) = (Arc::clone(&runs), Arc::clone(&finished));
+                e.spawn(move || {
+                    // This worker's engine, without shutting it down on drop.
+                    let e2 = Engine::current().unwrap();
+                    for i in 0..TASKS {
+                        let (runs, finished) = (Arc::clone(&runs), Arc::clone(&finished));
+                        // Detached tasks spawned on a worker go to its own deque.
+                        e2.spawn(move || {
+                            runs[i].fetch_add(1, Ordering::Relaxed);
+                            finished.fetch_add(1, Ordering::Release);
+                        })
+                        .unwrap();
+                    }
+                })
+                .unwrap()
+            };
+            spawner.wait().unwrap();
+            while finished.load(Ordering::Acquire) < TASKS {
+                std::thread::yield_now();
+            }
+            let wrong: Vec<usize> = (0..TASKS).filter(|&i| runs[i].load(Ordering::Relaxed) != 1).collect();
+            assert!(
+                wrong.is_empty(),
+                "round {round}: {} tasks ran other than once, first {:?}",
+                wrong.len(),
+                &wrong[..wrong.len().min(5)]
+            );
+        }
+    });
+}

@@ -58,6 +58,26 @@ impl JobRef {
         std::ptr::eq(self.pointer, data.cast())
     }
 
+    /// The two words a deque slot stores.
+    #[inline]
+    pub(crate) fn into_raw(self) -> (*mut (), *mut ()) {
+        (self.pointer.cast_mut(), self.execute_fn as *mut ())
+    }
+
+    /// The job `into_raw` gave these words for.
+    ///
+    /// # Safety
+    /// The words came from `into_raw`, unchanged.
+    #[inline]
+    pub(crate) unsafe fn from_raw((pointer, execute_fn): (*mut (), *mut ())) -> JobRef {
+        // SAFETY: `execute_fn` was such a function pointer (the contract); data and
+        // function pointers have the same size on every target we build for.
+        JobRef {
+            pointer: pointer.cast_const(),
+            execute_fn: unsafe { std::mem::transmute::<*mut (), unsafe fn(*const ())>(execute_fn) },
+        }
+    }
+
     /// Runs the job.
     ///
     /// # Safety

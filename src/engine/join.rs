@@ -74,7 +74,7 @@ where
 #[inline]
 fn reclaim_or_wait(worker: &WorkerThread, latch: &CoreLatch, job_b_ref: JobRef) -> bool {
     while !latch.probe() {
-        match worker.take_local() {
+        match worker.take_back_local() {
             Some(job) if job.same_job(&job_b_ref) => return true,
             Some(job) => worker.execute(job),
             None => {

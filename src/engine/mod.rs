@@ -10,6 +10,7 @@
 
 mod admission;
 mod config;
+mod deque;
 mod fork;
 mod group;
 mod handle;

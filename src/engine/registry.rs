@@ -7,7 +7,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use crossbeam_deque::{Steal, Stealer, Worker};
+use super::deque::{Deque, Steal, Stealer};
 
 use super::admission::Admission;
 use super::config::{Config, ThreadHook};
@@ -50,7 +50,7 @@ pub(crate) struct Registry {
     /// Jobs from outside the pool. Its blocks, like the group queues' and the
     /// spawned tasks' records, are recycled: see `pool.rs`.
     injector: BlockQueue<JobRef>,
-    stealers: Vec<Stealer<JobRef>>,
+    stealers: Vec<Stealer>,
     pub(crate) sleep: Sleep,
     pub(crate) metrics: Metrics,
     work_stealing: bool,
@@ -80,7 +80,7 @@ pub(crate) struct Registry {
 
 /// What a worker thread gets once the engine it belongs to exists: threads are
 /// started first, so that the engine is built for exactly the workers that came up.
-type Handoff = std::sync::mpsc::Receiver<Option<(Arc<Registry>, Worker<JobRef>)>>;
+type Handoff = std::sync::mpsc::Receiver<Option<(Arc<Registry>, Deque)>>;
 
 #[cfg(test)]
 thread_local! {
@@ -108,7 +108,7 @@ thread_local! {
 
 /// A worker's own state; lives on its thread's stack for the thread's lifetime.
 pub(crate) struct WorkerThread {
-    deque: Worker<JobRef>,
+    deque: Deque,
     pub(crate) index: usize,
     pub(crate) registry: Arc<Registry>,
     rng: Cell<u64>,
@@ -187,12 +187,12 @@ impl Registry {
                 ),
             });
         }
-        let deques: Vec<Worker<JobRef>> = (0..started).map(|_| Worker::new_lifo()).collect();
+        let deques: Vec<Deque> = (0..started).map(|_| Deque::new()).collect();
         let pooled_blocks = config.task_pool_capacity.div_ceil(BLOCK_CAP);
         let registry = Arc::new(Registry {
             id: NEXT_REGISTRY_ID.fetch_add(1, Relaxed),
             injector: BlockQueue::new(Arc::new(Pool::new(pooled_blocks))),
-            stealers: deques.iter().map(Worker::stealer).collect(),
+            stealers: deques.iter().map(Deque::stealer).collect(),
             sleep: Sleep::new(started),
             metrics: Metrics::new(started, config.metrics),
             work_stealing: config.work_stealing,
@@ -382,7 +382,7 @@ impl Registry {
     }
 
     pub(crate) fn queued_jobs(&self) -> usize {
-        self.injector.len() + self.stealers.iter().map(Stealer::len).sum::<usize>()
+        self.injector.len() + self.stealers.iter().map(|s| s.len()).sum::<usize>()
     }
 
     pub(crate) fn stats(&self) -> EngineStats {
@@ -427,7 +427,7 @@ impl Registry {
     }
 }
 
-fn worker_main(registry: Arc<Registry>, index: usize, deque: Worker<JobRef>, stack_size: usize, entry: WorkerEntry) {
+fn worker_main(registry: Arc<Registry>, index: usize, deque: Deque, stack_size: usize, entry: WorkerEntry) {
     let stack = StackLimits::of_current_thread(stack_size);
     let worker = WorkerThread {
         deque,
@@ -452,12 +452,6 @@ impl WorkerThread {
     /// Start-up, the user's hooks around the main loop, until shutdown.
     fn run(&self) {
         let index = self.index;
-        // A thread's first steal registers it with crossbeam's epoch collector, which
-        // allocates: do it now, so that it is part of start-up (a fork right after
-        // `new` cannot catch us in the allocator). Registering without pinning: a
-        // thread's first pin walks every registered thread, which for thousands of
-        // workers starting together is quadratic.
-        let _ = crossbeam_epoch::is_pinned();
         // Before the user's hook, as Rayon does: a hook that waits for the engine
         // being built must not deadlock its construction.
         self.registry.mark_started();
@@ -508,6 +502,12 @@ impl WorkerThread {
     #[inline]
     pub(crate) fn take_local(&self) -> Option<JobRef> {
         self.deque.pop()
+    }
+
+    /// `take_local` for a fork taking back its own half: likely still there.
+    #[inline]
+    pub(crate) fn take_back_local(&self) -> Option<JobRef> {
+        self.deque.pop_pushed()
     }
 
     #[inline]
@@ -640,9 +640,8 @@ impl WorkerThread {
                 if let Some(c) = self.counters() {
                     bump(&c.steal_attempts);
                 }
-                // Two plain loads: `steal` would first pin crossbeam's epoch, and
-                // every 128th pin walks all threads ever registered, so idle workers
-                // probing empty deques cost O(workers^2) (seconds for 2,048 workers).
+                // Two plain loads: an idle worker probes empty deques most of the
+                // time, and `steal`'s fence and read-counting are not free.
                 if stealers[victim].is_empty() {
                     continue;
                 }
