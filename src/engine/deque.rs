@@ -2,14 +2,22 @@
 //!
 //! The algorithm and its memory orderings are those of Lê, Pop, Cohen and Zappa
 //! Nardelli, "Correct and Efficient Work-Stealing for Weak Memory Models" (PPoPP
-//! 2013), as crossbeam-deque implements them. Ours exists for the owner's `pop`,
-//! which `join` calls once per fork: inlined, with the buffer's address and size
-//! cached in the owner's handle and no epoch to pin, it is a third of the
-//! instructions of crossbeam's.
+//! 2013), which crossbeam-deque's LIFO flavour also follows. Ours exists for the
+//! owner's `pop`, which `join` calls once per fork: inlined, with the buffer's
+//! address and size cached in the owner's handle and no epoch to pin, it is a
+//! third of the instructions of crossbeam's.
 //!
 //! Invariants:
 //! * `bottom` is written by the owner only; `top` only grows, by a successful
 //!   compare-and-swap (a thief's, or the owner's when it takes the last job).
+//!   Because `top` never goes back, every buffer a thief can load holds the job
+//!   at the `top` it read, as long as that job is still there: a won
+//!   compare-and-swap needs no check that the buffer is unchanged (crossbeam's
+//!   FIFO flavour, whose owner moves the front back, needs one).
+//! * Every store of `bottom` is a release, `pop`'s lowering of it too: a thief
+//!   that reads any value of it sees the slots below it written. (The paper
+//!   puts a release fence in `push` instead; ThreadSanitizer does not see
+//!   fences, and on x86 neither costs anything.)
 //! * The jobs are the indexes `top..bottom`; index `i` lives in slot `i & mask`.
 //!   A slot is two atomic words, so a thief's read that races the owner's
 //!   overwrite of the same slot (possible when the thief's `top` is stale) is no
@@ -21,10 +29,10 @@
 //!   the retired ones only if it reads the count as zero. Of the two fences one
 //!   comes first: if the owner's, the thief loads the new buffer; if the thief's,
 //!   the owner sees it counted (or its release of the count, after its reads).
-//!   The last handle frees whatever is left.
+//!   The owner tries again when it finds its deque empty; the last handle
+//!   frees whatever is left.
 
 use std::cell::Cell;
-use std::marker::PhantomData;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::sync::Arc;
 
@@ -48,6 +56,10 @@ struct JobSlot {
 
 struct JobBuffer {
     slots: Box<[JobSlot]>,
+    /// Under loom, stands for the buffer's memory: a thief's read of it that
+    /// does not happen before the owner frees it fails the model.
+    #[cfg(loom)]
+    guard: loom::cell::UnsafeCell<()>,
 }
 
 impl JobBuffer {
@@ -60,14 +72,21 @@ impl JobBuffer {
                 execute: AtomicPtr::new(std::ptr::null_mut()),
             })
             .collect();
-        Box::into_raw(Box::new(JobBuffer { slots }))
+        Box::into_raw(Box::new(JobBuffer {
+            slots,
+            #[cfg(loom)]
+            guard: loom::cell::UnsafeCell::new(()),
+        }))
     }
 
     /// # Safety
     /// `buffer` came from `alloc`, is freed once, and nobody reads it any more.
     unsafe fn free(buffer: *mut JobBuffer) {
         // SAFETY: the contract.
-        drop(unsafe { Box::from_raw(buffer) });
+        let buffer = unsafe { Box::from_raw(buffer) };
+        #[cfg(loom)]
+        buffer.guard.with_mut(|_| ());
+        drop(buffer);
     }
 }
 
@@ -102,7 +121,8 @@ struct Shared {
     bottom: CachePadded<AtomicUsize>,
     /// The current buffer, for thieves (the owner keeps its own copy).
     buffer: CachePadded<AtomicPtr<JobBuffer>>,
-    /// Thieves between loading `buffer` and being done with it.
+    /// Thieves inside `steal`: counted before they load `top`, uncounted when
+    /// done with the buffer (or on finding the deque empty).
     readers: CachePadded<AtomicUsize>,
     /// Replaced buffers a thief may still read; the owner's alone while it lives.
     retired: std::cell::UnsafeCell<Vec<*mut JobBuffer>>,
@@ -136,8 +156,8 @@ pub(crate) struct Deque {
     buffer: Cell<*mut JobBuffer>,
     slots: Cell<*const JobSlot>,
     mask: Cell<usize>,
-    /// Not Sync: the owner's operations assume a single caller.
-    _owner: PhantomData<Cell<()>>,
+    /// Whether `retired` holds buffers (saves looking in the common case).
+    has_retired: Cell<bool>,
 }
 
 // SAFETY: moving the owner's end to another thread moves the one caller with it;
@@ -152,6 +172,7 @@ pub(crate) struct Stealer {
 
 /// What a steal found.
 #[derive(Debug)]
+#[must_use]
 pub(crate) enum Steal {
     Empty,
     Success(JobRef),
@@ -176,8 +197,17 @@ impl Deque {
             buffer: Cell::new(buffer),
             slots: Cell::new(slots),
             mask: Cell::new(MIN_CAPACITY - 1),
-            _owner: PhantomData,
+            has_retired: Cell::new(false),
         }
+    }
+
+    /// A deque whose indexes start at `start` (tests: wrapping past `usize::MAX`).
+    #[cfg(test)]
+    fn starting_at(start: usize) -> Deque {
+        let deque = Deque::new();
+        deque.shared.top.store(start, Relaxed);
+        deque.shared.bottom.store(start, Relaxed);
+        deque
     }
 
     pub(crate) fn stealer(&self) -> Stealer {
@@ -197,7 +227,7 @@ impl Deque {
         }
         // SAFETY: the cached buffer is live (only we replace it); we are the owner.
         unsafe { write(self.slots.get(), self.mask.get(), bottom, job.into_raw()) };
-        // Release: a thief that sees the new bottom sees the slot's contents.
+        // Release: a thief that sees the new bottom sees the slot (module doc).
         shared.bottom.store(bottom.wrapping_add(1), Release);
     }
 
@@ -208,6 +238,9 @@ impl Deque {
         // A stale top is never above the real one: empty by it is empty. Skips the
         // fence on an empty deque, where idle workers look most.
         if shared.bottom.load(Relaxed).wrapping_sub(shared.top.load(Relaxed)) as isize <= 0 {
+            if self.has_retired.get() {
+                self.free_retired();
+            }
             return None;
         }
         self.pop_pushed()
@@ -220,7 +253,8 @@ impl Deque {
         let shared = &*self.shared;
         let bottom = shared.bottom.load(Relaxed);
         let new_bottom = bottom.wrapping_sub(1);
-        shared.bottom.store(new_bottom, Relaxed);
+        // Release, as every store of `bottom` (module doc); free on x86.
+        shared.bottom.store(new_bottom, Release);
         // SeqCst: the bottom store and the top load below must not be reordered,
         // or a thief and we could both take the last job (the store-load pair of
         // Chase-Lev; its counterpart is the fence in `steal`).
@@ -229,7 +263,7 @@ impl Deque {
         let len = new_bottom.wrapping_sub(top) as isize;
         if len < 0 {
             // Thieves took the rest meanwhile.
-            shared.bottom.store(bottom, Relaxed);
+            shared.bottom.store(bottom, Release);
             return None;
         }
         // SAFETY: the cached buffer is live; index `new_bottom` is ours now, or,
@@ -238,7 +272,7 @@ impl Deque {
         if len == 0 {
             // The last job: race the thieves for it on `top`.
             let won = shared.top.compare_exchange(top, top.wrapping_add(1), SeqCst, Relaxed).is_ok();
-            shared.bottom.store(bottom, Relaxed);
+            shared.bottom.store(bottom, Release);
             if !won {
                 return None;
             }
@@ -278,18 +312,31 @@ impl Deque {
         // Release: a thief that loads the new buffer sees its slots.
         shared.buffer.store(new, Release);
         // SAFETY: `retired` is the owner's alone while `Shared` lives (we are it).
-        let retired = unsafe { &mut *shared.retired.get() };
-        retired.push(old);
-        // The fence pairs with the thieves' (module doc); Acquire: a thief's count
+        unsafe { (*shared.retired.get()).push(old) };
+        self.has_retired.set(true);
+        self.free_retired();
+    }
+
+    /// Frees the retired buffers if no thief can be reading them.
+    #[cold]
+    #[inline(never)]
+    fn free_retired(&self) {
+        let shared = &*self.shared;
+        // The fence pairs with the thieves' (module doc); it comes after the
+        // store that published the current buffer. Acquire: a thief's count
         // released after its reads orders them before the frees below.
         fence(SeqCst);
-        if shared.readers.load(Acquire) == 0 {
-            for buffer in retired.drain(..) {
-                // SAFETY: retired, and no thief is between loading a buffer and
-                // being done with it: every later thief loads the new one.
-                unsafe { JobBuffer::free(buffer) };
-            }
+        if shared.readers.load(Acquire) != 0 {
+            return;
         }
+        // SAFETY: `retired` is the owner's alone while `Shared` lives (we are it).
+        let retired = unsafe { &mut *shared.retired.get() };
+        for buffer in retired.drain(..) {
+            // SAFETY: retired, and no thief is between loading a buffer and being
+            // done with it: every later thief loads the current one.
+            unsafe { JobBuffer::free(buffer) };
+        }
+        self.has_retired.set(false);
     }
 }
 
@@ -300,7 +347,8 @@ impl Stealer {
         // Counted before the fence below, which keeps the owner from freeing any
         // buffer we may load (module doc).
         shared.readers.fetch_add(1, Relaxed);
-        // Acquire: with the thief that advanced it, the slots it saw.
+        // Acquire, as in the paper: orders what follows after the compare-and-swap
+        // that gave `top` this value.
         let top = shared.top.load(Acquire);
         // SeqCst: pairs with the owner's fence in `pop` (the Chase-Lev race for
         // the last job) and in `resize` (the buffer's reclamation).
@@ -316,6 +364,8 @@ impl Stealer {
         // SAFETY: `buffer` is live: counted in `readers`, we keep the owner from
         // freeing it. Every buffer published since index `top` was pushed holds it.
         let raw = unsafe {
+            #[cfg(loom)]
+            (*buffer).guard.with(|_| ());
             let slots = &(*buffer).slots;
             read(slots.as_ptr(), slots.len() - 1, top)
         };
@@ -330,12 +380,18 @@ impl Stealer {
         }
     }
 
-    /// Whether the deque looks empty (two loads; it may change at once).
+    /// Whether the deque looks empty; it may change at once. With crossbeam's
+    /// fence between the loads, so that a worker's last look before it sleeps
+    /// orders as `steal` would.
     pub(crate) fn is_empty(&self) -> bool {
-        self.len() == 0
+        let shared = &*self.shared;
+        let top = shared.top.load(Acquire);
+        fence(SeqCst);
+        let bottom = shared.bottom.load(Acquire);
+        bottom.wrapping_sub(top) as isize <= 0
     }
 
-    /// How many jobs the deque holds (a snapshot).
+    /// How many jobs the deque holds, roughly (for statistics).
     pub(crate) fn len(&self) -> usize {
         let shared = &*self.shared;
         let top = shared.top.load(Acquire);
@@ -395,6 +451,61 @@ mod tests {
         assert!(stealer.is_empty());
         assert!(matches!(stealer.steal(), Steal::Empty));
         assert!(deque.pop().is_none());
+    }
+
+    /// Indexes wrap past `usize::MAX` as they would after years of pushes: the
+    /// same order as a `VecDeque`, through a grow and a shrink.
+    #[test]
+    fn indexes_wrap_around_usize_max() {
+        let deque = Deque::starting_at(usize::MAX - 100);
+        let stealer = deque.stealer();
+        let mut reference = std::collections::VecDeque::new();
+        for n in 1..=200 {
+            deque.push(job(n));
+            reference.push_back(n);
+        }
+        for _ in 0..20 {
+            match stealer.steal() {
+                Steal::Success(j) => assert_eq!(Some(number(j)), reference.pop_front()),
+                other => panic!("steal from a full deque: {other:?}"),
+            }
+        }
+        while let Some(j) = deque.pop_pushed() {
+            assert_eq!(Some(number(j)), reference.pop_back());
+        }
+        assert!(reference.is_empty());
+        assert!(stealer.is_empty() && deque.pop().is_none() && deque.pop_pushed().is_none());
+        deque.push(job(7));
+        assert_eq!(deque.pop_pushed().map(number), Some(7));
+    }
+
+    /// The owner's handle goes (a worker exiting) while a thief still holds its
+    /// end and buffers are retired: the thief takes what is left, and the last
+    /// handle frees every buffer once (Miri checks the frees and leaks).
+    #[test]
+    fn thieves_outlive_the_owner() {
+        let deque = Deque::new();
+        let stealer = deque.stealer();
+        let busy = deque.stealer();
+        // A thief counted in `readers` keeps the grown buffers retired.
+        busy.shared.readers.fetch_add(1, Relaxed);
+        for n in 1..=300 {
+            deque.push(job(n));
+        }
+        for _ in 0..290 {
+            let _ = deque.pop();
+        }
+        drop(deque);
+        busy.shared.readers.fetch_sub(1, Relaxed);
+        let mut left = Vec::new();
+        loop {
+            match stealer.steal() {
+                Steal::Success(j) => left.push(number(j)),
+                Steal::Retry => {}
+                Steal::Empty => break,
+            }
+        }
+        assert_eq!(left, (1..=10).collect::<Vec<_>>());
     }
 
     /// The owner pushes and pops while thieves steal, through many grow and shrink
@@ -512,6 +623,49 @@ mod loom_tests {
             got.extend(thief.join().unwrap());
             got.extend(deque.pop().map(|j| j.data().addr()));
             assert_eq!(sorted(got), [1, 2]);
+        });
+    }
+
+    /// A thief already running when the owner pushes two jobs and pops one may
+    /// read `bottom` as the pop lowered it: only that store's release makes the
+    /// first job's slot visible to it.
+    #[test]
+    fn loom_steal_sees_the_slot_of_a_job_pushed_before_a_pop() {
+        model(3, || {
+            let deque = Deque::new();
+            let stealer = deque.stealer();
+            let thief = loom::thread::spawn(move || match stealer.steal() {
+                Steal::Success(j) => vec![j.data().addr()],
+                _ => Vec::new(),
+            });
+            deque.push(job(1));
+            deque.push(job(2));
+            let mut got: Vec<usize> = deque.pop().map(|j| j.data().addr()).into_iter().collect();
+            got.extend(thief.join().unwrap());
+            got.extend(deque.pop().map(|j| j.data().addr()));
+            assert_eq!(sorted(got), [1, 2]);
+        });
+    }
+
+    /// `join`'s `pop_pushed` takes back its job while a thief steals it, then
+    /// finds the deque empty (lowering `bottom` below `top` and restoring it):
+    /// one of them gets the job, and the deque still works after.
+    #[test]
+    fn loom_pop_pushed_races_a_steal_and_finds_the_deque_empty() {
+        model(3, || {
+            let deque = Deque::new();
+            deque.push(job(1));
+            let stealer = deque.stealer();
+            let thief = loom::thread::spawn(move || match stealer.steal() {
+                Steal::Success(j) => vec![j.data().addr()],
+                _ => Vec::new(),
+            });
+            let mut got: Vec<usize> = deque.pop_pushed().map(|j| j.data().addr()).into_iter().collect();
+            got.extend(deque.pop_pushed().map(|j| j.data().addr()));
+            got.extend(thief.join().unwrap());
+            assert_eq!(got.len(), 1, "job 1 taken {} times", got.len());
+            deque.push(job(2));
+            assert_eq!(deque.pop_pushed().map(|j| j.data().addr()), Some(2));
         });
     }
 

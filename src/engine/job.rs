@@ -70,8 +70,11 @@ impl JobRef {
     /// The words came from `into_raw`, unchanged.
     #[inline]
     pub(crate) unsafe fn from_raw((pointer, execute_fn): (*mut (), *mut ())) -> JobRef {
-        // SAFETY: `execute_fn` was such a function pointer (the contract); data and
-        // function pointers have the same size on every target we build for.
+        const { assert!(size_of::<*mut ()>() == size_of::<unsafe fn(*const ())>()) };
+        // A stale deque slot read as a job would be undefined behaviour below.
+        debug_assert!(!execute_fn.is_null(), "a deque slot read before it was written");
+        // SAFETY: `execute_fn` was such a function pointer (the contract), and the
+        // two pointer types have the same size (asserted above).
         JobRef {
             pointer: pointer.cast_const(),
             execute_fn: unsafe { std::mem::transmute::<*mut (), unsafe fn(*const ())>(execute_fn) },

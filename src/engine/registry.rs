@@ -640,8 +640,8 @@ impl WorkerThread {
                 if let Some(c) = self.counters() {
                     bump(&c.steal_attempts);
                 }
-                // Two plain loads: an idle worker probes empty deques most of the
-                // time, and `steal`'s fence and read-counting are not free.
+                // A look first: an idle worker probes empty deques most of the
+                // time, and `steal` writes to the victim's shared counters.
                 if stealers[victim].is_empty() {
                     continue;
                 }
