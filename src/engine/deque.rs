@@ -400,27 +400,33 @@ impl Stealer {
     }
 }
 
-#[cfg(all(test, not(loom)))]
-mod tests {
-    use super::*;
-    use crate::engine::job::Job;
-    use std::collections::HashSet;
-    use std::sync::atomic::AtomicBool;
+/// Numbered jobs for the tests and models: never executed, only compared.
+#[cfg(test)]
+mod numbered {
+    use crate::engine::job::{Job, JobRef};
 
     struct Marker;
     impl Job for Marker {
         unsafe fn execute(_: *const ()) {}
     }
 
-    /// A job whose data pointer is the number `n` (never executed, only compared).
-    fn job(n: usize) -> JobRef {
+    /// A job whose data pointer is the number `n`.
+    pub(super) fn job(n: usize) -> JobRef {
         // SAFETY: never executed.
         unsafe { JobRef::new(std::ptr::without_provenance::<Marker>(n)) }
     }
 
-    fn number(job: JobRef) -> usize {
+    pub(super) fn number(job: JobRef) -> usize {
         job.data().addr()
     }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::numbered::{job, number};
+    use super::*;
+    use std::collections::HashSet;
+    use std::sync::atomic::AtomicBool;
 
     #[test]
     fn pops_newest_first_and_steals_oldest_first_like_a_vec_deque() {
@@ -559,17 +565,15 @@ mod tests {
 
 #[cfg(all(test, loom))]
 mod loom_tests {
+    use super::numbered::{job, number};
     use super::*;
-    use crate::engine::job::Job;
 
-    struct Marker;
-    impl Job for Marker {
-        unsafe fn execute(_: *const ()) {}
-    }
-
-    fn job(n: usize) -> JobRef {
-        // SAFETY: never executed.
-        unsafe { JobRef::new(std::ptr::without_provenance::<Marker>(n)) }
+    /// One steal's job, by number (none if it found the deque empty or lost).
+    fn steal_number(stealer: &Stealer) -> Option<usize> {
+        match stealer.steal() {
+            Steal::Success(j) => Some(number(j)),
+            _ => None,
+        }
     }
 
     fn model(bound: usize, f: impl Fn() + Sync + Send + 'static) {
@@ -590,11 +594,8 @@ mod loom_tests {
             let deque = Deque::new();
             deque.push(job(1));
             let stealer = deque.stealer();
-            let thief = loom::thread::spawn(move || match stealer.steal() {
-                Steal::Success(j) => vec![j.data().addr()],
-                _ => Vec::new(),
-            });
-            let mut got: Vec<usize> = deque.pop().map(|j| j.data().addr()).into_iter().collect();
+            let thief = loom::thread::spawn(move || steal_number(&stealer).into_iter().collect::<Vec<_>>());
+            let mut got: Vec<usize> = deque.pop().map(number).into_iter().collect();
             got.extend(thief.join().unwrap());
             assert_eq!(got, [1]);
         });
@@ -613,15 +614,13 @@ mod loom_tests {
             let thief = loom::thread::spawn(move || {
                 let mut got = Vec::new();
                 for _ in 0..2 {
-                    if let Steal::Success(j) = stealer.steal() {
-                        got.push(j.data().addr());
-                    }
+                    got.extend(steal_number(&stealer));
                 }
                 got
             });
-            let mut got: Vec<usize> = deque.pop().map(|j| j.data().addr()).into_iter().collect();
+            let mut got: Vec<usize> = deque.pop().map(number).into_iter().collect();
             got.extend(thief.join().unwrap());
-            got.extend(deque.pop().map(|j| j.data().addr()));
+            got.extend(deque.pop().map(number));
             assert_eq!(sorted(got), [1, 2]);
         });
     }
@@ -634,15 +633,12 @@ mod loom_tests {
         model(3, || {
             let deque = Deque::new();
             let stealer = deque.stealer();
-            let thief = loom::thread::spawn(move || match stealer.steal() {
-                Steal::Success(j) => vec![j.data().addr()],
-                _ => Vec::new(),
-            });
+            let thief = loom::thread::spawn(move || steal_number(&stealer).into_iter().collect::<Vec<_>>());
             deque.push(job(1));
             deque.push(job(2));
-            let mut got: Vec<usize> = deque.pop().map(|j| j.data().addr()).into_iter().collect();
+            let mut got: Vec<usize> = deque.pop().map(number).into_iter().collect();
             got.extend(thief.join().unwrap());
-            got.extend(deque.pop().map(|j| j.data().addr()));
+            got.extend(deque.pop().map(number));
             assert_eq!(sorted(got), [1, 2]);
         });
     }
@@ -656,16 +652,13 @@ mod loom_tests {
             let deque = Deque::new();
             deque.push(job(1));
             let stealer = deque.stealer();
-            let thief = loom::thread::spawn(move || match stealer.steal() {
-                Steal::Success(j) => vec![j.data().addr()],
-                _ => Vec::new(),
-            });
-            let mut got: Vec<usize> = deque.pop_pushed().map(|j| j.data().addr()).into_iter().collect();
-            got.extend(deque.pop_pushed().map(|j| j.data().addr()));
+            let thief = loom::thread::spawn(move || steal_number(&stealer).into_iter().collect::<Vec<_>>());
+            let mut got: Vec<usize> = deque.pop_pushed().map(number).into_iter().collect();
+            got.extend(deque.pop_pushed().map(number));
             got.extend(thief.join().unwrap());
             assert_eq!(got.len(), 1, "job 1 taken {} times", got.len());
             deque.push(job(2));
-            assert_eq!(deque.pop_pushed().map(|j| j.data().addr()), Some(2));
+            assert_eq!(deque.pop_pushed().map(number), Some(2));
         });
     }
 
@@ -681,9 +674,7 @@ mod loom_tests {
             let thief = loom::thread::spawn(move || {
                 let mut got = Vec::new();
                 for _ in 0..2 {
-                    if let Steal::Success(j) = stealer.steal() {
-                        got.push(j.data().addr());
-                    }
+                    got.extend(steal_number(&stealer));
                 }
                 got
             });
@@ -691,7 +682,7 @@ mod loom_tests {
             deque.push(job(3));
             let mut got = Vec::new();
             while let Some(j) = deque.pop() {
-                got.push(j.data().addr());
+                got.push(number(j));
             }
             got.extend(thief.join().unwrap());
             assert_eq!(sorted(got), [1, 2, 3]);
@@ -710,15 +701,12 @@ mod loom_tests {
             let thieves: Vec<_> = (0..2)
                 .map(|_| {
                     let stealer = deque.stealer();
-                    loom::thread::spawn(move || match stealer.steal() {
-                        Steal::Success(j) => vec![j.data().addr()],
-                        _ => Vec::new(),
-                    })
+                    loom::thread::spawn(move || steal_number(&stealer).into_iter().collect::<Vec<_>>())
                 })
                 .collect();
             let mut got = Vec::new();
             while let Some(j) = deque.pop() {
-                got.push(j.data().addr());
+                got.push(number(j));
             }
             for thief in thieves {
                 got.extend(thief.join().unwrap());
