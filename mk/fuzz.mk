@@ -96,7 +96,7 @@ test-tsan:
 # The unit tests of the workers' deque, the block queue, the record pool and the
 # allocators (module paths of src/engine/{deque,queue,pool}.rs and src/alloc;
 # latch.rs has loom models only).
-MIRI_FILTERS := engine::deque:: engine::queue:: engine::pool:: alloc::
+MIRI_FILTERS := engine::deque:: engine::queue:: engine::pool:: alloc:: per_thread::
 test-miri:
 	@if ! rustup component add miri --toolchain nightly > /dev/null 2>&1; then \
 		echo "skipped: Miri (cannot install the miri component for the nightly toolchain)"; exit 0; fi; \

@@ -27,6 +27,7 @@ pub mod error;
 pub mod ffi;
 pub mod kernels;
 pub mod openblas;
+mod per_thread;
 
 pub use engine::{
     async_task, block_on, current_task_cancelled, AsyncFnTask, Backoff, BoxFuture, Config, Engine, EngineStats,

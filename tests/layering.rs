@@ -48,6 +48,16 @@ fn the_scheduler_core_names_no_layer_above_it() {
 }
 
 #[test]
+fn the_per_thread_state_names_no_layer() {
+    // Every layer reads its hot per-thread state from `src/per_thread.rs`, so it
+    // sits below all of them: its pointers to their types are kept untyped.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/per_thread.rs");
+    let source = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let named = named_modules(&source);
+    assert!(named.is_empty(), "src/per_thread.rs names {named:?}");
+}
+
+#[test]
 fn the_scan_sees_a_layer_named_in_the_core() {
     // The check above must be able to fail.
     assert!(named_modules("use super::group::QueuedTask;").contains(&"group".to_string()));

@@ -15,11 +15,12 @@
 //! When nothing is allocated any more, pages touched beyond [`SCRATCH_KEEP`]
 //! are handed back to the system, so one large request does not pin memory.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::mem::{align_of, size_of, MaybeUninit};
 use std::ptr::NonNull;
 
 use super::BumpArena;
+use crate::per_thread::{self, ScratchCounters};
 use crate::{EngineError, Result};
 
 /// Address space each thread reserves for scratch memory: the most one
@@ -30,30 +31,16 @@ pub const SCRATCH_KEEP: usize = 1 << 20;
 /// Every scratch block is aligned to this (a cache line, enough for any SIMD load).
 pub const SCRATCH_ALIGN: usize = 64;
 
-/// What entering and leaving a callback touches: kept apart from the arena, in
-/// a thread-local with no destructor, so that every C callback the engine runs
-/// pays plain loads and stores for it (no lazy-registration check, no borrow).
-struct ThreadScratch {
-    /// C callbacks running on this thread (nested by waits that help).
-    depth: Cell<u32>,
-    /// The arena's offset, mirrored so that entering and leaving a callback
-    /// costs no `RefCell` borrow.
-    used: Cell<usize>,
-    /// The largest offset since pages were last released.
-    high: Cell<usize>,
-    /// 1 while `high` is past [`SCRATCH_KEEP`] (pages to hand back once nothing
-    /// is in use), else 0: leaving a callback tests it with `used` in one compare.
-    release_due: Cell<usize>,
-}
-
 thread_local! {
-    static SCRATCH: ThreadScratch = const {
-        ThreadScratch { depth: Cell::new(0), used: Cell::new(0), high: Cell::new(0), release_due: Cell::new(0) }
-    };
     static ARENA: RefCell<Option<BumpArena>> = const { RefCell::new(None) };
 }
 
-impl ThreadScratch {
+/// What entering and leaving a callback touches lives apart from the arena, in
+/// the thread's [`PerThread`](crate::per_thread) state (no destructor, so every
+/// C callback the engine runs pays plain loads and stores for it: no
+/// lazy-registration check, no borrow, and from the shared library no
+/// thread-local lookup beyond the one its entry point already made).
+impl ScratchCounters {
     /// `size` bytes aligned to `align`, from this thread's arena (made on first use).
     fn alloc(&self, size: usize, align: usize) -> Result<NonNull<u8>> {
         ARENA.try_with(|arena| self.alloc_in(arena, size, align)).unwrap_or(Err(EngineError::Shutdown))
@@ -109,14 +96,14 @@ impl ThreadScratch {
 
 /// This thread's scratch state, for a guard to keep: looked up once per scope.
 #[inline]
-fn this_thread() -> *const ThreadScratch {
-    SCRATCH.with(|s| s as *const ThreadScratch)
+fn this_thread() -> *const ScratchCounters {
+    per_thread::with(|t| &t.scratch as *const ScratchCounters)
 }
 
 /// Restores the arena (and the callback depth) when a scope ends, also on unwind.
 struct Rewind {
-    /// This thread's `SCRATCH` (the raw pointer keeps the guard on its thread).
-    scratch: *const ThreadScratch,
+    /// This thread's counters (the raw pointer keeps the guard on its thread).
+    scratch: *const ScratchCounters,
     mark: usize,
     task: bool,
 }
@@ -124,7 +111,7 @@ struct Rewind {
 impl Drop for Rewind {
     #[inline]
     fn drop(&mut self) {
-        // SAFETY: `scratch` is this thread's SCRATCH (the guard is !Send), a
+        // SAFETY: `scratch` is this thread's counters (the guard is !Send), in a
         // thread-local without destructor: valid for as long as the thread runs.
         let s = unsafe { &*self.scratch };
         if self.task {
@@ -139,7 +126,7 @@ impl Drop for Rewind {
 #[inline]
 pub(crate) fn task_scope<R>(f: impl FnOnce() -> R) -> R {
     let scratch = this_thread();
-    // SAFETY: this thread's SCRATCH, valid while the thread runs (see Rewind).
+    // SAFETY: this thread's counters, valid while the thread runs (see Rewind).
     let s = unsafe { &*scratch };
     s.depth.set(s.depth.get() + 1);
     let guard = Rewind { scratch, mark: s.used.get(), task: true };
@@ -155,7 +142,8 @@ pub(crate) fn task_alloc(size: usize) -> Result<NonNull<u8>> {
     if size == 0 {
         return Err(EngineError::invalid("te_task_scratch: size 0 (ask for at least one byte)"));
     }
-    SCRATCH.with(|s| {
+    per_thread::with(|t| {
+        let s = &t.scratch;
         if s.depth.get() == 0 {
             return Err(EngineError::invalid(
                 "te_task_scratch called outside a task (only a callback the engine runs may use it)",
@@ -204,7 +192,7 @@ pub fn scratch<T, R>(len: usize, f: impl FnOnce(&mut [MaybeUninit<T>]) -> R) -> 
     }
     let align = align_of::<T>().max(SCRATCH_ALIGN);
     let scratch = this_thread();
-    // SAFETY: this thread's SCRATCH, valid while the thread runs (see Rewind).
+    // SAFETY: this thread's counters, valid while the thread runs (see Rewind).
     let s = unsafe { &*scratch };
     let mark = s.used.get();
     let p = s.alloc(bytes, align)?;
@@ -221,7 +209,7 @@ pub fn scratch<T, R>(len: usize, f: impl FnOnce(&mut [MaybeUninit<T>]) -> R) -> 
 /// How many bytes of scratch memory this thread holds now (for tests).
 #[cfg(test)]
 pub(crate) fn thread_used() -> usize {
-    SCRATCH.with(|s| s.used.get())
+    per_thread::with(|t| t.scratch.used.get())
 }
 
 #[cfg(test)]

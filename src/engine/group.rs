@@ -11,7 +11,7 @@
 //! * a waiting worker runs its own group's tasks first, and an *isolated* wait runs
 //!   nothing else, so a task holding a lock cannot re-enter it through stealing.
 
-use std::cell::{Cell, UnsafeCell};
+use std::cell::UnsafeCell;
 use std::ffi::c_void;
 use std::mem::{ManuallyDrop, MaybeUninit};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
@@ -32,6 +32,7 @@ use super::sync::std_lock;
 use super::unwind::{self, TaskFailure};
 use super::Engine;
 use crate::error::{panic_message, EngineError, Result};
+use crate::per_thread;
 
 /// A C task: `func(arg)`, 0 = success. "C-unwind" so that a Rust callback that
 /// panics unwinds into `run_task`'s catch (a failed task) instead of aborting.
@@ -207,15 +208,16 @@ struct RunningTask {
     outer: *const RunningTask,
 }
 
-thread_local! {
-    /// The innermost group task this thread is running: for
-    /// `current_task_cancelled`, and to refuse a wait that would wait for itself.
-    static CURRENT_TASK: Cell<*const RunningTask> = const { Cell::new(std::ptr::null()) };
+/// The innermost group task this thread is running (`PerThread::group_task`):
+/// for `current_task_cancelled`, and to refuse a wait that would wait for itself.
+#[inline]
+fn current_task() -> *const RunningTask {
+    per_thread::with(|t| t.group_task.get()).cast()
 }
 
 /// True if this thread is running a task of `group`, at any nesting depth.
 fn running_task_of(group: &GroupInner) -> bool {
-    let mut node = CURRENT_TASK.with(Cell::get);
+    let mut node = current_task();
     // SAFETY: every node lives on the frame of a `run_task` still running on this
     // thread (it unlinks itself before that frame ends), outermost last.
     while let Some(task) = unsafe { node.as_ref() } {
@@ -332,11 +334,40 @@ const _: () = assert!(std::mem::offset_of!(GroupInner, slots) > 0, "a slot must 
 /// Most finished group records a worker keeps for reuse.
 const SPARE_GROUPS: usize = 64;
 
+/// Finished groups of this worker's engine, kept so that a group made and
+/// dropped per node of a recursion (the way C and C++ callers write it) costs
+/// no allocation, no aligned `malloc` and no shared reference count. Reached
+/// through `PerThread::spare_groups`, so that taking one costs no thread-local
+/// lookup beyond the worker's own.
+type SpareGroups = std::cell::RefCell<Vec<Arc<GroupInner>>>;
+
+/// Drops this thread's spare records when it ends.
+struct SpareGroupsGuard;
+
+impl Drop for SpareGroupsGuard {
+    fn drop(&mut self) {
+        // SAFETY: the slot only ever holds `SpareGroups` (`with_spares`), and the
+        // thread's own code, which borrows it, has returned.
+        per_thread::with(|t| unsafe { t.spare_groups.close::<SpareGroups>() });
+    }
+}
+
 thread_local! {
-    /// Finished groups of this worker's engine, kept so that a group made and
-    /// dropped per node of a recursion (the way C and C++ callers write it) costs
-    /// no allocation, no aligned `malloc` and no shared reference count.
-    static SPARES: std::cell::RefCell<Vec<Arc<GroupInner>>> = const { std::cell::RefCell::new(Vec::new()) };
+    static SPARE_GROUPS_GUARD: SpareGroupsGuard = const { SpareGroupsGuard };
+}
+
+/// Runs `f` on this thread's spare records; `None` once the thread is ending
+/// (they are gone or going) or if they are already borrowed.
+#[inline]
+fn with_spares<R>(f: impl FnOnce(&mut Vec<Arc<GroupInner>>) -> R) -> Option<R> {
+    per_thread::with(|t| {
+        // Touching the guard registers its destructor, once per thread.
+        let arm = || SPARE_GROUPS_GUARD.try_with(|_| ()).is_ok();
+        // SAFETY: the slot only ever holds `SpareGroups`.
+        let spares = unsafe { t.spare_groups.get_or_make::<SpareGroups>(arm) }?;
+        let mut spares = spares.try_borrow_mut().ok()?;
+        Some(f(&mut spares))
+    })
 }
 
 /// `Arc::get_mut` without its compare-and-swap, which showed in every group of a
@@ -382,8 +413,7 @@ impl GroupInner {
             return;
         }
         let want = (registry.num_workers() + 2).min(SPARE_GROUPS);
-        let _ = SPARES.try_with(|spares| {
-            let mut spares = spares.borrow_mut();
+        with_spares(|spares| {
             while spares.len() < want {
                 match Self::new_record(Arc::clone(registry)) {
                     Ok(group) => spares.push(group),
@@ -398,25 +428,21 @@ impl GroupInner {
     /// group was dropped; by now it usually has), reset to a fresh group's state.
     fn take_spare(registry: &Registry) -> Option<Arc<GroupInner>> {
         let owner = WorkerThread::current_of(registry)?.index + 1;
-        // try_with: during thread exit the spares may already be gone.
-        SPARES
-            .try_with(|spares| {
-                let mut spares = spares.borrow_mut();
-                let mut i = spares.len();
-                while i > 0 {
-                    i -= 1;
-                    if let Some(inner) = unique(&mut spares[i]) {
-                        if inner.reset(owner) {
-                            return Some(spares.swap_remove(i));
-                        }
-                        // Tasks left over (dropped unwaited, then shut down): drop it.
-                        spares.swap_remove(i);
+        with_spares(|spares| {
+            let mut i = spares.len();
+            while i > 0 {
+                i -= 1;
+                if let Some(inner) = unique(&mut spares[i]) {
+                    if inner.reset(owner) {
+                        return Some(spares.swap_remove(i));
                     }
+                    // Tasks left over (dropped unwaited, then shut down): drop it.
+                    spares.swap_remove(i);
                 }
-                None
-            })
-            .ok()
-            .flatten()
+            }
+            None
+        })
+        .flatten()
     }
 
     /// Keeps a dropped group for reuse on one of its engine's workers, up to
@@ -425,8 +451,7 @@ impl GroupInner {
         if WorkerThread::current_of(&group.registry).is_none() {
             return;
         }
-        let _ = SPARES.try_with(|spares| {
-            let mut spares = spares.borrow_mut();
+        with_spares(|spares| {
             if spares.len() < SPARE_GROUPS {
                 spares.push(group);
             }
@@ -616,8 +641,8 @@ impl GroupInner {
             // SAFETY: ours to consume (the contract).
             unsafe { std::ptr::drop_in_place(body) };
         } else {
-            let running = RunningTask { group: self, outer: CURRENT_TASK.with(Cell::get) };
-            CURRENT_TASK.with(|c| c.set(&running));
+            let running = RunningTask { group: self, outer: current_task() };
+            per_thread::with(|t| t.group_task.set((&raw const running).cast()));
             // A C task's function and argument: for inline bytes, a pointer to
             // them where they lie (they stay put while the task runs).
             // SAFETY: initialised and ours (the contract).
@@ -639,7 +664,7 @@ impl GroupInner {
                     unwind::halt_unwinding(|| f.run()).unwrap_or_else(|p| Err(TaskFailure::Panic(p)))
                 }
             };
-            CURRENT_TASK.with(|c| c.set(running.outer));
+            per_thread::with(|t| t.group_task.set(running.outer.cast()));
             if let Err(failure) = outcome {
                 self.record_failure(failure);
             }
@@ -1290,7 +1315,7 @@ impl Drop for Respawn {
 /// True when called from inside a group task whose group has been cancelled: a
 /// long task polls this to stop early. False outside group tasks.
 pub fn current_task_cancelled() -> bool {
-    let node = CURRENT_TASK.with(Cell::get);
+    let node = current_task();
     // SAFETY: set by `run_task` to a node on its frame, whose group is kept alive by
     // the running ticket or waiter for the whole task; unlinked before that ends.
     unsafe { node.as_ref().and_then(|task| task.group.as_ref()) }.is_some_and(|g| g.cancelled.load(Relaxed))

@@ -133,12 +133,10 @@ pub struct EngineStats {
     pub worker_shortfall: u64,
 }
 
-thread_local! {
-    /// The counters of the worker running on this thread, while its engine keeps
-    /// metrics; null elsewhere. Lets a job count itself without knowing the
-    /// registry (as rayon-core keeps `job.rs` free of it).
-    static WORKER_COUNTERS: std::cell::Cell<*const WorkerCounters> = const { std::cell::Cell::new(std::ptr::null()) };
-}
+// The counters of the worker running on this thread, while its engine keeps
+// metrics, are `PerThread::worker_counters` (null elsewhere). They let a job
+// count itself without knowing the registry (as rayon-core keeps `job.rs` free
+// of it).
 
 /// Makes `counters` this thread's worker counters (null: none) and returns the
 /// previous ones.
@@ -146,14 +144,14 @@ thread_local! {
 /// # Safety
 /// Non-null `counters` must stay valid until they are replaced on this thread.
 pub(crate) unsafe fn set_worker_counters(counters: *const WorkerCounters) -> *const WorkerCounters {
-    WORKER_COUNTERS.with(|c| c.replace(counters))
+    crate::per_thread::with(|t| t.worker_counters.replace(counters.cast())).cast()
 }
 
 /// Counts one unit of user work run on this thread, if it is a worker of an
 /// engine that keeps metrics.
 #[inline]
 pub(crate) fn count_executed() {
-    let ptr = WORKER_COUNTERS.with(std::cell::Cell::get);
+    let ptr = crate::per_thread::with(|t| t.worker_counters.get()).cast::<WorkerCounters>();
     // SAFETY: set by `set_worker_counters`, whose caller keeps the counters alive
     // while they are set; only this thread reads the pointer.
     if let Some(c) = unsafe { ptr.as_ref() } {

@@ -34,7 +34,6 @@ mod team;
 mod timer;
 mod unwind;
 
-use std::cell::Cell;
 use std::future::Future;
 use std::ops::Range;
 use std::sync::Arc;
@@ -54,6 +53,7 @@ use fork::ProcessSlot;
 use registry::{Registry, WorkerThread};
 
 use crate::error::{EngineError, Result};
+use crate::per_thread;
 
 /// A pool of worker threads and everything that runs on it.
 ///
@@ -142,7 +142,7 @@ impl Engine {
     /// child forked from inside a task, whose worker does not exist).
     #[inline]
     pub(crate) fn current_worker_engine() -> Option<&'static Engine> {
-        let ptr = WORKER_ENGINE.with(Cell::get);
+        let ptr = per_thread::with(|t| t.worker_engine.get()).cast::<Engine>();
         // SAFETY: set by `enter_worker` to a handle on its stack and cleared before
         // that frame ends; only this thread reads it, and every use is inside the
         // worker's life (tasks run inside `run`).
@@ -920,11 +920,6 @@ impl Engine {
     }
 }
 
-thread_local! {
-    /// A non-owning handle to the engine of the worker running on this thread.
-    static WORKER_ENGINE: Cell<*const Engine> = const { Cell::new(std::ptr::null()) };
-}
-
 /// Runs a worker's life (`run`) with a non-owning handle to its engine on its
 /// stack, so that resolving "the current engine" (a C `NULL` engine inside a task)
 /// is one thread-local read that touches no reference count.
@@ -932,11 +927,11 @@ fn enter_worker(registry: &Arc<Registry>, run: &mut dyn FnMut()) {
     struct Leave;
     impl Drop for Leave {
         fn drop(&mut self) {
-            WORKER_ENGINE.with(|e| e.set(std::ptr::null()));
+            per_thread::with(|t| t.worker_engine.set(std::ptr::null()));
         }
     }
     let engine = Engine::handle(Arc::clone(registry));
-    WORKER_ENGINE.with(|e| e.set(&engine));
+    per_thread::with(|t| t.worker_engine.set((&raw const engine).cast()));
     let _leave = Leave;
     run();
 }

@@ -22,6 +22,7 @@ use super::sleep::{IdleState, IdleWait, Sleep, Slept};
 use super::stack::StackLimits;
 use super::unwind;
 use crate::error::{EngineError, Result};
+use crate::per_thread;
 
 static NEXT_REGISTRY_ID: AtomicUsize = AtomicUsize::new(1);
 
@@ -100,10 +101,6 @@ fn spawn_thread(
     }
     let _ = index;
     builder.spawn(body)
-}
-
-thread_local! {
-    static WORKER_THREAD: Cell<*const WorkerThread> = const { Cell::new(std::ptr::null()) };
 }
 
 /// A worker's own state; lives on its thread's stack for the thread's lifetime.
@@ -437,7 +434,7 @@ fn worker_main(registry: Arc<Registry>, index: usize, deque: Deque, stack_size: 
         fork_generation: registry.fork_generation,
         registry,
     };
-    WORKER_THREAD.with(|t| t.set(&worker));
+    per_thread::with(|t| t.worker.set((&raw const worker).cast()));
     let counters = worker.counters().map_or(std::ptr::null(), |c| c as *const _);
     // SAFETY: the counters belong to the registry `worker` holds, and are unset
     // below, before `worker` goes.
@@ -445,7 +442,7 @@ fn worker_main(registry: Arc<Registry>, index: usize, deque: Deque, stack_size: 
     entry(&worker.registry, &mut || worker.run());
     // SAFETY: unsetting.
     unsafe { super::metrics::set_worker_counters(std::ptr::null()) };
-    WORKER_THREAD.with(|t| t.set(std::ptr::null()));
+    per_thread::with(|t| t.worker.set(std::ptr::null()));
 }
 
 impl WorkerThread {
@@ -472,7 +469,7 @@ impl WorkerThread {
     /// The worker running on this thread, if any (of any registry).
     #[inline]
     pub(crate) fn current() -> Option<&'static WorkerThread> {
-        let ptr = WORKER_THREAD.with(Cell::get);
+        let ptr = per_thread::with(|t| t.worker.get()).cast::<WorkerThread>();
         // SAFETY: the pointer is set by `worker_main` to a WorkerThread on its stack
         // and cleared before that frame ends; only this thread reads it, and all uses
         // are within the worker's lifetime (jobs run inside `main_loop`).

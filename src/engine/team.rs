@@ -19,7 +19,6 @@
 //! from a task), else the team's engine. Work a member submits from a team thread
 //! is an outside submission: it waits for a free worker like any other.
 
-use std::cell::Cell;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -32,6 +31,7 @@ use super::sync::std_lock;
 use super::unwind::{self, TaskFailure};
 use super::Engine;
 use crate::error::{EngineError, Result};
+use crate::per_thread;
 
 /// The most members one team may have.
 pub const MAX_TEAM_MEMBERS: usize = 1024;
@@ -39,15 +39,13 @@ pub const MAX_TEAM_MEMBERS: usize = 1024;
 /// How long a parked team thread waits for its next member before it exits.
 pub const IDLE_REAP: Duration = Duration::from_secs(5);
 
-thread_local! {
-    /// The engine of the team whose member this thread is running (null if none).
-    /// Points at the caller's `Engine`, which outlives every member's call.
-    static TEAM_ENGINE: Cell<*const Engine> = const { Cell::new(std::ptr::null()) };
-}
+// The engine of the team whose member this thread is running (null if none) is
+// `PerThread::team_engine`: it points at the caller's `Engine`, which outlives
+// every member's call.
 
 /// The engine of the team member running on this thread, if any.
 pub(crate) fn current_team_engine() -> Option<Engine> {
-    let ptr = TEAM_ENGINE.with(Cell::get);
+    let ptr = per_thread::with(|t| t.team_engine.get()).cast::<Engine>();
     // SAFETY: set only around a member's call to the team caller's `&Engine`, which
     // lives until every member has returned; we are inside such a call.
     let engine = unsafe { ptr.as_ref() }?;
@@ -61,7 +59,7 @@ pub(crate) fn current_team_engine() -> Option<Engine> {
 /// thread cannot wait for that engine to shut down (the team's caller, maybe a
 /// worker, waits for this member).
 pub(crate) fn in_member_of(registry_id: usize) -> bool {
-    let ptr = TEAM_ENGINE.with(Cell::get);
+    let ptr = per_thread::with(|t| t.team_engine.get()).cast::<Engine>();
     // SAFETY: as in `current_team_engine`.
     unsafe { ptr.as_ref() }.is_some_and(|e| e.registry().id == registry_id)
 }
@@ -109,10 +107,10 @@ impl TeamCore {
 unsafe fn run_member(core: *const TeamCore, member: usize) -> Option<TaskFailure> {
     // SAFETY: live for this call (the function's contract).
     let core = unsafe { &*core };
-    let previous = TEAM_ENGINE.with(|t| t.replace(core.engine));
+    let previous = per_thread::with(|t| t.team_engine.replace(core.engine.cast()));
     // SAFETY: `data` is the `F` that `call` was instantiated for, shared (`Sync`).
     let outcome = unsafe { (core.call)(core.data, member, core.members) };
-    TEAM_ENGINE.with(|t| t.set(previous));
+    per_thread::with(|t| t.team_engine.set(previous));
     outcome
 }
 

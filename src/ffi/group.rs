@@ -60,27 +60,54 @@ mod spare_handles {
 
     use super::te_group;
     use crate::error::Result;
+    use crate::per_thread;
     use crate::{Engine, TaskGroup};
 
     /// As many as the engine keeps spare group records: a recursion nests one
     /// handle per level, and one deeper than the spares allocates a box per node.
     const SPARES: usize = 64;
 
-    thread_local! {
-        // Boxes, not values: each is a handle address C holds on to. Each holds a
-        // parked group (`TaskGroup::park`), renewed before it is handed out.
-        #[allow(clippy::vec_box)]
-        static SPARE: RefCell<Vec<Box<te_group>>> = const { RefCell::new(Vec::new()) };
+    /// This worker's spare handles, reached through `PerThread::spare_handles`
+    /// (no thread-local lookup of their own). Boxes, not values: each is a handle
+    /// address C holds on to. Each holds a parked group (`TaskGroup::park`),
+    /// renewed before it is handed out.
+    #[allow(clippy::vec_box)]
+    type Spares = RefCell<Vec<Box<te_group>>>;
+
+    /// Drops this thread's spare handles when it ends.
+    struct SparesGuard;
+
+    impl Drop for SparesGuard {
+        fn drop(&mut self) {
+            // SAFETY: the slot only ever holds `Spares` (`with_spares`), and the
+            // thread's own code, which borrows it, has returned.
+            per_thread::with(|t| unsafe { t.spare_handles.close::<Spares>() });
+        }
     }
 
-    fn on_worker() -> bool {
-        crate::Engine::current_worker_index().is_some()
+    thread_local! {
+        static SPARES_GUARD: SparesGuard = const { SparesGuard };
+    }
+
+    /// Runs `f` on this worker's spare handles; `None` off the workers, once the
+    /// thread is ending, or if they are already borrowed.
+    #[inline]
+    fn with_spares<R>(f: impl FnOnce(&mut Vec<Box<te_group>>) -> R) -> Option<R> {
+        // Off the workers there are none: handles there are freed at once.
+        Engine::current_worker_index()?;
+        per_thread::with(|t| {
+            // Touching the guard registers its destructor, once per thread.
+            let arm = || SPARES_GUARD.try_with(|_| ()).is_ok();
+            // SAFETY: the slot only ever holds `Spares`.
+            let spares = unsafe { t.spare_handles.get_or_make::<Spares>(arm) }?;
+            let mut spares = spares.try_borrow_mut().ok()?;
+            Some(f(&mut spares))
+        })
     }
 
     /// A new, empty group on `engine`, in a spare handle when this worker has one.
     pub(super) fn make(engine: &Engine) -> Result<*mut te_group> {
-        let spare = if on_worker() { SPARE.try_with(|s| s.borrow_mut().pop()).ok().flatten() } else { None };
-        if let Some(mut handle) = spare {
+        if let Some(mut handle) = with_spares(Vec::pop).flatten() {
             // A failure drops the spare: its group goes as any dropped group does.
             handle.group.renew(engine)?;
             *handle.freed.get_mut() = false;
@@ -101,11 +128,7 @@ mod spare_handles {
     pub(super) unsafe fn release(handle: *mut te_group) {
         // SAFETY: a live handle from `make` (caller's contract), ours from now on.
         let mut handle = unsafe { Box::from_raw(handle) };
-        if !on_worker() {
-            return;
-        }
-        let _ = SPARE.try_with(|s| {
-            let mut s = s.borrow_mut();
+        with_spares(|s| {
             if s.len() < SPARES {
                 handle.group.park();
                 handle.message = OnceLock::new();
